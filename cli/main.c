@@ -1,0 +1,68 @@
+/* main.c: `vidsift COMMAND ...` - dispatches to cli/<command>.c, nothing else. */
+#include <stdio.h>
+#include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <sqlite3.h>
+#include <turbojpeg.h>
+
+#include "cli.h"
+#include "vs_torch.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"run", cmd_run, "analyse videos: detections to SQLite, annotated videos, snapshots, report"},
+    {"bench", cmd_bench, "measure each stage and the whole pipeline"},
+    {"models", cmd_models, "list, describe and verify installed models"},
+    {"export", cmd_export, "export detections from a results database (csv, jsonl, coco)"},
+};
+
+static void print_usage(FILE *out)
+{
+    fprintf(out, "usage: vidsift COMMAND [OPTIONS] [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n`vidsift COMMAND --help` for a command's options; `man vidsift` for all.\n");
+}
+
+static void print_version(void)
+{
+    unsigned avf = avformat_version(), avc = avcodec_version();
+    printf("vidsift %s\n", VS_VERSION);
+    printf("libavformat %u.%u.%u, libavcodec %u.%u.%u (FFmpeg %s)\n", avf >> 16, (avf >> 8) & 255,
+           avf & 255, avc >> 16, (avc >> 8) & 255, avc & 255, av_version_info());
+    printf("libtorch %s%s\n", vs_torch_version(), vs_torch_cuda_available() ? " (CUDA)" : "");
+    printf("SQLite %s\n", sqlite3_libversion());
+#ifdef LIBJPEG_TURBO_VERSION
+    printf("libjpeg-turbo %s\n", LIBJPEG_TURBO_VERSION);
+#else
+    printf("libjpeg-turbo (TurboJPEG API %d)\n", TJ_NUMPF);
+#endif
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+        print_version();
+        return 0;
+    }
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        print_usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(name, commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "vidsift: unknown command '%s'\n", name);
+    print_usage(stderr);
+    return 2;
+}

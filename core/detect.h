@@ -1,0 +1,55 @@
+/* detect.h: turning model outputs into boxes, and non-maximum suppression.
+ *
+ * Pure functions over float arrays: no threads, no allocation (callers pass
+ * scratch space sized by vs_detect_scratch_size). Boxes come out in model
+ * input pixels; vs_detect_to_source maps them back to the source frame. */
+#ifndef VS_DETECT_H
+#define VS_DETECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manifest.h"
+
+#define VS_MAX_DETECTIONS 100
+
+typedef struct vs_detection {
+    float x1, y1, x2, y2; /* pixels; x2/y2 exclusive edge */
+    float score;
+    int class_id;
+} vs_detection;
+
+typedef struct vs_detect_params {
+    float conf;                 /* minimum score */
+    float iou;                  /* NMS IoU threshold */
+    int max_detections;         /* <= VS_MAX_DETECTIONS */
+    int class_agnostic;         /* NMS across classes */
+    const uint8_t *class_allowed; /* NULL = all; else [classes] 0/1 filter */
+} vs_detect_params;
+
+/* Scratch bytes that vs_detect_frame needs for a manifest (allocate once). */
+size_t vs_detect_scratch_size(const vs_manifest *manifest, const int64_t *output_shape);
+
+/* Decodes one frame (index `frame` of a batch) of outputs.
+ * outputs/shapes: as returned by the shim (batch-major float32).
+ * Returns the number of detections written to out (<= params->max_detections), or negative. */
+int vs_detect_frame(const vs_manifest *manifest, const float *const *outputs,
+                    const int64_t (*shapes)[4], int output_count, int frame,
+                    const vs_detect_params *params, void *scratch, vs_detection *out);
+
+/* Greedy NMS in place, sorted by score; returns the kept count. */
+int vs_nms(vs_detection *dets, int count, float iou, int class_agnostic, int max_keep);
+float vs_iou(const vs_detection *a, const vs_detection *b);
+
+/* Geometry of the preprocess mapping from source to model input. */
+typedef struct vs_letterbox {
+    float scale_x, scale_y; /* input pixels per source pixel */
+    float pad_x, pad_y;     /* input pixels of padding on the left/top */
+} vs_letterbox;
+
+vs_letterbox vs_letterbox_for(int src_w, int src_h, int in_w, int in_h, vs_resize_mode mode);
+/* Maps boxes from model input to source pixels, clamped to the frame. */
+void vs_detect_to_source(vs_detection *dets, int count, const vs_letterbox *box, int src_w,
+                         int src_h);
+
+#endif

@@ -1,0 +1,81 @@
+/* vs_torch.h: the C API over libtorch. The only door to C++ in vidsift.
+ *
+ * A vs_torch owns one TorchScript model on one device and a fixed set of
+ * input buffers ("slots"), each big enough for max_batch frames. The C
+ * pipeline preprocesses frames straight into a slot's input buffer, then
+ * submits the slot; outputs come back in host memory owned by the same slot.
+ *
+ * Memory: on CUDA the input buffers are page-locked so the host-to-device
+ * copy is asynchronous; outputs are copied into per-slot host buffers.
+ * Nothing is allocated per batch on the host side after the first batch.
+ *
+ * Concurrency: one vs_torch may be used from several threads only as
+ * follows: vs_torch_input() may be called from any thread at any time (it is
+ * a pure lookup); submit/wait for a given slot must not race with each other
+ * and a slot's buffers must not be touched between submit and wait. In the
+ * pipeline a single inference thread calls submit/wait, which keeps at most
+ * two slots in flight (double buffering).
+ *
+ * Errors: every call returns VS_OK (0) or a negative status and writes a
+ * one-line message into err (errlen bytes); no C++ exception crosses the API. */
+#ifndef VS_TORCH_H
+#define VS_TORCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VS_TORCH_MAX_OUTPUTS 4
+
+typedef struct vs_torch vs_torch;
+
+typedef struct vs_torch_options {
+    const char *model_path;  /* TorchScript file */
+    const char *device;      /* "auto" (CUDA if present, else CPU), "cpu", "cuda", "cuda:N" */
+    int half;                /* run in FP16 (CUDA only; refused on CPU) */
+    int max_batch;           /* frames per slot, >= 1 */
+    int slots;               /* input/output buffer sets, >= 1 (2+ for double buffering) */
+    int channels, height, width; /* input of one frame, NCHW float32 */
+    int cpu_threads;         /* intra-op threads on CPU; 0 = libtorch default */
+    int warmup;              /* run one batch of zeros at open (validates shapes) */
+} vs_torch_options;
+
+typedef struct vs_torch_output {
+    const float *data;   /* host memory, float32, valid until the slot is submitted again */
+    int ndim;
+    int64_t shape[4];    /* shape[0] is the batch size of the run */
+} vs_torch_output;
+
+typedef struct vs_torch_memory {
+    int64_t cuda_allocated;      /* bytes in use by libtorch's CUDA allocator, 0 on CPU */
+    int64_t cuda_peak_allocated; /* peak since open */
+    int64_t cuda_reserved;
+} vs_torch_memory;
+
+int vs_torch_open(vs_torch **out, const vs_torch_options *options, char *err, size_t errlen);
+void vs_torch_close(vs_torch *torch);
+
+/* Input buffer of a slot: max_batch * channels * height * width floats, NCHW. */
+float *vs_torch_input(vs_torch *torch, int slot);
+
+/* Starts inference on the first `frames` frames of a slot's input. On CUDA this
+ * returns once the work is queued; on CPU it runs to completion. */
+int vs_torch_submit(vs_torch *torch, int slot, int frames, char *err, size_t errlen);
+
+/* Waits for a submitted slot and fills outputs (at most VS_TORCH_MAX_OUTPUTS). */
+int vs_torch_wait(vs_torch *torch, int slot, vs_torch_output *outputs, int *output_count,
+                  char *err, size_t errlen);
+
+const char *vs_torch_device_name(const vs_torch *torch); /* e.g. "cpu" or "cuda:0 (NVIDIA H100)" */
+int vs_torch_is_cuda(const vs_torch *torch);
+void vs_torch_memory_stats(vs_torch *torch, vs_torch_memory *memory);
+const char *vs_torch_version(void); /* libtorch version string */
+int vs_torch_cuda_available(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
