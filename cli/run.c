@@ -1,12 +1,308 @@
-/* run.c: `vidsift run` (not yet implemented). */
+/* run.c: `vidsift run` - options, signals, progress and exit status around
+ * one vs_pipeline_run. Owns the stop flag that SIGINT/SIGTERM set. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "pipeline.h"
+#include "report.h"
+#include "scan.h"
+
+static const char usage[] =
+    "usage: vidsift run [OPTIONS] PATH...\n"
+    "\n"
+    "Detects objects in every sampled frame of the videos at PATH (files, or\n"
+    "directories searched recursively) and writes OUT/results.db (SQLite),\n"
+    "OUT/annotated/*.mp4, OUT/snapshots/ and OUT/report.json.\n"
+    "\n"
+    "model and device:\n"
+    "  --model NAME|PATH     model name in `vidsift models list`, or a manifest path (centernet)\n"
+    "  --device DEV          auto, cpu, cuda or cuda:N (auto)\n"
+    "  --half                FP16 inference (CUDA only)\n"
+    "  --batch N             frames per inference batch, 1-64 (8)\n"
+    "  --threads N           CPU inference threads (0 = all cores)\n"
+    "detection:\n"
+    "  --conf X              minimum score, 0-1 (the model's default)\n"
+    "  --iou X               NMS overlap threshold, 0-1 (the model's default)\n"
+    "  --classes A,B         keep only these labels (e.g. person,car)\n"
+    "sampling:\n"
+    "  --every N             analyse every Nth frame (1)\n"
+    "  --sample-fps F        analyse at most F frames per second of video\n"
+    "  --skip-similar T      carry detections over frames whose 32x32 luma thumbnail differs\n"
+    "                        from the last analysed one by less than T (0-1, e.g. 0.02)\n"
+    "inputs and outputs:\n"
+    "  --jobs N              videos decoded at once (1)\n"
+    "  --out DIR             output directory (vidsift-out)\n"
+    "  --db FILE             results database (OUT/results.db)\n"
+    "  --no-annotate         do not write annotated videos\n"
+    "  --snapshots           write JPEG thumbnails and best crops per class\n"
+    "  --force               redo videos already complete in the database\n"
+    "output to the terminal:\n"
+    "  --quiet               print nothing but errors\n"
+    "  --json                print the JSON summary on stdout\n"
+    "  --progress WHEN       auto (on a terminal), always or never (auto)\n"
+    "  -h, --help            this text\n"
+    "\n"
+    "exit status: 0 all videos done, 1 some failed, 2 usage or setup error, 130 interrupted\n";
+
+enum {
+    OPT_MODEL = 256, OPT_DEVICE, OPT_HALF, OPT_BATCH, OPT_THREADS, OPT_CONF, OPT_IOU, OPT_CLASSES,
+    OPT_EVERY, OPT_SAMPLE_FPS, OPT_SKIP_SIMILAR, OPT_JOBS, OPT_OUT, OPT_DB, OPT_NO_ANNOTATE,
+    OPT_SNAPSHOTS, OPT_FORCE, OPT_QUIET, OPT_JSON, OPT_PROGRESS,
+};
+
+static const struct option options_table[] = {
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"device", required_argument, NULL, OPT_DEVICE},
+    {"half", no_argument, NULL, OPT_HALF},
+    {"batch", required_argument, NULL, OPT_BATCH},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"conf", required_argument, NULL, OPT_CONF},
+    {"iou", required_argument, NULL, OPT_IOU},
+    {"classes", required_argument, NULL, OPT_CLASSES},
+    {"every", required_argument, NULL, OPT_EVERY},
+    {"sample-fps", required_argument, NULL, OPT_SAMPLE_FPS},
+    {"skip-similar", required_argument, NULL, OPT_SKIP_SIMILAR},
+    {"jobs", required_argument, NULL, OPT_JOBS},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"db", required_argument, NULL, OPT_DB},
+    {"no-annotate", no_argument, NULL, OPT_NO_ANNOTATE},
+    {"snapshots", no_argument, NULL, OPT_SNAPSHOTS},
+    {"force", no_argument, NULL, OPT_FORCE},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"progress", required_argument, NULL, OPT_PROGRESS},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Set from signal handlers: the only state a handler may touch. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int signal_number)
+{
+    if (stop_requested) {
+        /* Second signal: leave at once. SQLite's journal keeps the database whole. */
+        static const char message[] = "\nvidsift: stopped\n";
+        ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
+        (void)ignored;
+        _exit(130);
+    }
+    stop_requested = signal_number;
+}
+
+static int parse_int(const char *name, const char *text, int min, int max, int *out)
+{
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno || *end || end == text || value < min || value > max) {
+        fprintf(stderr, "vidsift run: --%s: '%s' is not a whole number from %d to %d\n", name,
+                text, min, max);
+        return 0;
+    }
+    *out = (int)value;
+    return 1;
+}
+
+static int parse_real(const char *name, const char *text, double min, double max, double *out)
+{
+    char *end;
+    errno = 0;
+    double value = strtod(text, &end);
+    if (errno || *end || end == text || !(value >= min && value <= max)) {
+        fprintf(stderr, "vidsift run: --%s: '%s' is not a number from %g to %g\n", name, text,
+                min, max);
+        return 0;
+    }
+    *out = value;
+    return 1;
+}
+
+
+static void show_progress(void *context, const vs_video *videos, int video_count,
+                          int64_t frames_done, double elapsed_s)
+{
+    (void)context;
+    int64_t expected = 0;
+    int finished = 0, current = -1;
+    for (int i = 0; i < video_count; i++) {
+        expected += videos[i].frames_expected > 0 ? videos[i].frames_expected : 0;
+        if (videos[i].status != VS_VIDEO_PENDING)
+            finished++;
+        else if (current < 0 && videos[i].frames_decoded > 0)
+            current = i;
+    }
+    double fps = elapsed_s > 0 ? frames_done / elapsed_s : 0;
+    char eta[32] = "?";
+    if (fps > 0 && expected > frames_done)
+        snprintf(eta, sizeof eta, "%.0fs", (expected - frames_done) / fps);
+    fprintf(stderr, "\r\033[K[%d/%d videos] %lld frames, %.1f fps, ETA %s%s%.40s", finished,
+            video_count, (long long)frames_done, fps, eta, current >= 0 ? " - " : "",
+            current >= 0 ? videos[current].relative_path : "");
+    fflush(stderr);
+}
+
+static void report_scan_problem(void *context, const char *path, const char *problem)
+{
+    if (!*(int *)context)
+        fprintf(stderr, "vidsift: %s: %s\n", path, problem);
+}
+
+static char *options_json(int argc, char **argv)
+{
+    cJSON *args = cJSON_CreateArray();
+    for (int i = 0; i < argc; i++)
+        cJSON_AddItemToArray(args, cJSON_CreateString(argv[i]));
+    char *text = cJSON_PrintUnformatted(args);
+    cJSON_Delete(args);
+    return text;
+}
+
+static int make_dirs(const char *path)
+{
+    char buffer[PATH_MAX];
+    snprintf(buffer, sizeof buffer, "%s", path);
+    for (char *p = buffer + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            if (mkdir(buffer, 0777) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return mkdir(buffer, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
 
 int cmd_run(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "vidsift run: not implemented yet\n");
-    return 2;
+    vs_run_options o = {.device = "auto", .batch = 8, .conf = -1, .iou = -1, .every = 1,
+                        .jobs = 1, .out_dir = "vidsift-out", .annotate = 1, .store = 1,
+                        .stop = &stop_requested};
+    const char *model = "centernet", *progress_mode = "auto";
+    int quiet = 0, json = 0;
+    double real;
+    optind = 1;
+    int option;
+    while ((option = getopt_long(argc, argv, "h", options_table, NULL)) != -1) {
+        switch (option) {
+        case OPT_MODEL: model = optarg; break;
+        case OPT_DEVICE: o.device = optarg; break;
+        case OPT_HALF: o.half = 1; break;
+        case OPT_BATCH: if (!parse_int("batch", optarg, 1, 64, &o.batch)) return 2; break;
+        case OPT_THREADS: if (!parse_int("threads", optarg, 0, 256, &o.threads)) return 2; break;
+        case OPT_CONF: if (!parse_real("conf", optarg, 0, 1, &real)) return 2; o.conf = (float)real; break;
+        case OPT_IOU: if (!parse_real("iou", optarg, 0, 1, &real)) return 2; o.iou = (float)real; break;
+        case OPT_CLASSES: o.classes = optarg; break;
+        case OPT_EVERY: if (!parse_int("every", optarg, 1, 1000000, &o.every)) return 2; break;
+        case OPT_SAMPLE_FPS: if (!parse_real("sample-fps", optarg, 0.001, 1000, &o.sample_fps)) return 2; break;
+        case OPT_SKIP_SIMILAR: if (!parse_real("skip-similar", optarg, 0, 1, &o.skip_similar)) return 2; break;
+        case OPT_JOBS: if (!parse_int("jobs", optarg, 1, 64, &o.jobs)) return 2; break;
+        case OPT_OUT: o.out_dir = optarg; break;
+        case OPT_DB: o.db_path = optarg; break;
+        case OPT_NO_ANNOTATE: o.annotate = 0; break;
+        case OPT_SNAPSHOTS: o.snapshots = 1; break;
+        case OPT_FORCE: o.force = 1; break;
+        case OPT_QUIET: quiet = 1; break;
+        case OPT_JSON: json = 1; break;
+        case OPT_PROGRESS:
+            if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never")) {
+                fprintf(stderr, "vidsift run: --progress: expected auto, always or never\n");
+                return 2;
+            }
+            progress_mode = optarg;
+            break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fputs(usage, stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "vidsift run: no input: give video files or directories\n%s", usage);
+        return 2;
+    }
+
+    char manifest_path[PATH_MAX];
+    if (strchr(model, '/') || strstr(model, ".json"))
+        snprintf(manifest_path, sizeof manifest_path, "%s", model);
+    else
+        snprintf(manifest_path, sizeof manifest_path, "%s/%s.manifest.json", cli_models_dir(), model);
+    o.manifest_path = manifest_path;
+
+    vs_error err = {{0}};
+    vs_scan_result scan;
+    int status = vs_scan((const char *const *)argv + optind, argc - optind, report_scan_problem,
+                         &quiet, &scan, &err);
+    if (status != VS_OK) {
+        fprintf(stderr, "vidsift run: %s\n", err.msg);
+        return 2;
+    }
+    if (scan.video_count == 0) {
+        fprintf(stderr, "vidsift run: no video found in the given paths\n");
+        vs_scan_free(&scan);
+        return 2;
+    }
+    if (make_dirs(o.out_dir) != 0 || access(o.out_dir, W_OK) != 0) {
+        fprintf(stderr, "vidsift run: %s: output directory not writable: %s\n", o.out_dir,
+                strerror(errno));
+        vs_scan_free(&scan);
+        return 2;
+    }
+
+    int show = !quiet && (!strcmp(progress_mode, "always") ||
+                          (!strcmp(progress_mode, "auto") && isatty(STDERR_FILENO)));
+    if (show) {
+        o.progress = show_progress;
+    }
+    char *recorded_options = options_json(argc, argv);
+    o.options_json = recorded_options;
+
+    struct sigaction action = {.sa_handler = on_signal};
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+
+    vs_run_result result;
+    status = vs_pipeline_run(&o, scan.videos, scan.video_count, &result, &err);
+    if (show)
+        fprintf(stderr, "\r\033[K");
+    free(recorded_options);
+    if (status != VS_OK && status != VS_EIO) {
+        fprintf(stderr, "vidsift run: %s\n", err.msg);
+        vs_scan_free(&scan);
+        return stop_requested ? 130 : 2;
+    }
+    if (status == VS_EIO)
+        fprintf(stderr, "vidsift run: %s\n", err.msg);
+
+    char *report = vs_report_json(&result, scan.videos, scan.video_count);
+    char report_path[PATH_MAX];
+    snprintf(report_path, sizeof report_path, "%s/report.json", o.out_dir);
+    FILE *file = report ? fopen(report_path, "w") : NULL;
+    if (file) {
+        fputs(report, file);
+        fputc('\n', file);
+        fclose(file);
+    } else {
+        fprintf(stderr, "vidsift run: %s: cannot write the report\n", report_path);
+    }
+    if (json && report)
+        printf("%s\n", report);
+    if (!quiet)
+        vs_report_print(stderr, &result, scan.videos, scan.video_count);
+    else
+        for (int i = 0; i < scan.video_count; i++)
+            if (scan.videos[i].status == VS_VIDEO_FAILED)
+                fprintf(stderr, "vidsift: %s\n", scan.videos[i].error.msg);
+    free(report);
+    int exit_status = stop_requested ? 130 : status != VS_OK ? 1 : result.videos_failed ? 1 : 0;
+    vs_scan_free(&scan);
+    return exit_status;
 }

@@ -1,0 +1,285 @@
+/* decode.c: the decode stage. Each thread takes the next video of the run,
+ * demuxes and decodes it with FFmpeg (frame threading on), decides which
+ * frames are analysed (--every, --sample-fps, --skip-similar), and sends
+ * frame slots downstream between a START and an END marker.
+ *
+ * It owns the video's FFmpeg contexts while decoding it. A bad video ends
+ * that video (status FAILED, error says why), never the run. It never drops
+ * a frame that a sink needs: when the frame pool is empty it waits. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/display.h>
+#include <libswscale/swscale.h>
+
+#include "stages.h"
+
+#define THUMB_SIZE 32
+
+typedef struct decoder {
+    AVFormatContext *format;
+    AVCodecContext *codec;
+    AVPacket *packet;
+    AVFrame *scratch;
+    int stream_index;
+    AVRational time_base;
+    /* sampling state */
+    double next_sample_s;
+    struct SwsContext *thumb_scaler;
+    uint8_t last_thumb[THUMB_SIZE * THUMB_SIZE], thumb[THUMB_SIZE * THUMB_SIZE];
+    int have_thumb;
+    double busy_since; /* decode time per frame excludes waiting on a full pipeline */
+} decoder;
+
+static int av_fail(vs_error *err, const char *path, const char *what, int averr)
+{
+    char reason[AV_ERROR_MAX_STRING_SIZE];
+    av_strerror(averr, reason, sizeof reason);
+    return vs_fail(err, VS_EIO, "%s: %s: %s", path, what, reason);
+}
+
+static int read_rotation(const AVStream *stream)
+{
+    const uint8_t *matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    if (!matrix)
+        return 0;
+    double degrees = -av_display_rotation_get((const int32_t *)matrix);
+    int rotation = (int)lround(degrees / 90.0) * 90 % 360;
+    return rotation < 0 ? rotation + 360 : rotation;
+}
+
+static int open_video(decoder *d, vs_video *video, int codec_threads, vs_error *err)
+{
+    int averr = avformat_open_input(&d->format, video->path, NULL, NULL);
+    if (averr < 0)
+        return av_fail(err, video->path, "cannot open", averr);
+    if ((averr = avformat_find_stream_info(d->format, NULL)) < 0)
+        return av_fail(err, video->path, "cannot read stream info", averr);
+    const AVCodec *codec = NULL;
+    d->stream_index = av_find_best_stream(d->format, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    if (d->stream_index < 0)
+        return vs_fail(err, VS_EINVAL, "%s: no video stream", video->path);
+    AVStream *stream = d->format->streams[d->stream_index];
+    if (stream->disposition & AV_DISPOSITION_ATTACHED_PIC || !strncmp(d->format->iformat->name, "image2", 6) ||
+        strstr(d->format->iformat->name, "_pipe"))
+        return vs_fail(err, VS_EINVAL, "%s: a still image, not a video", video->path);
+    if (!codec)
+        return vs_fail(err, VS_EINVAL, "%s: no decoder for codec '%s'", video->path,
+                       avcodec_get_name(stream->codecpar->codec_id));
+    d->codec = avcodec_alloc_context3(codec);
+    if (!d->codec)
+        return vs_fail(err, VS_ENOMEM, "%s: out of memory for a decoder", video->path);
+    avcodec_parameters_to_context(d->codec, stream->codecpar);
+    d->codec->thread_count = codec_threads;
+    d->codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    if ((averr = avcodec_open2(d->codec, codec, NULL)) < 0)
+        return av_fail(err, video->path, "cannot open the decoder", averr);
+    d->packet = av_packet_alloc();
+    d->scratch = av_frame_alloc();
+    if (!d->packet || !d->scratch)
+        return vs_fail(err, VS_ENOMEM, "%s: out of memory", video->path);
+    d->time_base = stream->time_base;
+
+    snprintf(video->container, sizeof video->container, "%s", d->format->iformat->name);
+    snprintf(video->codec, sizeof video->codec, "%s", codec->name);
+    video->width = stream->codecpar->width;
+    video->height = stream->codecpar->height;
+    video->rotation = read_rotation(stream);
+    AVRational rate = stream->avg_frame_rate.num ? stream->avg_frame_rate : stream->r_frame_rate;
+    video->fps = rate.num && rate.den ? av_q2d(rate) : 0;
+    video->duration_s = d->format->duration > 0 ? d->format->duration / (double)AV_TIME_BASE : 0;
+    video->frames_expected = stream->nb_frames;
+    video->time_base_num = stream->time_base.num;
+    video->time_base_den = stream->time_base.den;
+    video->has_audio = av_find_best_stream(d->format, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0) >= 0;
+    return VS_OK;
+}
+
+static void close_video(decoder *d)
+{
+    avcodec_free_context(&d->codec);
+    avformat_close_input(&d->format);
+    av_packet_free(&d->packet);
+    av_frame_free(&d->scratch);
+    sws_freeContext(d->thumb_scaler);
+    memset(d, 0, sizeof *d);
+}
+
+/* Mean absolute difference of small luma thumbnails, 0..1: cheap, and blind
+ * to sensor noise that a full-size comparison would count. */
+static double thumb_difference(decoder *d, const AVFrame *picture)
+{
+    d->thumb_scaler = sws_getCachedContext(d->thumb_scaler, picture->width, picture->height,
+                                           picture->format, THUMB_SIZE, THUMB_SIZE,
+                                           AV_PIX_FMT_GRAY8, SWS_AREA, NULL, NULL, NULL);
+    if (!d->thumb_scaler)
+        return 1.0;
+    uint8_t *planes[4] = {d->thumb, NULL, NULL, NULL};
+    int strides[4] = {THUMB_SIZE, 0, 0, 0};
+    sws_scale(d->thumb_scaler, (const uint8_t *const *)picture->data, picture->linesize, 0,
+              picture->height, planes, strides);
+    if (!d->have_thumb)
+        return 1.0;
+    long sum = 0;
+    for (int i = 0; i < THUMB_SIZE * THUMB_SIZE; i++)
+        sum += abs(d->thumb[i] - d->last_thumb[i]);
+    return sum / (255.0 * THUMB_SIZE * THUMB_SIZE);
+}
+
+/* Decides the fate of one decoded frame: 1 analysed, 2 carried, 0 neither. */
+static int classify_frame(decoder *d, const vs_sampling *sampling, int64_t index, double t_s,
+                          const AVFrame *picture)
+{
+    if (sampling->every > 1 && index % sampling->every != 0)
+        return 0;
+    if (sampling->sample_fps > 0) {
+        if (t_s + 1e-6 < d->next_sample_s)
+            return 0;
+        /* Stay on the grid k / sample_fps, so the chosen frames do not drift. */
+        d->next_sample_s = (floor(t_s * sampling->sample_fps + 1e-6) + 1) / sampling->sample_fps;
+    }
+    if (sampling->skip_similar > 0) {
+        double difference = thumb_difference(d, picture);
+        if (d->have_thumb && difference < sampling->skip_similar)
+            return 2;
+        memcpy(d->last_thumb, d->thumb, sizeof d->thumb);
+        d->have_thumb = 1;
+    }
+    return 1;
+}
+
+static int send_marker(vs_decode_stage *stage, vs_video *video, vs_frame_kind kind)
+{
+    vs_frame *frame = vs_pool_get(stage->frames);
+    if (!frame)
+        return VS_EINTR;
+    frame->kind = kind;
+    frame->video = video;
+    frame->analysed = frame->carried = 0;
+    frame->detection_count = 0;
+    return vs_queue_push(stage->out, frame);
+}
+
+/* Sends one decoded picture on (or lets it go when no stage needs it). */
+static int emit_picture(vs_decode_stage *stage, decoder *d, vs_video *video)
+{
+    AVFrame *picture = d->scratch;
+    vs_stats_add(&stage->stats, vs_now_ms() - d->busy_since, 1);
+    int64_t index = video->frames_decoded++;
+    int64_t pts = picture->best_effort_timestamp;
+    double t_s = pts != AV_NOPTS_VALUE ? pts * av_q2d(d->time_base)
+                 : video->fps > 0      ? index / video->fps
+                                       : 0;
+    int fate = classify_frame(d, &stage->sampling, index, t_s, picture);
+    if (fate == 0 && !stage->sampling.keep_unsampled) {
+        av_frame_unref(picture);
+        return VS_OK;
+    }
+    vs_frame *frame = vs_pool_get(stage->frames);
+    if (!frame)
+        return VS_EINTR;
+    frame->kind = VS_FRAME_PICTURE;
+    frame->video = video;
+    frame->index = index;
+    frame->pts = pts;
+    frame->pts_ms = (int64_t)llround(t_s * 1000.0);
+    frame->analysed = fate == 1;
+    frame->carried = fate == 2;
+    frame->detection_count = 0;
+    video->frames_analysed += fate == 1;
+    av_frame_move_ref(frame->picture, picture);
+    int status = vs_queue_push(stage->out, frame);
+    d->busy_since = vs_now_ms();
+    return status;
+}
+
+/* Drains decoded frames; returns VS_OK, VS_EINTR, or an error. */
+static int receive_frames(vs_decode_stage *stage, decoder *d, vs_video *video, vs_error *err)
+{
+    for (;;) {
+        int averr = avcodec_receive_frame(d->codec, d->scratch);
+        if (averr == AVERROR(EAGAIN) || averr == AVERROR_EOF)
+            return VS_OK;
+        if (averr < 0)
+            return av_fail(err, video->path, "decoding failed", averr);
+        int status = emit_picture(stage, d, video);
+        if (status != VS_OK)
+            return status;
+    }
+}
+
+static int decode_video(vs_decode_stage *stage, decoder *d, vs_video *video, vs_error *err)
+{
+    int status = open_video(d, video, stage->codec_threads, err);
+    if (status != VS_OK)
+        return status;
+    if ((status = send_marker(stage, video, VS_FRAME_VIDEO_START)) != VS_OK)
+        return status;
+    d->busy_since = vs_now_ms();
+    int corrupt_packets = 0;
+    for (;;) {
+        if (*stage->stop)
+            return VS_EINTR;
+        int averr = av_read_frame(d->format, d->packet);
+        if (averr == AVERROR_EOF)
+            break;
+        if (averr < 0) {
+            /* A read error mid-file (truncation): keep what was decoded, then fail. */
+            avcodec_send_packet(d->codec, NULL);
+            receive_frames(stage, d, video, err);
+            return av_fail(err, video->path, "read error", averr);
+        }
+        if (d->packet->stream_index != d->stream_index) {
+            av_packet_unref(d->packet);
+            continue;
+        }
+        averr = avcodec_send_packet(d->codec, d->packet);
+        av_packet_unref(d->packet);
+        if (averr < 0 && averr != AVERROR(EAGAIN))
+            corrupt_packets++; /* the decoder conceals; the count goes into the error */
+        if ((status = receive_frames(stage, d, video, err)) != VS_OK)
+            return status;
+    }
+    avcodec_send_packet(d->codec, NULL);
+    if ((status = receive_frames(stage, d, video, err)) != VS_OK)
+        return status;
+    if (video->frames_decoded == 0)
+        return vs_fail(err, VS_EINVAL, "%s: no frame could be decoded", video->path);
+    if (video->frames_expected > 0 && video->frames_decoded < video->frames_expected * 9 / 10)
+        return vs_fail(err, VS_EIO, "%s: truncated: decoded %lld of %lld frames", video->path,
+                       (long long)video->frames_decoded, (long long)video->frames_expected);
+    if (corrupt_packets > 0 && video->frames_decoded < corrupt_packets)
+        return vs_fail(err, VS_EIO, "%s: %d corrupt packets", video->path, corrupt_packets);
+    return VS_OK;
+}
+
+void *vs_decode_thread(void *arg)
+{
+    vs_decode_stage *stage = arg;
+    for (;;) {
+        int index = __atomic_fetch_add(stage->next_video, 1, __ATOMIC_RELAXED);
+        if (index >= stage->video_count || *stage->stop)
+            break;
+        vs_video *video = &stage->videos[index];
+        if (video->status == VS_VIDEO_SKIPPED)
+            continue;
+        decoder d = {0};
+        int status = decode_video(stage, &d, video, &video->error);
+        close_video(&d);
+        video->status = status == VS_OK     ? VS_VIDEO_DONE
+                        : status == VS_EINTR ? VS_VIDEO_INTERRUPTED
+                                             : VS_VIDEO_FAILED;
+        if (status == VS_EINTR)
+            vs_fail(&video->error, VS_EINTR, "%s: interrupted", video->path);
+        /* Every video gets an END marker, even one that never opened, so the
+         * sinks can record its failure in order. */
+        if (send_marker(stage, video, VS_FRAME_VIDEO_END) != VS_OK)
+            break;
+    }
+    if (__atomic_sub_fetch(stage->decoders_running, 1, __ATOMIC_ACQ_REL) == 0)
+        vs_queue_close(stage->out);
+    return NULL;
+}

@@ -1,0 +1,53 @@
+/* infer.c: the inference stage. Submits each batch to the shim and keeps one
+ * more batch in flight while waiting for the previous one, so on CUDA the
+ * copy and compute of batch k+1 overlap the wait for batch k.
+ *
+ * Owns nothing: batches pass through. A failed batch is marked, not dropped:
+ * its frames still reach the sinks (with no detections) and their videos are
+ * failed there with the shim's message. */
+#include "stages.h"
+
+static void finish(vs_infer_stage *stage, vs_batch *batch, double started)
+{
+    if (batch->frames > 0 && !batch->failed) {
+        int status = vs_torch_wait(stage->torch, batch->slot, batch->outputs, &batch->output_count,
+                                   batch->error.msg, sizeof batch->error.msg);
+        batch->failed = status != VS_OK;
+        double ms = vs_now_ms() - started;
+        batch->inferred_ms = ms;
+        vs_stats_add(&stage->stats, ms, batch->frames);
+        stage->batches_run++;
+    }
+}
+
+void *vs_infer_thread(void *arg)
+{
+    vs_infer_stage *stage = arg;
+    vs_batch *pending = NULL;
+    double pending_started = 0;
+    void *item;
+    while (vs_queue_pop(stage->in, &item) == VS_OK) {
+        vs_batch *batch = item;
+        double started = vs_now_ms();
+        if (batch->frames > 0) {
+            int status = vs_torch_submit(stage->torch, batch->slot, batch->frames,
+                                         batch->error.msg, sizeof batch->error.msg);
+            batch->failed = status != VS_OK;
+        }
+        if (pending) {
+            finish(stage, pending, pending_started);
+            if (vs_queue_push(stage->out, pending) != VS_OK)
+                return NULL;
+            /* The next batch's clock starts when the device is free for it. */
+            started = vs_now_ms();
+        }
+        pending = batch;
+        pending_started = started;
+    }
+    if (pending) {
+        finish(stage, pending, pending_started);
+        vs_queue_push(stage->out, pending);
+    }
+    vs_queue_close(stage->out);
+    return NULL;
+}

@@ -1,0 +1,76 @@
+/* pipeline.h: one run of vidsift over a list of videos.
+ *
+ * vs_pipeline_run builds the graph (pools, queues, one thread per stage),
+ * runs it to the end of input or to a stop request, tears it down, and fills
+ * a vs_run_result for the report. Pools and queues are sized once from the
+ * options; nothing grows with the length of the input. */
+#ifndef VS_PIPELINE_H
+#define VS_PIPELINE_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "manifest.h"
+#include "stats.h"
+
+enum { VS_STAGE_DECODE, VS_STAGE_PREPROCESS, VS_STAGE_INFER, VS_STAGE_POSTPROCESS, VS_STAGE_SINK,
+       VS_STAGE_COUNT };
+enum { VS_QUEUE_DECODED, VS_QUEUE_BATCHED, VS_QUEUE_INFERRED, VS_QUEUE_DETECTED, VS_QUEUE_COUNT };
+
+typedef struct vs_run_options {
+    const char *manifest_path;
+    const char *device;       /* auto | cpu | cuda | cuda:N */
+    int half;
+    int batch;                /* 1..64 */
+    float conf, iou;          /* < 0: the manifest's default */
+    const char *classes;      /* comma-separated labels, NULL = all */
+    int every;
+    double sample_fps, skip_similar;
+    int jobs;                 /* videos decoded at once */
+    int threads;              /* CPU intra-op threads for inference; 0 = auto */
+    const char *out_dir;
+    const char *db_path;      /* NULL: OUT/results.db */
+    int annotate, snapshots, force, store;
+    const char *options_json; /* recorded in the runs table */
+    const volatile sig_atomic_t *stop;
+    /* Called about twice a second from a monitor thread. */
+    void (*progress)(void *context, const vs_video *videos, int video_count, int64_t frames_done,
+                     double elapsed_s);
+    void *progress_context;
+} vs_run_options;
+
+typedef struct vs_queue_summary {
+    const char *name;
+    int capacity, max;
+    double average;
+    int64_t full_waits;
+} vs_queue_summary;
+
+typedef struct vs_run_result {
+    char device[128];
+    int videos_done, videos_failed, videos_skipped, videos_interrupted;
+    int64_t frames_decoded, frames_analysed, detections;
+    double wall_s, fps_decoded, fps_analysed;
+    vs_stage_summary stages[VS_STAGE_COUNT];
+    const char *bottleneck;
+    vs_queue_summary queues[VS_QUEUE_COUNT];
+    int frame_pool_size, batch_pool_size, frame_pool_max_in_use;
+    int64_t frame_pool_gets, batch_pool_gets;
+    int64_t rss_peak_bytes, rss_final_bytes, rss_samples;
+    int gpu_monitored;
+    char gpu_note[160];
+    double gpu_util_avg, gpu_util_p95;
+    int64_t gpu_memory_peak_bytes, gpu_memory_used_bytes;
+    int64_t torch_cuda_peak_bytes;
+    int interrupted;
+    int64_t run_id;
+} vs_run_result;
+
+int vs_pipeline_run(const vs_run_options *options, vs_video *videos, int video_count,
+                    vs_run_result *result, vs_error *err);
+
+/* Current resident set size in bytes (from /proc/self/statm). */
+int64_t vs_rss_bytes(void);
+
+#endif

@@ -1,0 +1,77 @@
+/* postprocess.c: the postprocess stage. Turns a batch's outputs into boxes
+ * per analysed frame (decoder + NMS + class filter), maps them back to source
+ * pixels, and copies the last analysed frame's boxes onto frames that were
+ * not analysed (carried by --skip-similar, or skipped by --every / --sample-fps
+ * and kept only so the annotator draws every frame).
+ *
+ * Owns the per-video "last detections" table, sized once for the run. */
+#include <string.h>
+
+#include <libavutil/frame.h>
+
+#include "stages.h"
+
+static void carry(vs_postprocess_stage *stage, vs_frame *frame)
+{
+    int video = frame->video->index;
+    frame->detection_count = stage->last_detection_count[video];
+    memcpy(frame->detections, stage->last_detections + (size_t)video * VS_MAX_DETECTIONS,
+           (size_t)frame->detection_count * sizeof *frame->detections);
+}
+
+static void remember(vs_postprocess_stage *stage, const vs_frame *frame)
+{
+    int video = frame->video->index;
+    stage->last_detection_count[video] = frame->detection_count;
+    memcpy(stage->last_detections + (size_t)video * VS_MAX_DETECTIONS, frame->detections,
+           (size_t)frame->detection_count * sizeof *frame->detections);
+}
+
+static void detect(vs_postprocess_stage *stage, vs_batch *batch, int position, vs_frame *frame)
+{
+    const float *outputs[VS_TORCH_MAX_OUTPUTS];
+    int64_t shapes[VS_TORCH_MAX_OUTPUTS][4];
+    for (int i = 0; i < batch->output_count; i++) {
+        outputs[i] = batch->outputs[i].data;
+        memcpy(shapes[i], batch->outputs[i].shape, sizeof shapes[i]);
+    }
+    int count = vs_detect_frame(stage->manifest, outputs, (const int64_t(*)[4])shapes,
+                                batch->output_count, position, &stage->params, stage->scratch,
+                                frame->detections);
+    frame->detection_count = count > 0 ? count : 0;
+    vs_detect_to_source(frame->detections, frame->detection_count, &batch->geometry[position],
+                        frame->picture->width, frame->picture->height);
+}
+
+void *vs_postprocess_thread(void *arg)
+{
+    vs_postprocess_stage *stage = arg;
+    void *item;
+    while (vs_queue_pop(stage->in, &item) == VS_OK) {
+        vs_batch *batch = item;
+        int position = 0;
+        for (int i = 0; i < batch->entry_count; i++) {
+            vs_frame *frame = batch->entries[i];
+            if (frame->kind == VS_FRAME_VIDEO_START) {
+                stage->last_detection_count[frame->video->index] = 0;
+                continue;
+            }
+            if (frame->kind != VS_FRAME_PICTURE)
+                continue;
+            if (!frame->analysed) {
+                carry(stage, frame);
+                continue;
+            }
+            double started = vs_now_ms();
+            if (!batch->failed)
+                detect(stage, batch, position, frame);
+            position++;
+            remember(stage, frame);
+            vs_stats_add(&stage->stats, vs_now_ms() - started, 1);
+        }
+        if (vs_queue_push(stage->out, batch) != VS_OK)
+            return NULL;
+    }
+    vs_queue_close(stage->out);
+    return NULL;
+}
