@@ -1,12 +1,1525 @@
-/* bench.c: `vidsift bench` (not yet implemented). */
+/* bench.c: `vidsift bench` - measures each stage of the pipeline alone, with
+ * the code the pipeline runs, then the whole pipeline on the same frames, and
+ * says how close the pipeline comes to its slowest stage.
+ *
+ * Every stage measurement runs on this one thread with no other vidsift work
+ * beside it, so a stage's frames/s is what it could sustain if it never
+ * waited on a queue. The inputs are the first --frames frames of each clip,
+ * stream-copied (no re-encode) into a temporary directory, so the isolated
+ * stages, the pipeline and the sequential baseline all see the same frames.
+ *
+ * Owns: the temporary directory (removed at the end), a plain FFmpeg
+ * demux+decode loop (what core/decode.c does minus queues and sampling), one
+ * vs_torch per precision. Never: times a copy of a stage's code - each figure
+ * comes from the function the pipeline calls, so a slow figure here is a slow
+ * stage, not a slow benchmark. */
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cjson/cJSON.h>
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/display.h>
+#include <libavutil/opt.h>
+
+#include "annotate.h"
 #include "cli.h"
+#include "detect.h"
+#include "manifest.h"
+#include "pipeline.h"
+#include "preprocess.h"
+#include "scan.h"
+#include "stats.h"
+#include "store.h"
+#include "vs_torch.h"
+
+static const char usage[] =
+    "usage: vidsift bench [OPTIONS] [VIDEO...]\n"
+    "\n"
+    "Measures each stage alone (decode, preprocess, inference at several batch\n"
+    "sizes, postprocess, SQLite inserts, annotate+encode), then the whole pipeline\n"
+    "on the same frames, and prints frames/s per stage, the pipeline's efficiency\n"
+    "(its frames/s over the slowest stage's), the batch speed-up, peak memory and\n"
+    "GPU use. Without VIDEO it uses the forensics-samples-files clips (1080p and\n"
+    "720p), or a generated 720p clip when that package is not installed.\n"
+    "\n"
+    "  --model NAME|PATH     model name in `vidsift models list`, or a manifest path (centernet)\n"
+    "  --device DEV          auto, cpu, cuda or cuda:N (auto)\n"
+    "  --half                the pipeline runs in FP16 (CUDA only); inference is measured in\n"
+    "                        FP32 always, and in FP16 too on CUDA\n"
+    "  --threads N           CPU inference threads (0 = all cores)\n"
+    "  --frames N            frames taken from the start of each clip, and frames per\n"
+    "                        inference measurement (64; 0 = whole clips)\n"
+    "  --batches LIST        inference batch sizes to measure, 1-64 (1,8,16)\n"
+    "  --batch N             the pipeline's batch size, 1-64 (8); measured alone too\n"
+    "  --no-annotate         neither measure nor run the annotated-video writer\n"
+    "  --no-store            neither measure nor run the SQLite store\n"
+    "  --sequential          also run a baseline in this process: one thread, batch 1, no\n"
+    "                        overlap - decode, preprocess, infer, postprocess, store and\n"
+    "                        annotate one frame after the other - and compare it\n"
+    "  --json                print the figures as one JSON object on stdout\n"
+    "  -h, --help            this text\n"
+    "\n"
+    "Each stage is timed on one thread with nothing running beside it; the pipeline\n"
+    "runs its stages at once, so on a CPU they share the cores and its efficiency is\n"
+    "below 1 even without stalls. Progress goes to stderr.\n"
+    "\n"
+    "exit status: 0 measured, 1 a measurement failed, 2 usage or setup error, 130 interrupted\n";
+
+enum {
+    OPT_MODEL = 256, OPT_DEVICE, OPT_HALF, OPT_THREADS, OPT_FRAMES, OPT_BATCHES, OPT_BATCH,
+    OPT_NO_ANNOTATE, OPT_NO_STORE, OPT_SEQUENTIAL, OPT_JSON,
+};
+
+static const struct option options_table[] = {
+    {"model", required_argument, NULL, OPT_MODEL},
+    {"device", required_argument, NULL, OPT_DEVICE},
+    {"half", no_argument, NULL, OPT_HALF},
+    {"threads", required_argument, NULL, OPT_THREADS},
+    {"frames", required_argument, NULL, OPT_FRAMES},
+    {"batches", required_argument, NULL, OPT_BATCHES},
+    {"batch", required_argument, NULL, OPT_BATCH},
+    {"no-annotate", no_argument, NULL, OPT_NO_ANNOTATE},
+    {"no-store", no_argument, NULL, OPT_NO_STORE},
+    {"sequential", no_argument, NULL, OPT_SEQUENTIAL},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* The clips used without VIDEO arguments (Debian package forensics-samples-files). */
+static const char *const default_clips[] = {
+    "/usr/share/forensics-samples/original-files/movie1/VID_20191220_170832.mp4",
+    "/usr/share/forensics-samples/original-files/movie2/movie-hello.mp4",
+};
+
+#define MAX_CLIPS 64
+#define MAX_BATCH_SIZES 9     /* --batches entries, plus the pipeline's batch */
+#define MAX_FIGURES 40
+#define MAX_NOTES 8
+#define INFER_WARMUP_BATCHES 2 /* TorchScript profiles a new shape on its first runs */
+#define MIN_MEASURE_MS 100.0   /* fast stages repeat until they have run this long */
+#define STORE_BENCH_ROWS 100000
+#define STORE_ROWS_PER_FRAME 20 /* what vs_store_bench inserts per frame */
+#define GENERATED_WIDTH 1280
+#define GENERATED_HEIGHT 720
+
+typedef struct bench_config {
+    const char *model, *device;
+    int half, threads, frames, batch;
+    int batches[MAX_BATCH_SIZES], batch_count;
+    int annotate, store, sequential, json;
+} bench_config;
+
+/* One measured figure. */
+typedef struct figure {
+    char name[48];
+    const char *stage;     /* decode, preprocess, infer, postprocess, store, annotate */
+    int batch;             /* infer: frames per batch */
+    const char *precision; /* infer: fp32 or fp16 */
+    int64_t frames;        /* frames processed (store: frames of STORE_ROWS_PER_FRAME rows) */
+    double seconds, fps;
+    int64_t rows;          /* store only */
+    double rows_per_s;
+} figure;
+
+typedef struct bench_clip {
+    char source[PATH_MAX]; /* as given */
+    char path[PATH_MAX];   /* the copy that is measured */
+    int width, height;
+    int64_t frames;        /* decoded from the copy */
+} bench_clip;
+
+typedef struct bench {
+    bench_config config;
+    char temp_dir[PATH_MAX];
+    char manifest_path[PATH_MAX];
+    vs_manifest manifest;
+    const char *labels[VS_MAX_CLASSES];
+    bench_clip clips[MAX_CLIPS];
+    int clip_count;
+    char device[128];
+    figure figures[MAX_FIGURES];
+    int figure_count;
+    char notes[MAX_NOTES][320];  /* what was not measured, or measured differently, and why */
+    int note_count;
+    /* preprocessed frames sitting in the FP32 model's input, one per batch position */
+    vs_letterbox *geometry;
+    int *source_width, *source_height;
+    int positions_filled;
+    /* detections of one real frame (model-input pixels), drawn on every frame by annotate */
+    vs_detection drawn[VS_MAX_DETECTIONS];
+    int drawn_count;
+    /* the whole pipeline */
+    int pipeline_ran;
+    vs_run_result pipeline;
+    /* the sequential baseline */
+    int sequential_ran;
+    int64_t sequential_frames;
+    double sequential_seconds;
+} bench;
+
+/* Set from the signal handler: the only state it touches. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int signal_number)
+{
+    if (stop_requested) {
+        static const char message[] = "\nvidsift: stopped\n";
+        ssize_t ignored = write(STDERR_FILENO, message, sizeof message - 1);
+        (void)ignored;
+        _exit(130);
+    }
+    stop_requested = signal_number;
+}
+
+static void say(const bench *b, const char *what)
+{
+    (void)b;
+    fprintf(stderr, "bench: %s\n", what);
+}
+
+static void add_note(bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_note(bench *b, const char *fmt, ...)
+{
+    if (b->note_count == MAX_NOTES)
+        return;
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(b->notes[b->note_count++], sizeof b->notes[0], fmt, args);
+    va_end(args);
+}
+
+static figure *add_figure(bench *b, const char *stage, const char *name, int64_t frames,
+                          double seconds)
+{
+    if (b->figure_count == MAX_FIGURES)
+        return NULL;
+    figure *f = &b->figures[b->figure_count++];
+    memset(f, 0, sizeof *f);
+    f->stage = stage;
+    snprintf(f->name, sizeof f->name, "%s", name);
+    f->frames = frames;
+    f->seconds = seconds;
+    f->fps = seconds > 0 ? frames / seconds : 0;
+    return f;
+}
+
+static const figure *find_figure(const bench *b, const char *stage, int batch,
+                                 const char *precision)
+{
+    for (int i = 0; i < b->figure_count; i++) {
+        const figure *f = &b->figures[i];
+        if (strcmp(f->stage, stage) != 0)
+            continue;
+        if (precision && (f->batch != batch || strcmp(f->precision, precision) != 0))
+            continue;
+        return f;
+    }
+    return NULL;
+}
+
+/* ---- options ---- */
+
+static int parse_int(const char *name, const char *text, int min, int max, int *out)
+{
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno || *end || end == text || value < min || value > max) {
+        fprintf(stderr, "vidsift bench: --%s: '%s' is not a whole number from %d to %d\n", name,
+                text, min, max);
+        return 0;
+    }
+    *out = (int)value;
+    return 1;
+}
+
+static int parse_batches(const char *text, bench_config *config)
+{
+    config->batch_count = 0;
+    const char *p = text;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long value = strtol(p, &end, 10);
+        if (errno || end == p || value < 1 || value > 64 || (*end && *end != ',')) {
+            fprintf(stderr, "vidsift bench: --batches: '%s' is not a list of sizes 1-64 (e.g. 1,8,16)\n",
+                    text);
+            return 0;
+        }
+        if (config->batch_count == MAX_BATCH_SIZES - 1) {
+            fprintf(stderr, "vidsift bench: --batches: at most %d sizes\n", MAX_BATCH_SIZES - 1);
+            return 0;
+        }
+        int seen = 0;
+        for (int i = 0; i < config->batch_count; i++)
+            seen |= config->batches[i] == (int)value;
+        if (!seen)
+            config->batches[config->batch_count++] = (int)value;
+        p = *end ? end + 1 : end;
+    }
+    if (config->batch_count == 0) {
+        fprintf(stderr, "vidsift bench: --batches: empty list\n");
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- files ---- */
+
+static int remove_entry(const char *path, const struct stat *info, int type, struct FTW *walk)
+{
+    (void)info;
+    (void)type;
+    (void)walk;
+    remove(path);
+    return 0;
+}
+
+static void remove_tree(const char *path)
+{
+    if (*path)
+        nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static const char *base_name(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    return slash ? slash + 1 : path;
+}
+
+static int av_fail(vs_error *err, const char *path, const char *what, int averr)
+{
+    char reason[AV_ERROR_MAX_STRING_SIZE];
+    av_strerror(averr, reason, sizeof reason);
+    return vs_fail(err, VS_EIO, "%s: %s: %s", path, what, reason);
+}
+
+/* ---- a plain demux + decode loop ---- */
+
+typedef struct clip_decoder {
+    const char *path;
+    AVFormatContext *format;
+    AVCodecContext *codec;
+    AVPacket *packet;
+    int stream_index;
+    int draining; /* the demuxer is at its end; the decoder is being flushed */
+} clip_decoder;
+
+static void decoder_close(clip_decoder *d)
+{
+    avcodec_free_context(&d->codec);
+    avformat_close_input(&d->format);
+    av_packet_free(&d->packet);
+    memset(d, 0, sizeof *d);
+}
+
+/* threads: FFmpeg codec threads (0 = as many as cores, like the pipeline's decoder). */
+static int decoder_open(clip_decoder *d, const char *path, int threads, vs_error *err)
+{
+    memset(d, 0, sizeof *d);
+    d->path = path;
+    int averr = avformat_open_input(&d->format, path, NULL, NULL);
+    if (averr < 0)
+        return av_fail(err, path, "cannot open", averr);
+    if ((averr = avformat_find_stream_info(d->format, NULL)) < 0)
+        return av_fail(err, path, "cannot read stream info", averr);
+    const AVCodec *codec = NULL;
+    d->stream_index = av_find_best_stream(d->format, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    if (d->stream_index < 0 || !codec)
+        return vs_fail(err, VS_EINVAL, "%s: no decodable video stream", path);
+    d->codec = avcodec_alloc_context3(codec);
+    d->packet = av_packet_alloc();
+    if (!d->codec || !d->packet)
+        return vs_fail(err, VS_ENOMEM, "%s: out of memory for a decoder", path);
+    avcodec_parameters_to_context(d->codec, d->format->streams[d->stream_index]->codecpar);
+    d->codec->thread_count = threads;
+    d->codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    if ((averr = avcodec_open2(d->codec, codec, NULL)) < 0)
+        return av_fail(err, path, "cannot open the decoder", averr);
+    return VS_OK;
+}
+
+/* The next picture into `picture` (VS_OK), VS_EOF at the end, or an error. */
+static int decoder_next(clip_decoder *d, AVFrame *picture, vs_error *err)
+{
+    for (;;) {
+        int averr = avcodec_receive_frame(d->codec, picture);
+        if (averr == 0)
+            return VS_OK;
+        if (averr == AVERROR_EOF)
+            return VS_EOF;
+        if (averr != AVERROR(EAGAIN))
+            return av_fail(err, d->path, "decoding failed", averr);
+        if (d->draining)
+            return VS_EOF;
+        averr = av_read_frame(d->format, d->packet);
+        if (averr == AVERROR_EOF) {
+            d->draining = 1;
+            avcodec_send_packet(d->codec, NULL);
+            continue;
+        }
+        if (averr < 0)
+            return av_fail(err, d->path, "read error", averr);
+        if (d->packet->stream_index == d->stream_index)
+            avcodec_send_packet(d->codec, d->packet); /* a corrupt packet: the decoder conceals */
+        av_packet_unref(d->packet);
+    }
+}
+
+/* What core/decode.c writes into a vs_video when the file opens, for the
+ * sinks (store, annotate) that the baseline and the annotate measurement feed. */
+static void describe_video(vs_video *video, const clip_decoder *d)
+{
+    const AVStream *stream = d->format->streams[d->stream_index];
+    video->width = stream->codecpar->width;
+    video->height = stream->codecpar->height;
+    video->time_base_num = stream->time_base.num;
+    video->time_base_den = stream->time_base.den;
+    AVRational rate = stream->avg_frame_rate.num ? stream->avg_frame_rate : stream->r_frame_rate;
+    video->fps = rate.num && rate.den ? av_q2d(rate) : 0;
+    snprintf(video->codec, sizeof video->codec, "%s", d->codec->codec->name);
+    snprintf(video->container, sizeof video->container, "%s", d->format->iformat->name);
+    const uint8_t *matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    if (matrix) {
+        int degrees = (int)lround(-av_display_rotation_get((const int32_t *)matrix) / 90.0) * 90 % 360;
+        video->rotation = degrees < 0 ? degrees + 360 : degrees;
+    }
+}
+
+/* Fills a frame slot for the sinks from a decoded picture. */
+static void describe_frame(vs_frame *frame, vs_video *video, int64_t index)
+{
+    int64_t pts = frame->picture->best_effort_timestamp;
+    frame->kind = VS_FRAME_PICTURE;
+    frame->video = video;
+    frame->index = index;
+    frame->pts = pts;
+    frame->pts_ms = pts == AV_NOPTS_VALUE || !video->time_base_den
+                        ? (video->fps > 0 ? (int64_t)llround(index * 1000.0 / video->fps) : 0)
+                        : (int64_t)llround(pts * 1000.0 * video->time_base_num / video->time_base_den);
+    frame->analysed = 1;
+    frame->carried = 0;
+}
+
+/* ---- the inputs ---- */
+
+/* Copies the video stream of src into dst (Matroska), stream copy, the first
+ * max_frames packets (0 = all). Packets are in decode order, so each copied
+ * packet's references come before it and every copied frame decodes. */
+static int copy_clip(const char *src, const char *dst, int max_frames, vs_error *err)
+{
+    AVFormatContext *in = NULL, *out = NULL;
+    AVPacket *packet = av_packet_alloc();
+    int status = VS_OK, averr;
+    if (!packet)
+        return vs_fail(err, VS_ENOMEM, "%s: out of memory", src);
+    if ((averr = avformat_open_input(&in, src, NULL, NULL)) < 0) {
+        status = av_fail(err, src, "cannot open", averr);
+        goto done;
+    }
+    if ((averr = avformat_find_stream_info(in, NULL)) < 0) {
+        status = av_fail(err, src, "cannot read stream info", averr);
+        goto done;
+    }
+    int video = av_find_best_stream(in, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (video < 0) {
+        status = vs_fail(err, VS_EINVAL, "%s: no video stream", src);
+        goto done;
+    }
+    AVStream *in_stream = in->streams[video];
+    if ((averr = avformat_alloc_output_context2(&out, NULL, "matroska", dst)) < 0) {
+        status = av_fail(err, dst, "cannot create", averr);
+        goto done;
+    }
+    AVStream *out_stream = avformat_new_stream(out, NULL);
+    if (!out_stream || avcodec_parameters_copy(out_stream->codecpar, in_stream->codecpar) < 0) {
+        status = vs_fail(err, VS_ENOMEM, "%s: out of memory", dst);
+        goto done;
+    }
+    out_stream->codecpar->codec_tag = 0;
+    out_stream->time_base = in_stream->time_base;
+    out_stream->avg_frame_rate = in_stream->avg_frame_rate;
+#if LIBAVFORMAT_VERSION_INT < AV_VERSION_INT(60, 15, 100)
+    /* The display matrix (phone clips are often rotated) is stream side data here;
+     * later FFmpeg carries it in codecpar, which the copy above already took. */
+    for (int i = 0; i < in_stream->nb_side_data; i++) {
+        const AVPacketSideData *side = &in_stream->side_data[i];
+        uint8_t *data = av_stream_new_side_data(out_stream, side->type, side->size);
+        if (data)
+            memcpy(data, side->data, side->size);
+    }
+#endif
+    if ((averr = avio_open(&out->pb, dst, AVIO_FLAG_WRITE)) < 0) {
+        status = av_fail(err, dst, "cannot create", averr);
+        goto done;
+    }
+    if ((averr = avformat_write_header(out, NULL)) < 0) {
+        status = av_fail(err, dst, "cannot write the header", averr);
+        goto done;
+    }
+    int copied = 0;
+    while ((max_frames <= 0 || copied < max_frames) && (averr = av_read_frame(in, packet)) >= 0) {
+        if (packet->stream_index == video) {
+            packet->stream_index = 0;
+            av_packet_rescale_ts(packet, in_stream->time_base, out_stream->time_base);
+            packet->pos = -1;
+            if ((averr = av_interleaved_write_frame(out, packet)) < 0) {
+                status = av_fail(err, dst, "cannot write", averr);
+                break;
+            }
+            copied++;
+        }
+        av_packet_unref(packet);
+    }
+    if (status == VS_OK && (averr = av_write_trailer(out)) < 0)
+        status = av_fail(err, dst, "cannot finish", averr);
+    if (status == VS_OK && copied == 0)
+        status = vs_fail(err, VS_EINVAL, "%s: no video packet", src);
+done:
+    av_packet_free(&packet);
+    avformat_close_input(&in);
+    if (out) {
+        avio_closep(&out->pb);
+        avformat_free_context(out);
+    }
+    return status;
+}
+
+/* Encodes `frames` frames of a moving test pattern into path (Matroska,
+ * H.264 if libx264 is there, else MPEG-4 part 2): the input when no clip was
+ * given and forensics-samples-files is not installed. */
+static int generate_clip(const char *path, int width, int height, int frames, vs_error *err)
+{
+    const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
+    if (!codec)
+        codec = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
+    if (!codec)
+        return vs_fail(err, VS_EINVAL,
+                       "no clip to benchmark: forensics-samples-files is not installed "
+                       "(apt-get install forensics-samples-files) and this FFmpeg has neither "
+                       "libx264 nor mpeg4 to generate one; give VIDEO arguments");
+    AVFormatContext *out = NULL;
+    AVCodecContext *encoder = NULL;
+    AVFrame *picture = av_frame_alloc();
+    AVPacket *packet = av_packet_alloc();
+    int status = VS_OK, averr;
+    if (!picture || !packet) {
+        status = vs_fail(err, VS_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    if ((averr = avformat_alloc_output_context2(&out, NULL, "matroska", path)) < 0) {
+        status = av_fail(err, path, "cannot create", averr);
+        goto done;
+    }
+    encoder = avcodec_alloc_context3(codec);
+    AVStream *stream = avformat_new_stream(out, NULL);
+    if (!encoder || !stream) {
+        status = vs_fail(err, VS_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    encoder->width = width;
+    encoder->height = height;
+    encoder->pix_fmt = AV_PIX_FMT_YUV420P;
+    encoder->time_base = (AVRational){1, 25};
+    encoder->framerate = (AVRational){25, 1};
+    encoder->gop_size = 25;
+    encoder->max_b_frames = 2;
+    encoder->bit_rate = 4000000;
+    if (out->oformat->flags & AVFMT_GLOBALHEADER)
+        encoder->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    if (!strcmp(codec->name, "libx264"))
+        av_opt_set(encoder->priv_data, "preset", "veryfast", 0);
+    if ((averr = avcodec_open2(encoder, codec, NULL)) < 0) {
+        status = av_fail(err, path, "cannot open the encoder", averr);
+        goto done;
+    }
+    avcodec_parameters_from_context(stream->codecpar, encoder);
+    stream->time_base = encoder->time_base;
+    if ((averr = avio_open(&out->pb, path, AVIO_FLAG_WRITE)) < 0 ||
+        (averr = avformat_write_header(out, NULL)) < 0) {
+        status = av_fail(err, path, "cannot write", averr);
+        goto done;
+    }
+    picture->format = encoder->pix_fmt;
+    picture->width = width;
+    picture->height = height;
+    if (av_frame_get_buffer(picture, 0) < 0) {
+        status = vs_fail(err, VS_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    for (int i = 0; i <= frames && status == VS_OK; i++) {
+        AVFrame *to_send = NULL;
+        if (i < frames) {
+            if (av_frame_make_writable(picture) < 0) {
+                status = vs_fail(err, VS_ENOMEM, "%s: out of memory", path);
+                break;
+            }
+            /* A diagonal gradient that scrolls, and a bright box that crosses it. */
+            int box_x = (i * 17) % (width - width / 4), box_y = height / 3;
+            for (int y = 0; y < height; y++)
+                for (int x = 0; x < width; x++) {
+                    int inside = x >= box_x && x < box_x + width / 4 && y >= box_y &&
+                                 y < box_y + height / 3;
+                    picture->data[0][y * picture->linesize[0] + x] =
+                        (uint8_t)(inside ? 235 : (x + y + 4 * i) & 255);
+                }
+            for (int y = 0; y < height / 2; y++)
+                for (int x = 0; x < width / 2; x++) {
+                    picture->data[1][y * picture->linesize[1] + x] = (uint8_t)(64 + (x + i) % 128);
+                    picture->data[2][y * picture->linesize[2] + x] = (uint8_t)(64 + (y + i) % 128);
+                }
+            picture->pts = i;
+            to_send = picture;
+        }
+        if ((averr = avcodec_send_frame(encoder, to_send)) < 0) {
+            status = av_fail(err, path, "encoding failed", averr);
+            break;
+        }
+        while ((averr = avcodec_receive_packet(encoder, packet)) == 0) {
+            av_packet_rescale_ts(packet, encoder->time_base, stream->time_base);
+            packet->stream_index = 0;
+            if ((averr = av_interleaved_write_frame(out, packet)) < 0) {
+                status = av_fail(err, path, "cannot write", averr);
+                break;
+            }
+        }
+    }
+    if (status == VS_OK && (averr = av_write_trailer(out)) < 0)
+        status = av_fail(err, path, "cannot finish", averr);
+done:
+    av_frame_free(&picture);
+    av_packet_free(&packet);
+    avcodec_free_context(&encoder);
+    if (out) {
+        avio_closep(&out->pb);
+        avformat_free_context(out);
+    }
+    return status;
+}
+
+/* Fills b->clips from the arguments, or the default clips, or a generated one,
+ * and copies each one's first --frames frames into the temporary directory. */
+static int prepare_clips(bench *b, char **paths, int path_count, vs_error *err)
+{
+    char generated[PATH_MAX];
+    const char *sources[MAX_CLIPS];
+    int count = 0;
+    if (path_count > MAX_CLIPS)
+        return vs_fail(err, VS_EINVAL, "at most %d clips", MAX_CLIPS);
+    for (int i = 0; i < path_count; i++)
+        sources[count++] = paths[i];
+    if (path_count == 0) {
+        for (size_t i = 0; i < sizeof default_clips / sizeof default_clips[0]; i++)
+            if (access(default_clips[i], R_OK) == 0)
+                sources[count++] = default_clips[i];
+        if (count == 0) {
+            int frames = b->config.frames > 0 ? b->config.frames : 64;
+            snprintf(generated, sizeof generated, "%s/generated-%dx%d.mkv", b->temp_dir,
+                     GENERATED_WIDTH, GENERATED_HEIGHT);
+            say(b, "forensics-samples-files is not installed (apt-get install "
+                   "forensics-samples-files): generating a 1280x720 test clip");
+            int status = generate_clip(generated, GENERATED_WIDTH, GENERATED_HEIGHT, frames, err);
+            if (status != VS_OK)
+                return status;
+            add_note(b, "inputs: a generated %dx%d test pattern (forensics-samples-files not "
+                        "installed); it has nothing to detect",
+                     GENERATED_WIDTH, GENERATED_HEIGHT);
+            sources[count++] = generated;
+        }
+    }
+    for (int i = 0; i < count; i++) {
+        bench_clip *clip = &b->clips[b->clip_count];
+        snprintf(clip->source, sizeof clip->source, "%s", sources[i]);
+        snprintf(clip->path, sizeof clip->path, "%s/clips/%02d-%.200s.mkv", b->temp_dir, i,
+                 base_name(sources[i]));
+        int status = copy_clip(clip->source, clip->path, b->config.frames, err);
+        if (status != VS_OK)
+            return status;
+        b->clip_count++;
+    }
+    return VS_OK;
+}
+
+/* ---- stage measurements ---- */
+
+static int open_model(bench *b, vs_torch **torch, int half, int max_batch, vs_error *err)
+{
+    vs_torch_options options = {
+        .model_path = b->manifest.model_path,
+        .device = b->config.device,
+        .half = half,
+        .max_batch = max_batch,
+        .slots = 1,
+        .channels = 3,
+        .height = b->manifest.input_height,
+        .width = b->manifest.input_width,
+        .cpu_threads = b->config.threads,
+        .warmup = 1,
+    };
+    return vs_torch_open(torch, &options, err->msg, sizeof err->msg);
+}
+
+/* Decode and preprocess, each timed on its own, over every clip: decode is
+ * the FFmpeg loop, preprocess is vs_preprocess_frame into the model's input
+ * (position i % max_batch), so the model then runs on real frames. */
+static int measure_decode_preprocess(bench *b, vs_torch *torch, int max_batch, vs_error *err)
+{
+    size_t frame_floats = (size_t)3 * b->manifest.input_height * b->manifest.input_width;
+    float *input = vs_torch_input(torch, 0);
+    vs_preprocess preprocess;
+    int status = vs_preprocess_init(&preprocess, &b->manifest, err);
+    if (status != VS_OK)
+        return status;
+    AVFrame *picture = av_frame_alloc();
+    if (!picture) {
+        vs_preprocess_free(&preprocess);
+        return vs_fail(err, VS_ENOMEM, "out of memory");
+    }
+    double decode_ms = 0, preprocess_ms = 0;
+    int64_t frames = 0;
+    for (int c = 0; c < b->clip_count && status == VS_OK; c++) {
+        bench_clip *clip = &b->clips[c];
+        clip_decoder d;
+        status = decoder_open(&d, clip->path, 0, err);
+        while (status == VS_OK && !stop_requested) {
+            double started = vs_now_ms();
+            status = decoder_next(&d, picture, err);
+            decode_ms += vs_now_ms() - started;
+            if (status != VS_OK)
+                break;
+            int position = (int)(frames % max_batch);
+            started = vs_now_ms();
+            status = vs_preprocess_frame(&preprocess, picture, input + position * frame_floats,
+                                         &b->geometry[position], err);
+            preprocess_ms += vs_now_ms() - started;
+            b->source_width[position] = picture->width;
+            b->source_height[position] = picture->height;
+            if (clip->frames == 0) {
+                clip->width = picture->width;
+                clip->height = picture->height;
+            }
+            clip->frames++;
+            frames++;
+            av_frame_unref(picture);
+        }
+        decoder_close(&d);
+        if (status == VS_EOF)
+            status = VS_OK;
+    }
+    av_frame_free(&picture);
+    vs_preprocess_free(&preprocess);
+    if (status != VS_OK)
+        return status;
+    if (frames == 0)
+        return vs_fail(err, VS_EINVAL, "no frame could be decoded from the clips");
+    /* Fewer frames than the largest batch: repeat them to fill it. */
+    b->positions_filled = frames < max_batch ? (int)frames : max_batch;
+    for (int position = b->positions_filled; position < max_batch; position++) {
+        int from = position % b->positions_filled;
+        memcpy(input + position * frame_floats, input + from * frame_floats,
+               frame_floats * sizeof *input);
+        b->geometry[position] = b->geometry[from];
+        b->source_width[position] = b->source_width[from];
+        b->source_height[position] = b->source_height[from];
+    }
+    add_figure(b, "decode", "decode (FFmpeg)", frames, decode_ms / 1000);
+    add_figure(b, "preprocess", "preprocess (swscale)", frames, preprocess_ms / 1000);
+    return VS_OK;
+}
+
+/* Inference alone: submit+wait on one slot, batch after batch, on the
+ * preprocessed frames already in the input. outputs keep the last batch's. */
+static int measure_infer(bench *b, vs_torch *torch, int batch, const char *precision,
+                         vs_torch_output *outputs, int *output_count, vs_error *err)
+{
+    int target = b->config.frames > 0 ? b->config.frames : 64;
+    int batches = (target + batch - 1) / batch;
+    double started = 0;
+    for (int i = 0; i < INFER_WARMUP_BATCHES + batches; i++) {
+        if (stop_requested)
+            return VS_EINTR;
+        if (i == INFER_WARMUP_BATCHES)
+            started = vs_now_ms();
+        int status = vs_torch_submit(torch, 0, batch, err->msg, sizeof err->msg);
+        if (status == VS_OK)
+            status = vs_torch_wait(torch, 0, outputs, output_count, err->msg, sizeof err->msg);
+        if (status != VS_OK)
+            return status;
+    }
+    double seconds = (vs_now_ms() - started) / 1000;
+    char name[48];
+    snprintf(name, sizeof name, "infer %s batch %d", precision, batch);
+    figure *f = add_figure(b, "infer", name, (int64_t)batches * batch, seconds);
+    if (f) {
+        f->batch = batch;
+        f->precision = precision;
+    }
+    return VS_OK;
+}
+
+/* Postprocess alone: vs_detect_frame + vs_detect_to_source on the real
+ * outputs of the last batch, frame after frame, as the postprocess stage does. */
+static int measure_postprocess(bench *b, const vs_torch_output *outputs, int output_count,
+                               int frames_in_batch, vs_error *err)
+{
+    const float *data[VS_TORCH_MAX_OUTPUTS];
+    int64_t shapes[VS_TORCH_MAX_OUTPUTS][4];
+    int ranks[VS_TORCH_MAX_OUTPUTS];
+    for (int i = 0; i < output_count; i++) {
+        data[i] = outputs[i].data;
+        memcpy(shapes[i], outputs[i].shape, sizeof shapes[i]);
+        ranks[i] = outputs[i].ndim;
+    }
+    int status = vs_detect_check_outputs(&b->manifest, (const int64_t(*)[4])shapes, ranks,
+                                         output_count, err);
+    if (status != VS_OK)
+        return status;
+    void *scratch = malloc(vs_detect_scratch_size(&b->manifest, shapes[0]));
+    if (!scratch)
+        return vs_fail(err, VS_ENOMEM, "out of memory for the detection scratch");
+    vs_detection detections[VS_MAX_DETECTIONS];
+    int target = b->config.frames > 0 ? b->config.frames : 64;
+    int64_t frames = 0;
+    double started = vs_now_ms(), elapsed = 0;
+    while (frames < target || elapsed < MIN_MEASURE_MS) {
+        int position = (int)(frames % frames_in_batch);
+        int count = vs_detect_frame(&b->manifest, data, (const int64_t(*)[4])shapes, output_count,
+                                    position, NULL, scratch, detections);
+        if (count < 0) {
+            free(scratch);
+            return vs_fail(err, VS_EMODEL, "%s: outputs do not fit the %s decoder",
+                           b->manifest.model_path, vs_decoder_name(b->manifest.decoder));
+        }
+        if (frames == 0) { /* kept in model-input pixels for the annotate measurement */
+            memcpy(b->drawn, detections, (size_t)count * sizeof *detections);
+            b->drawn_count = count;
+        }
+        vs_detect_to_source(detections, count, &b->geometry[position],
+                            b->source_width[position], b->source_height[position]);
+        frames++;
+        elapsed = vs_now_ms() - started;
+    }
+    free(scratch);
+    add_figure(b, "postprocess", "postprocess (decode+NMS)", frames, elapsed / 1000);
+    return VS_OK;
+}
+
+static int measure_model(bench *b, vs_error *err)
+{
+    int max_batch = 1;
+    for (int i = 0; i < b->config.batch_count; i++)
+        if (b->config.batches[i] > max_batch)
+            max_batch = b->config.batches[i];
+    size_t per_position = sizeof *b->geometry + 2 * sizeof(int);
+    b->geometry = calloc((size_t)max_batch, per_position);
+    if (!b->geometry)
+        return vs_fail(err, VS_ENOMEM, "out of memory");
+    b->source_width = (int *)(b->geometry + max_batch);
+    b->source_height = b->source_width + max_batch;
+
+    vs_torch *torch = NULL;
+    char line[160];
+    snprintf(line, sizeof line, "loading %s (FP32, batches up to %d)", b->manifest.model_path,
+             max_batch);
+    say(b, line);
+    int status = open_model(b, &torch, 0, max_batch, err);
+    if (status != VS_OK)
+        return status;
+    snprintf(b->device, sizeof b->device, "%s", vs_torch_device_name(torch));
+    int cuda = vs_torch_is_cuda(torch);
+
+    say(b, "decode and preprocess");
+    status = measure_decode_preprocess(b, torch, max_batch, err);
+
+    vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
+    int output_count = 0, last_batch = 1;
+    for (int i = 0; i < b->config.batch_count && status == VS_OK; i++) {
+        snprintf(line, sizeof line, "inference FP32, batch %d", b->config.batches[i]);
+        say(b, line);
+        last_batch = b->config.batches[i];
+        status = measure_infer(b, torch, last_batch, "fp32", outputs, &output_count, err);
+    }
+    if (status == VS_OK) {
+        say(b, "postprocess");
+        status = measure_postprocess(b, outputs, output_count, last_batch, err);
+    }
+
+    if (status == VS_OK && cuda) {
+        vs_torch *half = NULL;
+        say(b, "loading the model in FP16");
+        status = open_model(b, &half, 1, max_batch, err);
+        if (status == VS_OK) {
+            size_t floats = (size_t)max_batch * 3 * b->manifest.input_height * b->manifest.input_width;
+            memcpy(vs_torch_input(half, 0), vs_torch_input(torch, 0), floats * sizeof(float));
+            for (int i = 0; i < b->config.batch_count && status == VS_OK; i++) {
+                snprintf(line, sizeof line, "inference FP16, batch %d", b->config.batches[i]);
+                say(b, line);
+                status = measure_infer(b, half, b->config.batches[i], "fp16", outputs,
+                                       &output_count, err);
+            }
+            vs_torch_close(half);
+        }
+    } else if (status == VS_OK) {
+        add_note(b, "FP16 inference not measured: it runs only on CUDA, and the device is %s",
+                 b->device);
+    }
+    vs_torch_close(torch);
+    return status;
+}
+
+static int measure_store(bench *b, vs_error *err)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/store-bench.db", b->temp_dir);
+    say(b, "SQLite inserts");
+    double rows_per_s = 0;
+    int status = vs_store_bench(path, STORE_BENCH_ROWS, &rows_per_s, err);
+    if (status != VS_OK)
+        return status;
+    double seconds = rows_per_s > 0 ? STORE_BENCH_ROWS / rows_per_s : 0;
+    figure *f = add_figure(b, "store", "store (SQLite)", STORE_BENCH_ROWS / STORE_ROWS_PER_FRAME,
+                           seconds);
+    if (f) {
+        f->rows = STORE_BENCH_ROWS;
+        f->rows_per_s = rows_per_s;
+    }
+    return VS_OK;
+}
+
+/* ---- the whole pipeline, and the sequential baseline ---- */
+
+static void report_scan_problem(void *context, const char *path, const char *problem)
+{
+    (void)context;
+    fprintf(stderr, "vidsift bench: %s: %s\n", path, problem);
+}
+
+static int scan_clips(const bench *b, vs_scan_result *scan, vs_error *err)
+{
+    const char *paths[MAX_CLIPS];
+    for (int i = 0; i < b->clip_count; i++)
+        paths[i] = b->clips[i].path;
+    int status = vs_scan(paths, b->clip_count, report_scan_problem, NULL, scan, err);
+    if (status == VS_OK && scan->video_count != b->clip_count) {
+        vs_scan_free(scan);
+        return vs_fail(err, VS_EINVAL, "the scan found %d of the %d clips", scan->video_count,
+                       b->clip_count);
+    }
+    return status;
+}
+
+/* The first failed video's message, or VS_OK when all are done. */
+static int videos_status(const vs_video *videos, int count, vs_error *err)
+{
+    for (int i = 0; i < count; i++)
+        if (videos[i].status != VS_VIDEO_DONE)
+            return vs_fail(err, VS_EIO, "%s", videos[i].error.msg[0] ? videos[i].error.msg
+                                                                    : "a video did not finish");
+    return VS_OK;
+}
+
+static int run_pipeline(bench *b, vs_error *err)
+{
+    vs_scan_result scan;
+    int status = scan_clips(b, &scan, err);
+    if (status != VS_OK)
+        return status;
+    char out_dir[PATH_MAX];
+    snprintf(out_dir, sizeof out_dir, "%s/pipeline", b->temp_dir);
+    mkdir(out_dir, 0777);
+    vs_run_options o = {
+        .manifest_path = b->manifest_path,
+        .device = b->config.device,
+        .half = b->config.half,
+        .batch = b->config.batch,
+        .conf = -1,
+        .iou = -1,
+        .every = 1,
+        .jobs = 1,
+        .threads = b->config.threads,
+        .out_dir = out_dir,
+        .annotate = b->config.annotate,
+        .store = b->config.store,
+        .force = 1,
+        .options_json = "{\"bench\":\"pipeline\"}",
+        .stop = &stop_requested,
+    };
+    char line[160];
+    snprintf(line, sizeof line, "the whole pipeline (batch %d%s%s%s)", o.batch,
+             o.half ? ", FP16" : "", o.annotate ? ", annotated videos" : "",
+             o.store ? ", SQLite" : "");
+    say(b, line);
+    status = vs_pipeline_run(&o, scan.videos, scan.video_count, &b->pipeline, err);
+    if (status == VS_OK)
+        status = videos_status(scan.videos, scan.video_count, err);
+    if (status == VS_OK)
+        b->pipeline_ran = 1;
+    vs_scan_free(&scan);
+    return status;
+}
+
+static const char *annotated_path(const bench *b, const char *what, const vs_video *video,
+                                  char *path)
+{
+    snprintf(path, PATH_MAX, "%s/%s/%02d.mp4", b->temp_dir, what, video->index);
+    return path;
+}
+
+/* Annotate+encode alone: every frame of every clip through vs_annotate_frame
+ * with the boxes of one real frame, timed from open to close (the encoder's
+ * flush and the trailer included); decoding is not timed. */
+static int measure_annotate(bench *b, vs_error *err)
+{
+    vs_scan_result scan;
+    int status = scan_clips(b, &scan, err);
+    if (status != VS_OK)
+        return status;
+    say(b, "annotate+encode");
+    vs_frame *frame = calloc(1, sizeof *frame);
+    if (!frame || !(frame->picture = av_frame_alloc()))
+        status = vs_fail(err, VS_ENOMEM, "out of memory");
+    double annotate_ms = 0;
+    int64_t frames = 0;
+    char encoder[32] = "";
+    for (int i = 0; i < scan.video_count && status == VS_OK && !stop_requested; i++) {
+        vs_video *video = &scan.videos[i];
+        clip_decoder d;
+        char path[PATH_MAX];
+        vs_annotate *annotate = NULL;
+        status = decoder_open(&d, video->path, 0, err);
+        if (status == VS_OK) {
+            describe_video(video, &d);
+            double started = vs_now_ms();
+            status = vs_annotate_open(&annotate, video, annotated_path(b, "annotate", video, path),
+                                      err);
+            annotate_ms += vs_now_ms() - started;
+        }
+        for (int64_t index = 0; status == VS_OK && !stop_requested; index++) {
+            if ((status = decoder_next(&d, frame->picture, err)) != VS_OK)
+                break;
+            describe_frame(frame, video, index);
+            int w = frame->picture->width, h = frame->picture->height;
+            vs_letterbox box = vs_letterbox_for(w, h, b->manifest.input_width,
+                                                b->manifest.input_height, b->manifest.resize);
+            memcpy(frame->detections, b->drawn, (size_t)b->drawn_count * sizeof *b->drawn);
+            frame->detection_count = b->drawn_count;
+            vs_detect_to_source(frame->detections, frame->detection_count, &box, w, h);
+            double started = vs_now_ms();
+            status = vs_annotate_frame(annotate, frame, b->labels, err);
+            annotate_ms += vs_now_ms() - started;
+            av_frame_unref(frame->picture);
+            frames++;
+        }
+        if (status == VS_EOF)
+            status = VS_OK;
+        if (annotate) {
+            if (status == VS_OK && !encoder[0] && vs_annotate_encoder(annotate))
+                snprintf(encoder, sizeof encoder, "%s", vs_annotate_encoder(annotate));
+            double started = vs_now_ms();
+            int closed = vs_annotate_close(annotate, status == VS_OK, err);
+            annotate_ms += vs_now_ms() - started;
+            status = status == VS_OK ? closed : status;
+        }
+        decoder_close(&d);
+    }
+    if (frame)
+        av_frame_free(&frame->picture);
+    free(frame);
+    vs_scan_free(&scan);
+    if (status != VS_OK)
+        return status;
+    char name[48];
+    snprintf(name, sizeof name, "annotate+encode (%s)", encoder[0] ? encoder : "?");
+    add_figure(b, "annotate", name, frames, annotate_ms / 1000);
+    if (b->drawn_count == 0)
+        add_note(b, "annotate drew no box: the model found nothing in the frame it was given");
+    return VS_OK;
+}
+
+/* One video of the sequential baseline: every frame goes through every step
+ * before the next frame is decoded. */
+static int sequential_video(bench *b, vs_video *video, vs_torch *torch, vs_preprocess *pre,
+                            vs_store *store, int64_t run_id, void **scratch, vs_frame *frame,
+                            vs_error *err)
+{
+    clip_decoder d;
+    char path[PATH_MAX];
+    int status = decoder_open(&d, video->path, 1, err);
+    int64_t video_id = 0;
+    vs_annotate *annotate = NULL;
+    AVFrame *picture = frame->picture;
+    if (status == VS_OK)
+        describe_video(video, &d);
+    if (status == VS_OK && store)
+        status = vs_store_begin_video(store, run_id, video, &video_id, err);
+    if (status == VS_OK && b->config.annotate)
+        status = vs_annotate_open(&annotate, video, annotated_path(b, "sequential", video, path),
+                                  err);
+    while (status == VS_OK && !stop_requested) {
+        status = decoder_next(&d, picture, err);
+        if (status != VS_OK)
+            break;
+        vs_letterbox geometry;
+        vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
+        int output_count = 0;
+        status = vs_preprocess_frame(pre, picture, vs_torch_input(torch, 0), &geometry, err);
+        if (status == VS_OK)
+            status = vs_torch_submit(torch, 0, 1, err->msg, sizeof err->msg);
+        if (status == VS_OK)
+            status = vs_torch_wait(torch, 0, outputs, &output_count, err->msg, sizeof err->msg);
+        if (status != VS_OK)
+            break;
+        const float *data[VS_TORCH_MAX_OUTPUTS];
+        int64_t shapes[VS_TORCH_MAX_OUTPUTS][4];
+        for (int i = 0; i < output_count; i++) {
+            data[i] = outputs[i].data;
+            memcpy(shapes[i], outputs[i].shape, sizeof shapes[i]);
+        }
+        if (!*scratch && !(*scratch = malloc(vs_detect_scratch_size(&b->manifest, shapes[0])))) {
+            status = vs_fail(err, VS_ENOMEM, "out of memory for the detection scratch");
+            break;
+        }
+        describe_frame(frame, video, video->frames_decoded);
+        int count = vs_detect_frame(&b->manifest, data, (const int64_t(*)[4])shapes, output_count,
+                                    0, NULL, *scratch, frame->detections);
+        if (count < 0) {
+            status = vs_fail(err, VS_EMODEL, "%s: outputs do not fit the %s decoder",
+                             b->manifest.model_path, vs_decoder_name(b->manifest.decoder));
+            break;
+        }
+        frame->detection_count = count;
+        vs_detect_to_source(frame->detections, count, &geometry, picture->width, picture->height);
+        video->frames_decoded++;
+        video->frames_analysed++;
+        if (store)
+            status = vs_store_add_frame(store, video_id, frame, b->labels, err);
+        if (status == VS_OK && annotate)
+            status = vs_annotate_frame(annotate, frame, b->labels, err);
+        av_frame_unref(picture);
+    }
+    if (status == VS_EOF)
+        status = VS_OK;
+    if (stop_requested && status == VS_OK)
+        status = vs_fail(err, VS_EINTR, "interrupted");
+    video->status = status == VS_OK ? VS_VIDEO_DONE : VS_VIDEO_FAILED;
+    if (status != VS_OK)
+        snprintf(video->error.msg, sizeof video->error.msg, "%s", err->msg);
+    if (annotate) {
+        int closed = vs_annotate_close(annotate, status == VS_OK, err);
+        status = status == VS_OK ? closed : status;
+    }
+    if (store && video_id) {
+        int ended = vs_store_end_video(store, video_id, video, err);
+        status = status == VS_OK ? ended : status;
+    }
+    decoder_close(&d);
+    return status;
+}
+
+/* The baseline: the same code as the pipeline's stages, called one after the
+ * other on this thread, batch 1, a single-threaded decoder, nothing
+ * overlapped. Timed like the pipeline: model loading included. */
+static int run_sequential(bench *b, vs_error *err)
+{
+    vs_scan_result scan;
+    int status = scan_clips(b, &scan, err);
+    if (status != VS_OK)
+        return status;
+    say(b, "the sequential baseline (one thread, batch 1)");
+    double started = vs_now_ms();
+    vs_torch *torch = NULL;
+    vs_preprocess pre;
+    vs_store *store = NULL;
+    int64_t run_id = 0;
+    void *scratch = NULL;
+    vs_frame *frame = calloc(1, sizeof *frame);
+    int pre_ready = 0;
+    if (!frame || !(frame->picture = av_frame_alloc()))
+        status = vs_fail(err, VS_ENOMEM, "out of memory");
+    if (status == VS_OK)
+        status = open_model(b, &torch, b->config.half, 1, err);
+    if (status == VS_OK && (status = vs_preprocess_init(&pre, &b->manifest, err)) == VS_OK)
+        pre_ready = 1;
+    if (status == VS_OK && b->config.store) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/sequential.db", b->temp_dir);
+        status = vs_store_open(&store, path, err);
+        if (status == VS_OK)
+            status = vs_store_begin_run(store, "{\"bench\":\"sequential\"}", NULL, b->device,
+                                        NULL, &run_id, err);
+    }
+    int64_t frames = 0;
+    for (int i = 0; i < scan.video_count && status == VS_OK; i++) {
+        status = sequential_video(b, &scan.videos[i], torch, &pre, store, run_id, &scratch, frame,
+                                  err);
+        frames += scan.videos[i].frames_decoded;
+    }
+    if (store) {
+        int ended = vs_store_end_run(store, run_id, status == VS_OK ? "done" : "failed", NULL, err);
+        status = status == VS_OK ? ended : status;
+        vs_store_close(store);
+    }
+    if (pre_ready)
+        vs_preprocess_free(&pre);
+    vs_torch_close(torch);
+    free(scratch);
+    if (frame)
+        av_frame_free(&frame->picture);
+    free(frame);
+    double seconds = (vs_now_ms() - started) / 1000;
+    vs_scan_free(&scan);
+    if (status != VS_OK)
+        return status;
+    b->sequential_ran = 1;
+    b->sequential_frames = frames;
+    b->sequential_seconds = seconds;
+    return VS_OK;
+}
+
+/* ---- figures ---- */
+
+typedef struct bench_summary {
+    double pipeline_fps;         /* frames decoded / wall time of vs_pipeline_run */
+    const figure *slowest;       /* the slowest stage the pipeline runs */
+    double efficiency;           /* pipeline_fps / slowest->fps */
+    const figure *batch_low, *batch_high; /* for the batch speed-up (FP32) */
+    double batch_speedup;        /* per-frame throughput, high over low */
+    double sequential_fps, sequential_ratio;
+    int64_t rss_peak_bytes;      /* this process, every measurement included */
+} bench_summary;
+
+static void summarise(const bench *b, bench_summary *s)
+{
+    memset(s, 0, sizeof *s);
+    if (b->pipeline_ran && b->pipeline.wall_s > 0)
+        s->pipeline_fps = b->pipeline.frames_decoded / b->pipeline.wall_s;
+    const char *precision = b->config.half ? "fp16" : "fp32";
+    for (int i = 0; i < b->figure_count; i++) {
+        const figure *f = &b->figures[i];
+        int in_pipeline = !strcmp(f->stage, "infer")
+                              ? f->batch == b->config.batch && !strcmp(f->precision, precision)
+                              : 1;
+        if (in_pipeline && f->fps > 0 && (!s->slowest || f->fps < s->slowest->fps))
+            s->slowest = f;
+    }
+    if (s->slowest && s->pipeline_fps > 0)
+        s->efficiency = s->pipeline_fps / s->slowest->fps;
+    /* Batch 8 against batch 1 when both were measured, else the largest against the smallest. */
+    s->batch_low = find_figure(b, "infer", 1, "fp32");
+    s->batch_high = find_figure(b, "infer", 8, "fp32");
+    if (!s->batch_low || !s->batch_high) {
+        s->batch_low = s->batch_high = NULL;
+        for (int i = 0; i < b->figure_count; i++) {
+            const figure *f = &b->figures[i];
+            if (strcmp(f->stage, "infer") || strcmp(f->precision, "fp32"))
+                continue;
+            if (!s->batch_low || f->batch < s->batch_low->batch)
+                s->batch_low = f;
+            if (!s->batch_high || f->batch > s->batch_high->batch)
+                s->batch_high = f;
+        }
+    }
+    if (s->batch_low && s->batch_high && s->batch_low != s->batch_high && s->batch_low->fps > 0)
+        s->batch_speedup = s->batch_high->fps / s->batch_low->fps;
+    if (b->sequential_ran && b->sequential_seconds > 0) {
+        s->sequential_fps = b->sequential_frames / b->sequential_seconds;
+        if (s->sequential_fps > 0)
+            s->sequential_ratio = s->pipeline_fps / s->sequential_fps;
+    }
+    struct rusage resources;
+    if (getrusage(RUSAGE_SELF, &resources) == 0)
+        s->rss_peak_bytes = (int64_t)resources.ru_maxrss * 1024;
+}
+
+static double mib(int64_t bytes)
+{
+    return bytes / (1024.0 * 1024.0);
+}
+
+static void print_table(FILE *out, const bench *b, const bench_summary *s)
+{
+    char threads[32] = "all cores";
+    if (b->config.threads)
+        snprintf(threads, sizeof threads, "%d", b->config.threads);
+    fprintf(out, "\nvidsift bench: %s on %s; CPU inference threads: %s\n", b->manifest.name,
+            b->device, threads);
+    fprintf(out, "inputs (%s):\n", b->config.frames > 0 ? "the first --frames frames of each clip"
+                                                         : "whole clips");
+    for (int i = 0; i < b->clip_count; i++)
+        fprintf(out, "  %-40.40s %5dx%-5d %6lld frames\n", base_name(b->clips[i].source),
+                b->clips[i].width, b->clips[i].height, (long long)b->clips[i].frames);
+    fprintf(out, "\n  %-30s %9s %9s %11s\n", "stage (alone, one thread)", "frames", "seconds",
+            "frames/s");
+    for (int i = 0; i < b->figure_count; i++) {
+        const figure *f = &b->figures[i];
+        fprintf(out, "  %-30s %9lld %9.3f %11.1f", f->name, (long long)f->frames, f->seconds,
+                f->fps);
+        if (!strcmp(f->stage, "store"))
+            fprintf(out, "  (%.0f rows/s, %d rows a frame)", f->rows_per_s, STORE_ROWS_PER_FRAME);
+        if (f == s->slowest)
+            fprintf(out, "  <- slowest");
+        fputc('\n', out);
+    }
+    if (b->pipeline_ran) {
+        char name[64];
+        snprintf(name, sizeof name, "pipeline (batch %d, %s)", b->config.batch,
+                 b->config.half ? "fp16" : "fp32");
+        fprintf(out, "  %-30s %9lld %9.3f %11.1f  (all stages at once)\n", name,
+                (long long)b->pipeline.frames_decoded, b->pipeline.wall_s, s->pipeline_fps);
+    }
+    if (b->sequential_ran)
+        fprintf(out, "  %-30s %9lld %9.3f %11.1f  (one thread, batch 1, no overlap)\n",
+                "sequential baseline", (long long)b->sequential_frames, b->sequential_seconds,
+                s->sequential_fps);
+    fputc('\n', out);
+    if (s->slowest && b->pipeline_ran)
+        fprintf(out, "pipeline efficiency: %.2f (pipeline %.1f frames/s / slowest stage, %s, %.1f frames/s)\n",
+                s->efficiency, s->pipeline_fps, s->slowest->name, s->slowest->fps);
+    if (b->pipeline_ran && b->pipeline.bottleneck)
+        fprintf(out, "pipeline's own bottleneck (from its stage timings): %s\n",
+                b->pipeline.bottleneck);
+    if (s->batch_speedup > 0)
+        fprintf(out, "batch speed-up: %.2fx frames/s at batch %d over batch %d (FP32)\n",
+                s->batch_speedup, s->batch_high->batch, s->batch_low->batch);
+    if (b->sequential_ran && s->sequential_ratio > 0)
+        fprintf(out, "pipeline / sequential: %.2fx\n", s->sequential_ratio);
+    fprintf(out, "peak RSS: %.0f MiB in the pipeline run", mib(b->pipeline.rss_peak_bytes));
+    fprintf(out, ", %.0f MiB for this whole process (every measurement)\n", mib(s->rss_peak_bytes));
+    if (b->pipeline_ran && b->pipeline.gpu_monitored)
+        fprintf(out, "GPU busy: %.0f%% average, %.0f%% p95 during the pipeline; memory peak %.0f MiB\n",
+                b->pipeline.gpu_util_avg, b->pipeline.gpu_util_p95,
+                mib(b->pipeline.gpu_memory_peak_bytes));
+    else if (b->pipeline_ran)
+        fprintf(out, "GPU busy: not measured (%s)\n", b->pipeline.gpu_note);
+    for (int i = 0; i < b->note_count; i++)
+        fprintf(out, "note: %s\n", b->notes[i]);
+}
+
+static char *json_text(const bench *b, const bench_summary *s)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON_AddStringToObject(root, "model", b->manifest.name);
+    cJSON_AddStringToObject(root, "model_path", b->manifest.model_path);
+    cJSON_AddStringToObject(root, "device", b->device);
+    cJSON_AddNumberToObject(root, "threads", b->config.threads);
+    cJSON_AddNumberToObject(root, "frames_per_clip", b->config.frames);
+    cJSON *clips = cJSON_AddArrayToObject(root, "clips");
+    for (int i = 0; i < b->clip_count; i++) {
+        cJSON *item = cJSON_CreateObject();
+        cJSON_AddStringToObject(item, "path", b->clips[i].source);
+        cJSON_AddNumberToObject(item, "width", b->clips[i].width);
+        cJSON_AddNumberToObject(item, "height", b->clips[i].height);
+        cJSON_AddNumberToObject(item, "frames", (double)b->clips[i].frames);
+        cJSON_AddItemToArray(clips, item);
+    }
+    cJSON *stages = cJSON_AddArrayToObject(root, "stages");
+    for (int i = 0; i < b->figure_count; i++) {
+        const figure *f = &b->figures[i];
+        cJSON *item = cJSON_CreateObject();
+        cJSON_AddStringToObject(item, "name", f->name);
+        cJSON_AddStringToObject(item, "stage", f->stage);
+        if (!strcmp(f->stage, "infer")) {
+            cJSON_AddNumberToObject(item, "batch", f->batch);
+            cJSON_AddStringToObject(item, "precision", f->precision);
+        }
+        cJSON_AddNumberToObject(item, "frames", (double)f->frames);
+        cJSON_AddNumberToObject(item, "seconds", f->seconds);
+        cJSON_AddNumberToObject(item, "fps", f->fps);
+        if (!strcmp(f->stage, "store")) {
+            cJSON_AddNumberToObject(item, "rows", (double)f->rows);
+            cJSON_AddNumberToObject(item, "rows_per_s", f->rows_per_s);
+            cJSON_AddNumberToObject(item, "rows_per_frame", STORE_ROWS_PER_FRAME);
+        }
+        cJSON_AddItemToArray(stages, item);
+    }
+    if (b->pipeline_ran) {
+        const vs_run_result *r = &b->pipeline;
+        cJSON *pipeline = cJSON_AddObjectToObject(root, "pipeline");
+        cJSON_AddNumberToObject(pipeline, "batch", b->config.batch);
+        cJSON_AddStringToObject(pipeline, "precision", b->config.half ? "fp16" : "fp32");
+        cJSON_AddBoolToObject(pipeline, "annotate", b->config.annotate);
+        cJSON_AddBoolToObject(pipeline, "store", b->config.store);
+        cJSON_AddNumberToObject(pipeline, "frames", (double)r->frames_decoded);
+        cJSON_AddNumberToObject(pipeline, "seconds", r->wall_s);
+        cJSON_AddNumberToObject(pipeline, "fps", s->pipeline_fps);
+        cJSON_AddStringToObject(pipeline, "bottleneck", r->bottleneck ? r->bottleneck : "none");
+        if (s->slowest) {
+            cJSON_AddStringToObject(pipeline, "slowest_stage", s->slowest->name);
+            cJSON_AddNumberToObject(pipeline, "slowest_stage_fps", s->slowest->fps);
+            cJSON_AddNumberToObject(pipeline, "efficiency", s->efficiency);
+        }
+        cJSON_AddNumberToObject(pipeline, "rss_peak_bytes", (double)r->rss_peak_bytes);
+        cJSON *gpu = cJSON_AddObjectToObject(pipeline, "gpu");
+        cJSON_AddBoolToObject(gpu, "monitored", r->gpu_monitored);
+        if (r->gpu_monitored) {
+            cJSON_AddNumberToObject(gpu, "busy_avg_percent", r->gpu_util_avg);
+            cJSON_AddNumberToObject(gpu, "busy_p95_percent", r->gpu_util_p95);
+            cJSON_AddNumberToObject(gpu, "memory_peak_bytes", (double)r->gpu_memory_peak_bytes);
+        } else {
+            cJSON_AddStringToObject(gpu, "note", r->gpu_note);
+        }
+    }
+    if (s->batch_speedup > 0) {
+        cJSON *speedup = cJSON_AddObjectToObject(root, "batch_speedup");
+        cJSON_AddNumberToObject(speedup, "from_batch", s->batch_low->batch);
+        cJSON_AddNumberToObject(speedup, "to_batch", s->batch_high->batch);
+        cJSON_AddNumberToObject(speedup, "ratio", s->batch_speedup);
+    }
+    if (b->sequential_ran) {
+        cJSON *sequential = cJSON_AddObjectToObject(root, "sequential");
+        cJSON_AddNumberToObject(sequential, "frames", (double)b->sequential_frames);
+        cJSON_AddNumberToObject(sequential, "seconds", b->sequential_seconds);
+        cJSON_AddNumberToObject(sequential, "fps", s->sequential_fps);
+        cJSON_AddNumberToObject(sequential, "pipeline_ratio", s->sequential_ratio);
+    }
+    cJSON_AddNumberToObject(root, "rss_peak_bytes", (double)s->rss_peak_bytes);
+    cJSON *notes = cJSON_AddArrayToObject(root, "notes");
+    for (int i = 0; i < b->note_count; i++)
+        cJSON_AddItemToArray(notes, cJSON_CreateString(b->notes[i]));
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    return text;
+}
+
+/* ---- the command ---- */
+
+static int make_temp_dir(bench *b, vs_error *err)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(b->temp_dir, sizeof b->temp_dir, "%s/vidsift-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(b->temp_dir)) {
+        int saved = errno;
+        b->temp_dir[0] = 0;
+        return vs_fail(err, VS_EIO, "cannot create a temporary directory: %s", strerror(saved));
+    }
+    char clips[PATH_MAX];
+    snprintf(clips, sizeof clips, "%s/clips", b->temp_dir);
+    if (mkdir(clips, 0777) != 0)
+        return vs_fail(err, VS_EIO, "%s: %s", clips, strerror(errno));
+    return VS_OK;
+}
+
+static int parse_options(int argc, char **argv, bench_config *c)
+{
+    *c = (bench_config){.model = "centernet", .device = "auto", .frames = 64, .batch = 8,
+                        .batches = {1, 8, 16}, .batch_count = 3, .annotate = 1, .store = 1};
+    optind = 1;
+    int option;
+    while ((option = getopt_long(argc, argv, "h", options_table, NULL)) != -1) {
+        switch (option) {
+        case OPT_MODEL: c->model = optarg; break;
+        case OPT_DEVICE: c->device = optarg; break;
+        case OPT_HALF: c->half = 1; break;
+        case OPT_THREADS: if (!parse_int("threads", optarg, 0, 256, &c->threads)) return 2; break;
+        case OPT_FRAMES: if (!parse_int("frames", optarg, 0, 1000000, &c->frames)) return 2; break;
+        case OPT_BATCHES: if (!parse_batches(optarg, c)) return 2; break;
+        case OPT_BATCH: if (!parse_int("batch", optarg, 1, 64, &c->batch)) return 2; break;
+        case OPT_NO_ANNOTATE: c->annotate = 0; break;
+        case OPT_NO_STORE: c->store = 0; break;
+        case OPT_SEQUENTIAL: c->sequential = 1; break;
+        case OPT_JSON: c->json = 1; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fputs(usage, stderr); return 2;
+        }
+    }
+    /* The pipeline's batch size is always measured alone, for its efficiency. */
+    int measured = 0;
+    for (int i = 0; i < c->batch_count; i++)
+        measured |= c->batches[i] == c->batch;
+    if (!measured)
+        c->batches[c->batch_count++] = c->batch;
+    return -1;
+}
+
+static int measure_all(bench *b, char **paths, int path_count, vs_error *err)
+{
+    int status = make_temp_dir(b, err);
+    if (status == VS_OK)
+        status = prepare_clips(b, paths, path_count, err);
+    /* The pipeline first, while the process is fresh: its peak RSS is then its own. */
+    if (status == VS_OK)
+        status = run_pipeline(b, err);
+    if (status == VS_OK)
+        malloc_trim(0);
+    if (status == VS_OK)
+        status = measure_model(b, err);
+    if (status == VS_OK && b->config.store)
+        status = measure_store(b, err);
+    if (status == VS_OK && b->config.annotate)
+        status = measure_annotate(b, err);
+    if (status == VS_OK && b->config.sequential)
+        status = run_sequential(b, err);
+    return stop_requested ? VS_EINTR : status;
+}
 
 int cmd_bench(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "vidsift bench: not implemented yet\n");
-    return 2;
+    bench *b = calloc(1, sizeof *b);
+    if (!b) {
+        fprintf(stderr, "vidsift bench: out of memory\n");
+        return 2;
+    }
+    int parsed = parse_options(argc, argv, &b->config);
+    if (parsed >= 0) {
+        free(b);
+        return parsed;
+    }
+    const char *model = b->config.model;
+    if (strchr(model, '/') || strstr(model, ".json"))
+        snprintf(b->manifest_path, sizeof b->manifest_path, "%s", model);
+    else
+        snprintf(b->manifest_path, sizeof b->manifest_path, "%s/%s.manifest.json",
+                 cli_models_dir(), model);
+    vs_error err = {{0}};
+    if (vs_manifest_load(&b->manifest, b->manifest_path, &err) != VS_OK) {
+        fprintf(stderr, "vidsift bench: %s\n", err.msg);
+        free(b);
+        return 2;
+    }
+    for (int i = 0; i < b->manifest.classes && i < VS_MAX_CLASSES; i++)
+        b->labels[i] = b->manifest.labels[i];
+
+    struct sigaction action = {.sa_handler = on_signal};
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+
+    int status = measure_all(b, argv + optind, argc - optind, &err);
+    int exit_status = 0;
+    if (status == VS_EINTR) {
+        fprintf(stderr, "vidsift bench: interrupted\n");
+        exit_status = 130;
+    } else if (status != VS_OK) {
+        fprintf(stderr, "vidsift bench: %s\n", err.msg);
+        exit_status = b->figure_count || b->pipeline_ran ? 1 : 2;
+    } else {
+        bench_summary summary;
+        summarise(b, &summary);
+        if (b->config.json) {
+            char *text = json_text(b, &summary);
+            if (text)
+                printf("%s\n", text);
+            free(text);
+        } else {
+            print_table(stdout, b, &summary);
+        }
+    }
+    remove_tree(b->temp_dir);
+    free(b->geometry);
+    free(b);
+    return exit_status;
 }

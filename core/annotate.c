@@ -1,0 +1,609 @@
+/* annotate.c: the annotated-video writer (see annotate.h for what it makes).
+ *
+ * Owns, per video: an MP4 muxer writing OUT.part, one encoder, one scaler,
+ * one YUV420P canvas, one packet for each direction, and a second demuxer on
+ * the source that only reads audio. All of it is set up once per video (the
+ * encoder with the first picture, whose format it must know); a frame only
+ * converts, draws and encodes into what is already there. It must never
+ * modify the pipeline's picture (other sinks read it), never leave a file at
+ * the final name that is not complete, and never fail a video because of
+ * audio it cannot copy (it leaves the audio out and says so in the note).
+ *
+ * Drawing happens in the encoder's YUV 4:2:0 space: colours are converted
+ * with the matrix the video is tagged with (BT.709 or BT.601, limited range),
+ * and boxes, tags and glyphs are snapped to even pixels so that each drawn
+ * block owns whole chroma samples and stays one clean colour after encoding. */
+#include "annotate.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+
+#include "font.h"
+
+/* 20 colours that stay distinct from each other and from most scenes. */
+static const uint8_t palette[][3] = {
+    {230, 25, 75},   {60, 180, 75},   {255, 225, 25}, {0, 130, 200},   {245, 130, 48},
+    {145, 30, 180},  {70, 240, 240},  {240, 50, 230}, {210, 245, 60},  {250, 190, 212},
+    {0, 128, 128},   {220, 190, 255}, {170, 110, 40}, {255, 250, 200}, {128, 0, 0},
+    {170, 255, 195}, {128, 128, 0},   {255, 215, 180}, {0, 0, 128},    {128, 128, 128},
+};
+
+typedef struct yuv_color {
+    uint8_t y, u, v;
+} yuv_color;
+
+struct vs_annotate {
+    char out_path[4096], part_path[4200];
+    char source_path[4096];
+    char encoder_wanted[32];  /* "" = automatic */
+    char note[512];
+    AVRational source_time_base;
+    double fps;
+
+    AVFormatContext *output;  /* muxer; pb open from vs_annotate_open on */
+    int header_written;
+    AVCodecContext *encoder;  /* NULL until the first picture */
+    AVStream *video_stream;
+    AVPacket *packet;         /* encoder output, reused */
+    int64_t frame_duration;   /* in encoder time base */
+    int64_t last_pts;         /* in encoder time base; INT64_MIN before the first frame */
+
+    struct SwsContext *scaler;
+    int scaler_width, scaler_height, scaler_format; /* source geometry it was built for */
+    AVFrame *canvas;          /* YUV420P at the encoder's size */
+    int bt709;                /* colour matrix of the canvas */
+    int thickness, text_scale;
+
+    uint8_t display_matrix[36]; /* copied from the source's video stream */
+    int has_display_matrix;
+
+    AVFormatContext *source;  /* second opening of the source, audio only; NULL = no audio */
+    int source_audio_index;
+    AVStream *audio_stream;   /* in output */
+    AVPacket *audio_packet;   /* read ahead: the next audio packet not yet written */
+    int audio_pending, audio_done;
+};
+
+static int av_failure(vs_error *err, int averror, const char *path, const char *doing)
+{
+    char reason[AV_ERROR_MAX_STRING_SIZE];
+    av_strerror(averror, reason, sizeof reason);
+    return vs_fail(err, averror == AVERROR(ENOMEM) ? VS_ENOMEM : VS_EIO,
+                   "annotate.c: %s: cannot %s: %s", path, doing, reason);
+}
+
+/* mkdir -p of path's directory. */
+static int make_parent_dirs(const char *path, vs_error *err)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return VS_OK;
+    *slash = 0;
+    for (char *p = dir + 1;; p++) {
+        if (*p == '/' || *p == 0) {
+            char saved = *p;
+            *p = 0;
+            if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+                return vs_fail(err, VS_EIO, "annotate.c: cannot create directory %s: %s", dir,
+                               strerror(errno));
+            *p = saved;
+            if (saved == 0)
+                break;
+        }
+    }
+    return VS_OK;
+}
+
+void vs_annotate_class_color(int class_id, uint8_t rgb[3])
+{
+    unsigned index = (unsigned)(class_id < 0 ? -class_id : class_id) %
+                     (unsigned)(sizeof palette / sizeof palette[0]);
+    memcpy(rgb, palette[index], 3);
+}
+
+/* Limited-range Y'CbCr of an sRGB colour, with the video's matrix. */
+static yuv_color to_yuv(const uint8_t rgb[3], int bt709)
+{
+    double kr = bt709 ? 0.2126 : 0.299, kb = bt709 ? 0.0722 : 0.114;
+    double r = rgb[0] / 255.0, g = rgb[1] / 255.0, b = rgb[2] / 255.0;
+    double luma = kr * r + (1 - kr - kb) * g + kb * b;
+    yuv_color c;
+    c.y = (uint8_t)lrint(16 + 219 * luma);
+    c.u = (uint8_t)lrint(128 + 224 * (b - luma) / (2 * (1 - kb)));
+    c.v = (uint8_t)lrint(128 + 224 * (r - luma) / (2 * (1 - kr)));
+    return c;
+}
+
+/* Fills [x0, x1) x [y0, y1), clipped to the canvas, with c. */
+static void fill_rect(AVFrame *canvas, int x0, int y0, int x1, int y1, yuv_color c)
+{
+    if (x0 < 0)
+        x0 = 0;
+    if (y0 < 0)
+        y0 = 0;
+    if (x1 > canvas->width)
+        x1 = canvas->width;
+    if (y1 > canvas->height)
+        y1 = canvas->height;
+    if (x0 >= x1 || y0 >= y1)
+        return;
+    for (int y = y0; y < y1; y++)
+        memset(canvas->data[0] + (ptrdiff_t)y * canvas->linesize[0] + x0, c.y, (size_t)(x1 - x0));
+    int cx0 = x0 / 2, cx1 = (x1 + 1) / 2;
+    for (int y = y0 / 2; y < (y1 + 1) / 2; y++) {
+        memset(canvas->data[1] + (ptrdiff_t)y * canvas->linesize[1] + cx0, c.u, (size_t)(cx1 - cx0));
+        memset(canvas->data[2] + (ptrdiff_t)y * canvas->linesize[2] + cx0, c.v, (size_t)(cx1 - cx0));
+    }
+}
+
+static void draw_text(AVFrame *canvas, int x, int y, const char *text, int scale, yuv_color c)
+{
+    for (const char *s = text; *s; s++, x += VS_FONT_ADVANCE * scale) {
+        const uint8_t *glyph = vs_font_glyph((unsigned char)*s);
+        for (int row = 0; row < VS_FONT_CELL; row++)
+            for (int col = 0; col < VS_FONT_CELL; col++)
+                if (glyph[row] & (0x80 >> col))
+                    fill_rect(canvas, x + col * scale, y + row * scale, x + (col + 1) * scale,
+                              y + (row + 1) * scale, c);
+    }
+}
+
+static int even_down(int v)
+{
+    return v & ~1;
+}
+
+/* One detection: a frame of `thickness` pixels inside the box's edges, and
+ * a "label score" tag above it (inside it when there is no room above). */
+static void draw_detection(vs_annotate *a, const vs_detection *det, double scale_x,
+                           double scale_y, const char *const *labels)
+{
+    AVFrame *canvas = a->canvas;
+    uint8_t rgb[3];
+    vs_annotate_class_color(det->class_id, rgb);
+    yuv_color color = to_yuv(rgb, a->bt709);
+    int x0 = even_down((int)lrint(det->x1 * scale_x)), y0 = even_down((int)lrint(det->y1 * scale_y));
+    int x1 = even_down((int)lrint(det->x2 * scale_x) + 1), y1 = even_down((int)lrint(det->y2 * scale_y) + 1);
+    int t = a->thickness;
+    if (x1 - x0 < 2 * t || y1 - y0 < 2 * t) {
+        fill_rect(canvas, x0, y0, x1, y1, color);
+    } else {
+        fill_rect(canvas, x0, y0, x1, y0 + t, color);
+        fill_rect(canvas, x0, y1 - t, x1, y1, color);
+        fill_rect(canvas, x0, y0, x0 + t, y1, color);
+        fill_rect(canvas, x1 - t, y0, x1, y1, color);
+    }
+
+    char text[96];
+    const char *label = labels && det->class_id >= 0 ? labels[det->class_id] : NULL;
+    if (label)
+        snprintf(text, sizeof text, "%.60s %.2f", label, det->score);
+    else
+        snprintf(text, sizeof text, "class %d %.2f", det->class_id, det->score);
+    int scale = a->text_scale, pad = scale;
+    int tag_w = vs_font_text_width(text, scale) + 2 * pad;
+    int tag_h = vs_font_text_height(scale) + 2 * pad;
+    int tag_x = x0, tag_y = y0 - tag_h;
+    if (tag_y < 0)
+        tag_y = y0;
+    if (tag_x + tag_w > canvas->width)
+        tag_x = canvas->width - tag_w;
+    tag_x = even_down(tag_x < 0 ? 0 : tag_x);
+    tag_y = even_down(tag_y < 0 ? 0 : tag_y);
+    fill_rect(canvas, tag_x, tag_y, tag_x + tag_w, tag_y + tag_h, color);
+    /* Dark text on light colours, light text on dark ones. */
+    double luma = (0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]) / 255;
+    yuv_color ink = luma > 0.55 ? (yuv_color){16, 128, 128} : (yuv_color){235, 128, 128};
+    draw_text(canvas, tag_x + pad, tag_y + pad, text, scale, ink);
+}
+
+int vs_annotate_open(vs_annotate **out, const vs_video *video, const char *out_path,
+                     vs_error *err)
+{
+    return vs_annotate_open_with(out, video, out_path, NULL, err);
+}
+
+/* Opens the source a second time, reading only its first audio stream, and
+ * keeps its video stream's display matrix. No audio leaves a->source NULL. */
+static int open_source_audio(vs_annotate *a, vs_error *err)
+{
+    int rc = avformat_open_input(&a->source, a->source_path, NULL, NULL);
+    if (rc < 0)
+        return av_failure(err, rc, a->source_path, "open the source again for its audio");
+    int video_index = av_find_best_stream(a->source, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (video_index >= 0) {
+        size_t size = 0;
+        const uint8_t *matrix = av_stream_get_side_data(a->source->streams[video_index],
+                                                        AV_PKT_DATA_DISPLAYMATRIX, &size);
+        if (matrix && size == sizeof a->display_matrix) {
+            memcpy(a->display_matrix, matrix, size);
+            a->has_display_matrix = 1;
+        }
+    }
+    a->source_audio_index = av_find_best_stream(a->source, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+    if (a->source_audio_index < 0) {
+        avformat_close_input(&a->source);
+        return VS_OK;
+    }
+    /* Reading only audio: the demuxer skips the other streams' data. */
+    for (unsigned i = 0; i < a->source->nb_streams; i++)
+        if ((int)i != a->source_audio_index)
+            a->source->streams[i]->discard = AVDISCARD_ALL;
+    AVCodecParameters *audio = a->source->streams[a->source_audio_index]->codecpar;
+    /* Containers without a header (MPEG-TS) only learn the audio format from
+     * the packets; probing costs a few packets, once per video. */
+    if ((audio->sample_rate <= 0 || audio->ch_layout.nb_channels <= 0) &&
+        avformat_find_stream_info(a->source, NULL) < 0) {
+        snprintf(a->note, sizeof a->note, "audio left out: its format could not be read");
+        avformat_close_input(&a->source);
+        return VS_OK;
+    }
+    if (avformat_query_codec(a->output->oformat, audio->codec_id, FF_COMPLIANCE_NORMAL) != 1) {
+        snprintf(a->note, sizeof a->note, "audio left out: MP4 cannot hold %s audio",
+                 avcodec_get_name(audio->codec_id));
+        avformat_close_input(&a->source);
+        return VS_OK;
+    }
+    a->audio_packet = av_packet_alloc();
+    if (!a->audio_packet)
+        return vs_fail(err, VS_ENOMEM, "annotate.c: %s: out of memory", a->out_path);
+    return VS_OK;
+}
+
+int vs_annotate_open_with(vs_annotate **out, const vs_video *video, const char *out_path,
+                          const char *encoder_name, vs_error *err)
+{
+    *out = NULL;
+    vs_annotate *a = calloc(1, sizeof *a);
+    if (!a)
+        return vs_fail(err, VS_ENOMEM, "annotate.c: %s: out of memory", out_path);
+    snprintf(a->out_path, sizeof a->out_path, "%s", out_path);
+    snprintf(a->part_path, sizeof a->part_path, "%s.part", out_path);
+    snprintf(a->source_path, sizeof a->source_path, "%s", video->path);
+    snprintf(a->encoder_wanted, sizeof a->encoder_wanted, "%s", encoder_name ? encoder_name : "");
+    a->source_time_base = (AVRational){video->time_base_num, video->time_base_den};
+    a->fps = video->fps;
+    a->last_pts = INT64_MIN;
+
+    int status = make_parent_dirs(out_path, err);
+    if (status == VS_OK) {
+        int rc = avformat_alloc_output_context2(&a->output, NULL, "mp4", a->part_path);
+        if (rc < 0)
+            status = av_failure(err, rc, out_path, "set up the MP4 muxer");
+    }
+    if (status == VS_OK) {
+        int rc = avio_open(&a->output->pb, a->part_path, AVIO_FLAG_WRITE);
+        if (rc < 0)
+            status = av_failure(err, rc, a->part_path, "create the file");
+    }
+    if (status == VS_OK) {
+        a->packet = av_packet_alloc();
+        if (!a->packet)
+            status = vs_fail(err, VS_ENOMEM, "annotate.c: %s: out of memory", out_path);
+    }
+    if (status == VS_OK)
+        status = open_source_audio(a, err);
+    if (status != VS_OK) {
+        vs_annotate_close(a, 0, NULL);
+        return status;
+    }
+    *out = a;
+    return VS_OK;
+}
+
+static const AVCodec *pick_encoder(const vs_annotate *a)
+{
+    if (a->encoder_wanted[0])
+        return avcodec_find_encoder_by_name(a->encoder_wanted);
+    const AVCodec *codec = avcodec_find_encoder_by_name("libx264");
+    return codec ? codec : avcodec_find_encoder(AV_CODEC_ID_MPEG4);
+}
+
+/* (Re)builds the scaler from the picture's geometry to the canvas. Runs for
+ * the first picture and again only if a stream changes size or format. */
+static int prepare_scaler(vs_annotate *a, const AVFrame *picture, vs_error *err)
+{
+    if (a->scaler && picture->width == a->scaler_width && picture->height == a->scaler_height &&
+        picture->format == a->scaler_format)
+        return VS_OK;
+    sws_freeContext(a->scaler);
+    a->scaler = sws_getContext(picture->width, picture->height, picture->format,
+                               a->canvas->width, a->canvas->height, AV_PIX_FMT_YUV420P,
+                               SWS_BILINEAR, NULL, NULL, NULL);
+    if (!a->scaler)
+        return vs_fail(err, VS_EIO, "annotate.c: %s: cannot convert %s pictures to YUV420P",
+                       a->source_path, av_get_pix_fmt_name(picture->format));
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(picture->format);
+    int source_full_range = picture->color_range == AVCOL_RANGE_JPEG ||
+                            (desc && strncmp(desc->name, "yuvj", 4) == 0);
+    const int *matrix = sws_getCoefficients(a->bt709 ? SWS_CS_ITU709 : SWS_CS_DEFAULT);
+    sws_setColorspaceDetails(a->scaler, matrix, source_full_range, matrix, 0, 0, 1 << 16,
+                             1 << 16);
+    a->scaler_width = picture->width;
+    a->scaler_height = picture->height;
+    a->scaler_format = picture->format;
+    return VS_OK;
+}
+
+/* Sets up encoder, canvas, streams and header from the first picture. */
+static int start_encoding(vs_annotate *a, const AVFrame *picture, vs_error *err)
+{
+    const AVCodec *codec = pick_encoder(a);
+    if (!codec)
+        return vs_fail(err, VS_EIO, "annotate.c: %s: no %s encoder in this FFmpeg", a->out_path,
+                       a->encoder_wanted[0] ? a->encoder_wanted : "H.264 or MPEG-4");
+    int width = picture->width & ~1, height = picture->height & ~1; /* 4:2:0 needs even sizes */
+    if (width < 2 || height < 2)
+        return vs_fail(err, VS_EINVAL, "annotate.c: %s: picture of %dx%d is too small to encode",
+                       a->source_path, picture->width, picture->height);
+    AVCodecContext *enc = a->encoder = avcodec_alloc_context3(codec);
+    a->canvas = av_frame_alloc();
+    if (!enc || !a->canvas)
+        return vs_fail(err, VS_ENOMEM, "annotate.c: %s: out of memory", a->out_path);
+
+    AVRational time_base = a->source_time_base;
+    if (time_base.num <= 0 || time_base.den <= 0)
+        time_base = (AVRational){1, 90000};
+    /* MPEG-4 Part 2 cannot count time in units finer than 1/65535 s. */
+    if (codec->id == AV_CODEC_ID_MPEG4 && time_base.den > 65535)
+        time_base = (AVRational){1, 1000};
+    AVRational frame_rate = a->fps > 0 ? av_d2q(a->fps, 100000) : (AVRational){0, 1};
+    a->frame_duration =
+        frame_rate.num > 0 ? av_rescale_q(1, av_inv_q(frame_rate), time_base) : 1;
+    if (a->frame_duration < 1)
+        a->frame_duration = 1;
+
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(picture->format);
+    int rgb_source = desc && (desc->flags & AV_PIX_FMT_FLAG_RGB);
+    a->bt709 = !rgb_source && picture->colorspace == AVCOL_SPC_BT709;
+    enc->width = width;
+    enc->height = height;
+    enc->pix_fmt = AV_PIX_FMT_YUV420P;
+    enc->time_base = time_base;
+    if (frame_rate.num > 0)
+        enc->framerate = frame_rate;
+    enc->sample_aspect_ratio = picture->sample_aspect_ratio;
+    enc->color_range = AVCOL_RANGE_MPEG;
+    enc->colorspace = rgb_source ? AVCOL_SPC_SMPTE170M : picture->colorspace;
+    enc->color_primaries = picture->color_primaries;
+    enc->color_trc = picture->color_trc;
+    if (a->output->oformat->flags & AVFMT_GLOBALHEADER)
+        enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    if (codec->id == AV_CODEC_ID_H264) {
+        av_opt_set(enc->priv_data, "preset", "veryfast", 0);
+        av_opt_set(enc->priv_data, "crf", "23", 0);
+    } else {
+        enc->flags |= AV_CODEC_FLAG_QSCALE; /* constant quality, as CRF does for H.264 */
+        enc->global_quality = FF_QP2LAMBDA * 4;
+    }
+    int rc = avcodec_open2(enc, codec, NULL);
+    if (rc < 0)
+        return av_failure(err, rc, a->out_path, "open the video encoder");
+
+    a->canvas->format = AV_PIX_FMT_YUV420P;
+    a->canvas->width = width;
+    a->canvas->height = height;
+    rc = av_frame_get_buffer(a->canvas, 0);
+    if (rc < 0)
+        return av_failure(err, rc, a->out_path, "allocate the drawing canvas");
+    a->canvas->colorspace = enc->colorspace;
+    a->canvas->color_range = enc->color_range;
+    a->canvas->sample_aspect_ratio = enc->sample_aspect_ratio;
+    a->thickness = height >= 720 ? 3 : 2;
+    a->text_scale = height >= 240 ? 2 : 1;
+    int status = prepare_scaler(a, picture, err);
+    if (status != VS_OK)
+        return status;
+
+    a->video_stream = avformat_new_stream(a->output, NULL);
+    if (!a->video_stream)
+        return vs_fail(err, VS_ENOMEM, "annotate.c: %s: out of memory", a->out_path);
+    rc = avcodec_parameters_from_context(a->video_stream->codecpar, enc);
+    if (rc < 0)
+        return av_failure(err, rc, a->out_path, "describe the video stream");
+    a->video_stream->time_base = time_base;
+    a->video_stream->avg_frame_rate = frame_rate;
+    a->video_stream->sample_aspect_ratio = enc->sample_aspect_ratio;
+    if (a->has_display_matrix) {
+        uint8_t *matrix = av_stream_new_side_data(a->video_stream, AV_PKT_DATA_DISPLAYMATRIX,
+                                                  sizeof a->display_matrix);
+        if (matrix)
+            memcpy(matrix, a->display_matrix, sizeof a->display_matrix);
+    }
+    if (a->source) {
+        AVStream *in = a->source->streams[a->source_audio_index];
+        a->audio_stream = avformat_new_stream(a->output, NULL);
+        if (!a->audio_stream)
+            return vs_fail(err, VS_ENOMEM, "annotate.c: %s: out of memory", a->out_path);
+        rc = avcodec_parameters_copy(a->audio_stream->codecpar, in->codecpar);
+        if (rc < 0)
+            return av_failure(err, rc, a->out_path, "describe the audio stream");
+        a->audio_stream->codecpar->codec_tag = 0; /* the source container's tag may not fit MP4 */
+        a->audio_stream->time_base = in->time_base;
+    }
+    rc = avformat_write_header(a->output, NULL);
+    if (rc < 0)
+        return av_failure(err, rc, a->part_path, "write the MP4 header");
+    a->header_written = 1;
+    return VS_OK;
+}
+
+/* Writes the source's audio packets up to `limit` (inclusive, in time_base). */
+static int copy_audio_until(vs_annotate *a, int64_t limit, AVRational time_base, vs_error *err)
+{
+    if (!a->audio_stream)
+        return VS_OK;
+    AVStream *in = a->source->streams[a->source_audio_index];
+    while (!a->audio_done) {
+        if (!a->audio_pending) {
+            int rc = av_read_frame(a->source, a->audio_packet);
+            if (rc == AVERROR_EOF) {
+                a->audio_done = 1;
+                break;
+            }
+            if (rc < 0) {
+                /* A damaged audio track ends the audio, not the video. */
+                snprintf(a->note, sizeof a->note, "audio cut short: reading it failed (%s)",
+                         av_err2str(rc));
+                a->audio_done = 1;
+                break;
+            }
+            if (a->audio_packet->stream_index != a->source_audio_index) {
+                av_packet_unref(a->audio_packet);
+                continue;
+            }
+            a->audio_pending = 1;
+        }
+        AVPacket *pkt = a->audio_packet;
+        int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
+        if (ts != AV_NOPTS_VALUE && av_compare_ts(ts, in->time_base, limit, time_base) > 0)
+            break;
+        pkt->stream_index = a->audio_stream->index;
+        pkt->pos = -1;
+        av_packet_rescale_ts(pkt, in->time_base, a->audio_stream->time_base);
+        int rc = av_interleaved_write_frame(a->output, pkt); /* takes the packet's data */
+        a->audio_pending = 0;
+        if (rc < 0)
+            return av_failure(err, rc, a->part_path, "write audio");
+    }
+    return VS_OK;
+}
+
+/* Writes every packet the encoder has ready. */
+static int drain_encoder(vs_annotate *a, vs_error *err)
+{
+    for (;;) {
+        int rc = avcodec_receive_packet(a->encoder, a->packet);
+        if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
+            return VS_OK;
+        if (rc < 0)
+            return av_failure(err, rc, a->out_path, "encode");
+        /* Encoders here leave durations unset; without one the MP4's last
+         * frame would last 0 s and the video would be a frame short. */
+        if (a->packet->duration <= 0)
+            a->packet->duration = a->frame_duration;
+        a->packet->stream_index = a->video_stream->index;
+        av_packet_rescale_ts(a->packet, a->encoder->time_base, a->video_stream->time_base);
+        rc = av_interleaved_write_frame(a->output, a->packet);
+        if (rc < 0)
+            return av_failure(err, rc, a->part_path, "write video");
+    }
+}
+
+int vs_annotate_frame(vs_annotate *a, const vs_frame *frame, const char *const *labels,
+                      vs_error *err)
+{
+    if (frame->kind != VS_FRAME_PICTURE || !frame->picture)
+        return VS_OK;
+    const AVFrame *picture = frame->picture;
+    int status = VS_OK;
+    if (!a->encoder)
+        status = start_encoding(a, picture, err);
+    if (status == VS_OK)
+        status = prepare_scaler(a, picture, err);
+    if (status != VS_OK)
+        return status;
+    /* The encoder may still hold the canvas of the previous frame; this only
+     * copies when it does (not with libx264, which copies its input). */
+    int rc = av_frame_make_writable(a->canvas);
+    if (rc < 0)
+        return av_failure(err, rc, a->out_path, "reuse the drawing canvas");
+    sws_scale(a->scaler, (const uint8_t *const *)picture->data, picture->linesize, 0,
+              picture->height, a->canvas->data, a->canvas->linesize);
+    double scale_x = (double)a->canvas->width / picture->width;
+    double scale_y = (double)a->canvas->height / picture->height;
+    for (int i = 0; i < frame->detection_count; i++)
+        draw_detection(a, &frame->detections[i], scale_x, scale_y, labels);
+
+    /* Source timestamps, kept strictly increasing as encoders require. */
+    int64_t pts = frame->pts;
+    if (pts != AV_NOPTS_VALUE && av_cmp_q(a->source_time_base, a->encoder->time_base) != 0 &&
+        a->source_time_base.num > 0 && a->source_time_base.den > 0)
+        pts = av_rescale_q(pts, a->source_time_base, a->encoder->time_base);
+    if (pts == AV_NOPTS_VALUE)
+        pts = a->last_pts == INT64_MIN ? 0 : a->last_pts + a->frame_duration;
+    else if (a->last_pts != INT64_MIN && pts <= a->last_pts)
+        pts = a->last_pts + 1;
+    a->last_pts = pts;
+    a->canvas->pts = pts;
+    a->canvas->pict_type = AV_PICTURE_TYPE_NONE;
+
+    rc = avcodec_send_frame(a->encoder, a->canvas);
+    if (rc < 0)
+        return av_failure(err, rc, a->out_path, "encode");
+    status = drain_encoder(a, err);
+    if (status == VS_OK)
+        status = copy_audio_until(a, pts, a->encoder->time_base, err);
+    return status;
+}
+
+static int finish_file(vs_annotate *a, vs_error *err)
+{
+    if (!a->header_written)
+        return vs_fail(err, VS_EINVAL, "annotate.c: %s: no pictures to encode", a->out_path);
+    int rc = avcodec_send_frame(a->encoder, NULL);
+    if (rc < 0)
+        return av_failure(err, rc, a->out_path, "flush the encoder");
+    int status = drain_encoder(a, err);
+    /* Audio up to the end of the last frame; the rest would outlast the video. */
+    if (status == VS_OK)
+        status = copy_audio_until(a, a->last_pts + a->frame_duration - 1, a->encoder->time_base,
+                                  err);
+    if (status != VS_OK)
+        return status;
+    rc = av_write_trailer(a->output);
+    if (rc < 0)
+        return av_failure(err, rc, a->part_path, "write the MP4 index");
+    return VS_OK;
+}
+
+int vs_annotate_close(vs_annotate *a, int finalize, vs_error *err)
+{
+    if (!a)
+        return VS_OK;
+    int status = finalize ? finish_file(a, err) : VS_OK;
+    if (a->output && a->output->pb) {
+        int rc = avio_closep(&a->output->pb);
+        if (rc < 0 && status == VS_OK && finalize)
+            status = av_failure(err, rc, a->part_path, "finish writing");
+    }
+    if (a->output) {
+        if (finalize && status == VS_OK && rename(a->part_path, a->out_path) != 0)
+            status = vs_fail(err, VS_EIO, "annotate.c: cannot rename %s to %s: %s",
+                             a->part_path, a->out_path, strerror(errno));
+        if (!finalize || status != VS_OK)
+            unlink(a->part_path);
+    }
+    avformat_free_context(a->output);
+    avcodec_free_context(&a->encoder);
+    sws_freeContext(a->scaler);
+    av_frame_free(&a->canvas);
+    av_packet_free(&a->packet);
+    av_packet_free(&a->audio_packet);
+    avformat_close_input(&a->source);
+    free(a);
+    return status;
+}
+
+const char *vs_annotate_note(const vs_annotate *a)
+{
+    return a->note[0] ? a->note : NULL;
+}
+
+const char *vs_annotate_encoder(const vs_annotate *a)
+{
+    return a->encoder ? a->encoder->codec->name : NULL;
+}

@@ -1,0 +1,54 @@
+/* annotate.h: one annotated video per input video.
+ *
+ * Each picture is converted to YUV 4:2:0, boxes and "label score" tags are
+ * drawn on it in a per-class colour, and it is encoded to H.264 (libx264,
+ * CRF 23, preset veryfast; MPEG-4 Part 2 where libx264 is missing) in MP4,
+ * with the source's size, time base and timestamps. The source's first audio
+ * stream is copied packet by packet (it is read from a second opening of the
+ * source file), interleaved up to the current video time; audio past the
+ * last video frame is dropped, so the annotated video ends with its last
+ * frame. The display rotation of the source is copied, so players show the
+ * annotated video the way they show the source; boxes are drawn in coded
+ * pixels, where the detections are.
+ *
+ * The file is written as OUT_PATH.part and renamed to OUT_PATH only by
+ * vs_annotate_close(..., finalize=1): a file at OUT_PATH is always complete. */
+#ifndef VS_ANNOTATE_H
+#define VS_ANNOTATE_H
+
+#include <stdint.h>
+
+#include "frame.h"
+#include "vs_error.h"
+
+typedef struct vs_annotate vs_annotate;
+
+/* Creates OUT_PATH's parent directories and OUT_PATH.part, and opens the
+ * source again for its audio. The encoder starts with the first picture,
+ * whose pixel format and colour properties it takes. */
+int vs_annotate_open(vs_annotate **out, const vs_video *video, const char *out_path,
+                     vs_error *err);
+/* As vs_annotate_open with a named encoder ("libx264", "mpeg4"); NULL picks
+ * libx264 if this FFmpeg has it, else mpeg4. */
+int vs_annotate_open_with(vs_annotate **out, const vs_video *video, const char *out_path,
+                          const char *encoder_name, vs_error *err);
+/* Draws frame's detections on a copy of its picture and encodes it.
+ * Frames of other kinds are ignored. labels[class_id] names classes (NULL,
+ * or a NULL entry: "class N"). */
+int vs_annotate_frame(vs_annotate *annotate, const vs_frame *frame, const char *const *labels,
+                      vs_error *err);
+/* finalize=1: flushes the encoder, writes the remaining audio and the
+ * trailer, renames .part to the final name. finalize=0 (failed or
+ * interrupted video): removes the .part file. Frees annotate in both cases;
+ * NULL is ignored. */
+int vs_annotate_close(vs_annotate *annotate, int finalize, vs_error *err);
+
+/* Something worth telling the user that is not an error (e.g. audio that
+ * MP4 cannot hold was left out), or NULL. Valid until close. */
+const char *vs_annotate_note(const vs_annotate *annotate);
+/* The encoder in use ("libx264", "mpeg4"), once the first picture is in. */
+const char *vs_annotate_encoder(const vs_annotate *annotate);
+/* The colour boxes of class_id are drawn in (sRGB), for legends and tests. */
+void vs_annotate_class_color(int class_id, uint8_t rgb[3]);
+
+#endif

@@ -1,0 +1,560 @@
+/* pipeline.c: the only file that knows every stage. It sizes the pools and
+ * queues from the options, starts one thread per stage (J for decode), waits
+ * for the end of input, and collects what the report needs.
+ *
+ *   decode xJ -> [decoded] -> batch -> [batched] -> infer -> [inferred]
+ *      -> postprocess -> [detected] -> sink
+ *
+ * Sizing rule: the frame pool holds every frame that can be in flight at
+ * once - the decoded queue, one per decoder, and a full entry list in every
+ * batch slot - so a full pool only ever means "wait", never deadlock. */
+#include "pipeline.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <libavutil/frame.h>
+
+#include "gpumon.h"
+#include "report.h"
+#include "scan.h"
+#include "stages.h"
+#include "store.h"
+
+#define DECODED_QUEUE 16
+#define BATCH_SLOTS 4
+#define MONITOR_PERIOD_MS 250
+#define MONITOR_SAMPLES 16384
+
+typedef struct monitor {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    int done;
+    const vs_run_options *options;
+    vs_video *videos;
+    int video_count;
+    vs_sink_stage *sink;
+    vs_gpumon *gpu;
+    double started_ms;
+    /* time series, halved in place when full so memory stays flat */
+    vs_store_sample *samples;
+    int sample_count, stride, tick;
+    int64_t rss_peak;
+} monitor;
+
+typedef struct graph {
+    vs_manifest *manifest;
+    vs_torch *torch;
+    vs_store *store;
+    vs_pool frames, batches;
+    vs_queue queues[VS_QUEUE_COUNT];
+    int queues_ready[VS_QUEUE_COUNT];
+    vs_decode_stage *decoders;
+    vs_batch_stage batch;
+    vs_infer_stage infer;
+    vs_postprocess_stage post;
+    vs_sink_stage sink;
+    uint8_t class_allowed[VS_MAX_CLASSES];
+    const char *labels[VS_MAX_CLASSES];
+    int entry_capacity;
+    int next_video, decoders_running;
+    monitor monitor;
+} graph;
+
+int64_t vs_rss_bytes(void)
+{
+    FILE *statm = fopen("/proc/self/statm", "r");
+    long pages_total = 0, pages_resident = 0;
+    if (!statm)
+        return 0;
+    if (fscanf(statm, "%ld %ld", &pages_total, &pages_resident) != 2)
+        pages_resident = 0;
+    fclose(statm);
+    return (int64_t)pages_resident * sysconf(_SC_PAGESIZE);
+}
+
+static int parse_classes(graph *g, const char *classes, vs_error *err)
+{
+    memset(g->class_allowed, classes ? 0 : 1, sizeof g->class_allowed);
+    if (!classes)
+        return VS_OK;
+    const char *cursor = classes;
+    while (*cursor) {
+        size_t length = strcspn(cursor, ",");
+        int found = 0;
+        for (int c = 0; c < g->manifest->classes; c++)
+            if (strlen(g->manifest->labels[c]) == length &&
+                !strncmp(g->manifest->labels[c], cursor, length)) {
+                g->class_allowed[c] = found = 1;
+            }
+        if (!found && length > 0)
+            return vs_fail(err, VS_EINVAL, "--classes: '%.*s' is not a label of model '%s'",
+                           (int)length, cursor, g->manifest->name);
+        cursor += length + (cursor[length] == ',');
+    }
+    return VS_OK;
+}
+
+static int open_model(graph *g, const vs_run_options *o, vs_error *err)
+{
+    g->manifest = calloc(1, sizeof *g->manifest);
+    if (!g->manifest)
+        return vs_fail(err, VS_ENOMEM, "out of memory");
+    int status = vs_manifest_load(g->manifest, o->manifest_path, err);
+    if (status != VS_OK)
+        return status;
+    for (int c = 0; c < g->manifest->classes; c++)
+        g->labels[c] = g->manifest->labels[c];
+    if ((status = parse_classes(g, o->classes, err)) != VS_OK)
+        return status;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    vs_torch_options torch_options = {
+        .model_path = g->manifest->model_path,
+        .device = o->device,
+        .half = o->half,
+        .max_batch = o->batch,
+        .slots = BATCH_SLOTS,
+        .channels = 3,
+        .height = g->manifest->input_height,
+        .width = g->manifest->input_width,
+        .cpu_threads = o->threads > 0 ? o->threads : (int)(cores > 0 ? cores : 1),
+        .warmup = 1,
+    };
+    status = vs_torch_open(&g->torch, &torch_options, err->msg, sizeof err->msg);
+    return status == VS_OK ? VS_OK : VS_EMODEL;
+}
+
+static int make_pools(graph *g, const vs_run_options *o, vs_error *err)
+{
+    int keeps_unanalysed = o->annotate && (o->every > 1 || o->sample_fps > 0 || o->skip_similar > 0);
+    /* Room for markers of several short videos, and for frames that ride along
+     * without being analysed when the annotator needs every frame. */
+    g->entry_capacity = o->batch + 2 * o->jobs + 4 + (keeps_unanalysed ? 2 * o->batch + 32 : 0);
+    int frame_count = BATCH_SLOTS * g->entry_capacity + DECODED_QUEUE + o->jobs + 2;
+    int status = vs_pool_init(&g->frames, sizeof(vs_frame), frame_count, err);
+    if (status != VS_OK)
+        return status;
+    for (int i = 0; i < frame_count; i++) {
+        vs_frame *frame = vs_pool_slot(&g->frames, i);
+        if (!(frame->picture = av_frame_alloc()))
+            return vs_fail(err, VS_ENOMEM, "out of memory for frame slots");
+    }
+    if ((status = vs_pool_init(&g->batches, sizeof(vs_batch), BATCH_SLOTS, err)) != VS_OK)
+        return status;
+    for (int i = 0; i < BATCH_SLOTS; i++) {
+        vs_batch *batch = vs_pool_slot(&g->batches, i);
+        batch->slot = i;
+        batch->input = vs_torch_input(g->torch, i);
+        batch->entries = calloc((size_t)g->entry_capacity, sizeof *batch->entries);
+        batch->geometry = calloc((size_t)o->batch, sizeof *batch->geometry);
+        if (!batch->entries || !batch->geometry)
+            return vs_fail(err, VS_ENOMEM, "out of memory for batch slots");
+    }
+    static const int capacities[VS_QUEUE_COUNT] = {DECODED_QUEUE, 1, 1, 1};
+    for (int q = 0; q < VS_QUEUE_COUNT; q++) {
+        if ((status = vs_queue_init(&g->queues[q], capacities[q], err)) != VS_OK)
+            return status;
+        g->queues_ready[q] = 1;
+    }
+    return VS_OK;
+}
+
+static void free_graph(graph *g)
+{
+    for (int i = 0; g->frames.memory && i < g->frames.count; i++)
+        av_frame_free(&((vs_frame *)vs_pool_slot(&g->frames, i))->picture);
+    for (int i = 0; g->batches.memory && i < g->batches.count; i++) {
+        vs_batch *batch = vs_pool_slot(&g->batches, i);
+        free(batch->entries);
+        free(batch->geometry);
+    }
+    vs_pool_destroy(&g->frames);
+    vs_pool_destroy(&g->batches);
+    for (int q = 0; q < VS_QUEUE_COUNT; q++)
+        if (g->queues_ready[q])
+            vs_queue_destroy(&g->queues[q]);
+    vs_preprocess_free(&g->batch.preprocess);
+    free(g->post.scratch);
+    free(g->post.last_detections);
+    free(g->post.last_detection_count);
+    free(g->sink.per_video);
+    free(g->decoders);
+    free(g->monitor.samples);
+    vs_gpumon_close(g->monitor.gpu);
+    vs_torch_close(g->torch);
+    free(g->manifest);
+}
+
+/* Keeps every other sample when the series is full: the series covers the
+ * whole run at a coarser step instead of growing. */
+static void monitor_record(monitor *m, const vs_store_sample *sample)
+{
+    if (m->tick++ % m->stride != 0)
+        return;
+    if (m->sample_count == MONITOR_SAMPLES) {
+        for (int i = 0; i < MONITOR_SAMPLES / 2; i++)
+            m->samples[i] = m->samples[2 * i];
+        m->sample_count = MONITOR_SAMPLES / 2;
+        m->stride *= 2;
+    }
+    m->samples[m->sample_count++] = *sample;
+}
+
+static void *monitor_thread(void *arg)
+{
+    monitor *m = arg;
+    pthread_mutex_lock(&m->lock);
+    int ticks = 0;
+    while (!m->done) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += MONITOR_PERIOD_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&m->wake, &m->lock, &until);
+        vs_store_sample sample = {.t_ms = vs_now_ms() - m->started_ms,
+                                  .rss_bytes = vs_rss_bytes(), .gpu_util = -1, .gpu_mem_bytes = -1};
+        if (sample.rss_bytes > m->rss_peak)
+            m->rss_peak = sample.rss_bytes;
+        vs_gpu_sample gpu;
+        if (m->gpu && vs_gpumon_sample(m->gpu, &gpu) == VS_OK) {
+            sample.gpu_util = gpu.utilization_percent;
+            sample.gpu_mem_bytes = gpu.memory_used_bytes;
+        }
+        monitor_record(m, &sample);
+        if (m->options->progress && ++ticks % 2 == 0)
+            m->options->progress(m->options->progress_context, m->videos, m->video_count,
+                                 __atomic_load_n(&m->sink->frames_done, __ATOMIC_RELAXED),
+                                 sample.t_ms / 1000.0);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return NULL;
+}
+
+static int start_monitor(graph *g, const vs_run_options *o, vs_video *videos, int video_count,
+                         vs_run_result *result)
+{
+    monitor *m = &g->monitor;
+    m->options = o;
+    m->videos = videos;
+    m->video_count = video_count;
+    m->sink = &g->sink;
+    m->stride = 1;
+    m->started_ms = vs_now_ms();
+    m->samples = calloc(MONITOR_SAMPLES, sizeof *m->samples);
+    if (!m->samples)
+        return VS_ENOMEM;
+    vs_error gpu_error = {{0}};
+    if (vs_torch_is_cuda(g->torch)) {
+        int index = 0;
+        if (o->device && !strncmp(o->device, "cuda:", 5))
+            index = atoi(o->device + 5);
+        if (vs_gpumon_open(&m->gpu, index, &gpu_error) != VS_OK)
+            snprintf(result->gpu_note, sizeof result->gpu_note, "%.150s", gpu_error.msg);
+    } else {
+        snprintf(result->gpu_note, sizeof result->gpu_note, "no GPU in use (device %s)",
+                 vs_torch_device_name(g->torch));
+    }
+    pthread_mutex_init(&m->lock, NULL);
+    pthread_cond_init(&m->wake, NULL);
+    return pthread_create(&m->thread, NULL, monitor_thread, m) == 0 ? VS_OK : VS_ENOMEM;
+}
+
+static void stop_monitor(monitor *m)
+{
+    pthread_mutex_lock(&m->lock);
+    m->done = 1;
+    pthread_cond_signal(&m->wake);
+    pthread_mutex_unlock(&m->lock);
+    pthread_join(m->thread, NULL);
+    pthread_mutex_destroy(&m->lock);
+    pthread_cond_destroy(&m->wake);
+}
+
+static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int video_count,
+                        vs_error *err)
+{
+    const vs_manifest *manifest = g->manifest;
+    g->decoders = calloc((size_t)o->jobs, sizeof *g->decoders);
+    if (!g->decoders)
+        return vs_fail(err, VS_ENOMEM, "out of memory");
+    g->decoders_running = o->jobs;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    for (int j = 0; j < o->jobs; j++) {
+        vs_decode_stage *d = &g->decoders[j];
+        *d = (vs_decode_stage){
+            .videos = videos, .video_count = video_count, .next_video = &g->next_video,
+            .decoders_running = &g->decoders_running, .frames = &g->frames,
+            .out = &g->queues[VS_QUEUE_DECODED], .stop = o->stop,
+            .codec_threads = (int)((cores > 1 ? cores : 2) / o->jobs + 1),
+            .sampling = {.every = o->every, .sample_fps = o->sample_fps,
+                         .skip_similar = o->skip_similar, .keep_unsampled = o->annotate},
+        };
+        vs_stats_init(&d->stats, "decode", "frame");
+    }
+    g->batch.in = &g->queues[VS_QUEUE_DECODED];
+    g->batch.out = &g->queues[VS_QUEUE_BATCHED];
+    g->batch.batches = &g->batches;
+    g->batch.max_batch = o->batch;
+    g->batch.entry_capacity = g->entry_capacity;
+    g->batch.frame_floats = (size_t)3 * manifest->input_width * manifest->input_height;
+    vs_stats_init(&g->batch.stats, "preprocess", "frame");
+    int status = vs_preprocess_init(&g->batch.preprocess, manifest, err);
+    if (status != VS_OK)
+        return status;
+
+    g->infer.in = &g->queues[VS_QUEUE_BATCHED];
+    g->infer.out = &g->queues[VS_QUEUE_INFERRED];
+    g->infer.torch = g->torch;
+    vs_stats_init(&g->infer.stats, "inference", "batch");
+
+    vs_postprocess_stage *post = &g->post;
+    post->in = &g->queues[VS_QUEUE_INFERRED];
+    post->out = &g->queues[VS_QUEUE_DETECTED];
+    post->manifest = manifest;
+    post->params = (vs_detect_params){
+        .conf = o->conf >= 0 ? o->conf : manifest->conf,
+        .iou = o->iou >= 0 ? o->iou : manifest->iou,
+        .max_detections = manifest->max_detections,
+        .class_agnostic = manifest->class_agnostic_nms,
+        .class_allowed = o->classes ? g->class_allowed : NULL,
+    };
+    vs_stats_init(&post->stats, "postprocess", "frame");
+    post->last_detections = calloc((size_t)video_count * VS_MAX_DETECTIONS, sizeof(vs_detection));
+    post->last_detection_count = calloc((size_t)video_count, sizeof(int));
+    int64_t shape[4] = {o->batch, 0, 0, 0};
+    post->scratch = malloc(vs_detect_scratch_size(manifest, shape) + 64);
+    if (!post->last_detections || !post->last_detection_count || !post->scratch)
+        return vs_fail(err, VS_ENOMEM, "out of memory");
+
+    vs_sink_stage *sink = &g->sink;
+    sink->in = &g->queues[VS_QUEUE_DETECTED];
+    sink->batches = &g->batches;
+    sink->frames = &g->frames;
+    sink->store = g->store;
+    sink->labels = g->labels;
+    sink->out_dir = o->out_dir;
+    sink->annotate = o->annotate;
+    sink->snapshots = o->snapshots;
+    vs_stats_init(&sink->stats, "sinks", "frame");
+    sink->per_video = calloc((size_t)video_count, sizeof *sink->per_video);
+    if (!sink->per_video)
+        return vs_fail(err, VS_ENOMEM, "out of memory");
+    return VS_OK;
+}
+
+static void summarize(graph *g, const vs_run_options *o, vs_video *videos, int video_count,
+                      double wall_s, vs_run_result *r)
+{
+    snprintf(r->device, sizeof r->device, "%s", vs_torch_device_name(g->torch));
+    for (int i = 0; i < video_count; i++) {
+        vs_video *v = &videos[i];
+        r->videos_done += v->status == VS_VIDEO_DONE;
+        r->videos_failed += v->status == VS_VIDEO_FAILED;
+        r->videos_skipped += v->status == VS_VIDEO_SKIPPED;
+        r->videos_interrupted += v->status == VS_VIDEO_INTERRUPTED || v->status == VS_VIDEO_PENDING;
+        r->frames_decoded += v->frames_decoded;
+        r->frames_analysed += v->frames_analysed;
+    }
+    r->detections = g->sink.detections;
+    r->wall_s = wall_s;
+    r->fps_decoded = wall_s > 0 ? r->frames_decoded / wall_s : 0;
+    r->fps_analysed = wall_s > 0 ? r->frames_analysed / wall_s : 0;
+
+    vs_stage_stats decode;
+    vs_stats_init(&decode, "decode", "frame");
+    for (int j = 0; j < o->jobs; j++)
+        vs_stats_merge(&decode, &g->decoders[j].stats);
+    /* J decoders run in parallel: per frame, the stage costs 1/J of a decoder's time. */
+    vs_stats_summary(&decode, &r->stages[VS_STAGE_DECODE]);
+    r->stages[VS_STAGE_DECODE].ms_per_frame /= o->jobs;
+    vs_stats_summary(&g->batch.stats, &r->stages[VS_STAGE_PREPROCESS]);
+    vs_stats_summary(&g->infer.stats, &r->stages[VS_STAGE_INFER]);
+    vs_stats_summary(&g->post.stats, &r->stages[VS_STAGE_POSTPROCESS]);
+    vs_stats_summary(&g->sink.stats, &r->stages[VS_STAGE_SINK]);
+    /* The bottleneck is the stage that costs most wall time per frame. */
+    double worst = -1;
+    for (int s = 0; s < VS_STAGE_COUNT; s++)
+        if (r->stages[s].ms_per_frame > worst) {
+            worst = r->stages[s].ms_per_frame;
+            r->bottleneck = r->stages[s].name;
+        }
+
+    static const char *const queue_names[VS_QUEUE_COUNT] = {"decoded", "batched", "inferred",
+                                                             "detected"};
+    for (int q = 0; q < VS_QUEUE_COUNT; q++) {
+        vs_queue *queue = &g->queues[q];
+        r->queues[q] = (vs_queue_summary){
+            .name = queue_names[q], .capacity = queue->capacity, .max = queue->occupancy_max,
+            .average = queue->pushes ? (double)queue->occupancy_sum / queue->pushes : 0,
+            .full_waits = queue->full_waits};
+    }
+    r->frame_pool_size = g->frames.count;
+    r->batch_pool_size = g->batches.count;
+    r->frame_pool_max_in_use = g->frames.in_use_max;
+    r->frame_pool_gets = g->frames.gets;
+    r->batch_pool_gets = g->batches.gets;
+
+    monitor *m = &g->monitor;
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    r->rss_peak_bytes = (int64_t)usage.ru_maxrss * 1024;
+    r->rss_final_bytes = vs_rss_bytes();
+    r->rss_samples = m->sample_count;
+    if (m->gpu) {
+        r->gpu_monitored = 1;
+        int n = 0;
+        int histogram[101] = {0};
+        double sum = 0;
+        for (int i = 0; i < m->sample_count; i++) {
+            if (m->samples[i].gpu_util < 0)
+                continue;
+            int u = m->samples[i].gpu_util > 100 ? 100 : (int)m->samples[i].gpu_util;
+            histogram[u]++;
+            sum += u;
+            n++;
+            if (m->samples[i].gpu_mem_bytes > r->gpu_memory_peak_bytes)
+                r->gpu_memory_peak_bytes = m->samples[i].gpu_mem_bytes;
+        }
+        r->gpu_util_avg = n ? sum / n : 0;
+        for (int u = 0, seen = 0; u <= 100; u++)
+            if ((seen += histogram[u]) * 100 >= n * 95 && n) {
+                r->gpu_util_p95 = u;
+                break;
+            }
+        if (m->sample_count)
+            r->gpu_memory_used_bytes = m->samples[m->sample_count - 1].gpu_mem_bytes;
+    }
+    vs_torch_memory memory;
+    vs_torch_memory_stats(g->torch, &memory);
+    r->torch_cuda_peak_bytes = memory.cuda_peak_allocated;
+}
+
+static int open_store(graph *g, const vs_run_options *o, vs_video *videos, int video_count,
+                      vs_run_result *result, vs_error *err)
+{
+    char path[4200];
+    if (o->db_path)
+        snprintf(path, sizeof path, "%s", o->db_path);
+    else
+        snprintf(path, sizeof path, "%s/results.db", o->out_dir);
+    int status = vs_store_open(&g->store, path, err);
+    if (status != VS_OK)
+        return status;
+    char host[256] = "unknown";
+    gethostname(host, sizeof host - 1);
+    char versions[256];
+    snprintf(versions, sizeof versions, "{\"vidsift\":\"%s\",\"libtorch\":\"%s\"}", VS_VERSION,
+             vs_torch_version());
+    status = vs_store_begin_run(g->store, o->options_json ? o->options_json : "{}", versions,
+                                vs_torch_device_name(g->torch), host, &result->run_id, err);
+    if (status != VS_OK)
+        return status;
+    for (int i = 0; i < video_count && !o->force; i++) {
+        int complete = 0;
+        if ((status = vs_store_video_is_complete(g->store, &videos[i], &complete, err)) != VS_OK)
+            return status;
+        if (complete)
+            videos[i].status = VS_VIDEO_SKIPPED;
+    }
+    return VS_OK;
+}
+
+int vs_pipeline_run(const vs_run_options *o, vs_video *videos, int video_count,
+                    vs_run_result *result, vs_error *err)
+{
+    memset(result, 0, sizeof *result);
+    graph *g = calloc(1, sizeof *g);
+    if (!g)
+        return vs_fail(err, VS_ENOMEM, "out of memory");
+    for (int i = 0; i < video_count; i++) {
+        vs_error ignored;
+        /* An unreadable file keeps an empty fingerprint; decoding names the reason. */
+        vs_fingerprint(&videos[i], &ignored);
+    }
+    int status = open_model(g, o, err);
+    if (status == VS_OK && o->store)
+        status = open_store(g, o, videos, video_count, result, err);
+    if (status == VS_OK)
+        status = make_pools(g, o, err);
+    if (status == VS_OK)
+        status = setup_stages(g, o, videos, video_count, err);
+    if (status == VS_OK)
+        status = start_monitor(g, o, videos, video_count, result);
+    if (status != VS_OK) {
+        if (g->store)
+            vs_store_close(g->store);
+        free_graph(g);
+        free(g);
+        return status;
+    }
+
+    double started = vs_now_ms();
+    pthread_t decode_threads[64], batch_thread, infer_thread, post_thread, sink_thread;
+    int jobs = o->jobs < 64 ? o->jobs : 64;
+    for (int j = 0; j < jobs; j++)
+        pthread_create(&decode_threads[j], NULL, vs_decode_thread, &g->decoders[j]);
+    pthread_create(&batch_thread, NULL, vs_batch_thread, &g->batch);
+    pthread_create(&infer_thread, NULL, vs_infer_thread, &g->infer);
+    pthread_create(&post_thread, NULL, vs_postprocess_thread, &g->post);
+    pthread_create(&sink_thread, NULL, vs_sink_thread, &g->sink);
+    /* Data drains downstream; each stage closes its output queue when its input
+     * closes, so joining in order sees every frame reach the sinks. */
+    for (int j = 0; j < jobs; j++)
+        pthread_join(decode_threads[j], NULL);
+    pthread_join(batch_thread, NULL);
+    pthread_join(infer_thread, NULL);
+    pthread_join(post_thread, NULL);
+    pthread_join(sink_thread, NULL);
+    double wall_s = (vs_now_ms() - started) / 1000.0;
+    stop_monitor(&g->monitor);
+
+    for (int i = 0; i < video_count; i++)
+        if (videos[i].status == VS_VIDEO_PENDING && *o->stop)
+            videos[i].status = VS_VIDEO_INTERRUPTED;
+    result->interrupted = *o->stop != 0;
+    summarize(g, o, videos, video_count, wall_s, result);
+
+    if (g->sink.failed) {
+        *err = g->sink.error;
+        status = VS_EIO;
+    }
+    if (g->store) {
+        vs_error store_error;
+        char *summary = vs_report_json(result, videos, video_count);
+        /* Each stage's input queue: decode has none, the others follow in order. */
+        vs_store_stage_stat stats[VS_STAGE_COUNT];
+        for (int s = 0; s < VS_STAGE_COUNT; s++) {
+            const vs_stage_summary *st = &result->stages[s];
+            const vs_queue_summary *q = s > 0 ? &result->queues[s - 1] : NULL;
+            stats[s] = (vs_store_stage_stat){
+                .stage = st->name, .unit = st->unit, .count = st->count, .frames = st->frames,
+                .total_ms = st->total_ms, .avg_ms = st->avg_ms, .p95_ms = st->p95_ms,
+                .max_ms = st->max_ms, .queue_avg = q ? q->average : -1,
+                .queue_max = q ? q->max : -1, .queue_capacity = q ? q->capacity : -1};
+        }
+        vs_store_add_stage_stats(g->store, result->run_id, stats, VS_STAGE_COUNT, &store_error);
+        vs_store_add_samples(g->store, result->run_id, g->monitor.samples,
+                             g->monitor.sample_count, &store_error);
+        const char *run_status = status != VS_OK         ? "failed"
+                                 : result->interrupted   ? "interrupted"
+                                 : result->videos_failed ? "partial"
+                                                         : "done";
+        if (vs_store_end_run(g->store, result->run_id, run_status, summary ? summary : "{}",
+                             &store_error) != VS_OK &&
+            status == VS_OK) {
+            *err = store_error;
+            status = VS_EIO;
+        }
+        free(summary);
+        vs_store_close(g->store);
+    }
+    free_graph(g);
+    free(g);
+    return status;
+}

@@ -1,0 +1,129 @@
+/* sink.c: the sink stage. For each frame, in order per video: detections to
+ * the store, the picture to the video's annotator, crops to its snapshots;
+ * then the frame slot and, at the end of a batch, the batch slot go back to
+ * their pools. A video's files are opened at its START marker and finalized
+ * at its END marker, so several videos (--jobs) can be open at once.
+ *
+ * A failing annotator or snapshot fails that video only; a failing store
+ * stops the run (the database is the record of what was done). */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libavutil/frame.h>
+
+#include "annotate.h"
+#include "stages.h"
+#include "store.h"
+
+void vs_frame_release(vs_pool *frames, vs_frame *frame)
+{
+    if (frame->picture)
+        av_frame_unref(frame->picture);
+    vs_pool_put(frames, frame);
+}
+
+/* The decoder owns video->status until the END marker; until then the sink
+ * keeps its own record of a failure and merges it at the end. */
+static void fail_video(vs_sink_video *state, const vs_error *error)
+{
+    if (state->failed)
+        return; /* keep the first reason */
+    state->failed = 1;
+    state->error = *error;
+}
+
+static int start_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *state)
+{
+    vs_error error = {{0}};
+    state->started = 1;
+    if (stage->store && vs_store_begin_video(stage->store, stage->run_id, video, &state->video_id,
+                                             &stage->error) != VS_OK)
+        return VS_EIO;
+    if (stage->annotate) {
+        /* Mirrors the input tree; ".mp4" is appended unless already there, so
+         * a.mkv and a.mp4 side by side never collide. */
+        char path[8400];
+        size_t length = strlen(video->relative_path);
+        int has_mp4 = length > 4 && !strcasecmp(video->relative_path + length - 4, ".mp4");
+        snprintf(path, sizeof path, "%s/annotated/%s%s", stage->out_dir, video->relative_path,
+                 has_mp4 ? "" : ".mp4");
+        if (vs_annotate_open(&state->annotate, video, path, &error) != VS_OK)
+            fail_video(state, &error);
+    }
+    return VS_OK;
+}
+
+static int add_picture(vs_sink_stage *stage, const vs_frame *frame, vs_sink_video *state)
+{
+    vs_error error = {{0}};
+    if (stage->store && (frame->analysed || frame->carried) &&
+        vs_store_add_frame(stage->store, state->video_id, frame, stage->labels, &stage->error) != VS_OK)
+        return VS_EIO;
+    if (state->annotate && vs_annotate_frame(state->annotate, frame, stage->labels, &error) != VS_OK) {
+        fail_video(state, &error);
+        vs_annotate_close(state->annotate, 0, &error);
+        state->annotate = NULL;
+    }
+    __atomic_add_fetch(&stage->detections, frame->detection_count, __ATOMIC_RELAXED);
+    return VS_OK;
+}
+
+static int end_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *state)
+{
+    vs_error error = {{0}};
+    /* A video that never opened has no START marker: its row still records why. */
+    if (!state->started && stage->store &&
+        vs_store_begin_video(stage->store, stage->run_id, video, &state->video_id, &stage->error) != VS_OK)
+        return VS_EIO;
+    int finalize = video->status == VS_VIDEO_DONE || video->status == VS_VIDEO_FAILED;
+    if (state->annotate && vs_annotate_close(state->annotate, finalize, &error) != VS_OK)
+        fail_video(state, &error);
+    state->annotate = NULL;
+    if (state->failed && video->status == VS_VIDEO_DONE) {
+        video->status = VS_VIDEO_FAILED;
+        video->error = state->error;
+    }
+    if (stage->store && vs_store_end_video(stage->store, state->video_id, video, &stage->error) != VS_OK)
+        return VS_EIO;
+    return VS_OK;
+}
+
+static int consume(vs_sink_stage *stage, vs_frame *frame)
+{
+    vs_video *video = frame->video;
+    vs_sink_video *state = &stage->per_video[video->index];
+    switch (frame->kind) {
+    case VS_FRAME_VIDEO_START:
+        return start_video(stage, video, state);
+    case VS_FRAME_VIDEO_END:
+        return end_video(stage, video, state);
+    case VS_FRAME_PICTURE: {
+        double started = vs_now_ms();
+        int status = add_picture(stage, frame, state);
+        vs_stats_add(&stage->stats, vs_now_ms() - started, 1);
+        __atomic_add_fetch(&stage->frames_done, 1, __ATOMIC_RELAXED);
+        return status;
+    }
+    }
+    return VS_OK;
+}
+
+void *vs_sink_thread(void *arg)
+{
+    vs_sink_stage *stage = arg;
+    void *item;
+    while (vs_queue_pop(stage->in, &item) == VS_OK) {
+        vs_batch *batch = item;
+        for (int i = 0; i < batch->entry_count; i++) {
+            vs_frame *frame = batch->entries[i];
+            if (batch->failed && frame->kind == VS_FRAME_PICTURE && frame->analysed)
+                fail_video(&stage->per_video[frame->video->index], &batch->error);
+            if (!stage->failed && consume(stage, frame) != VS_OK)
+                stage->failed = 1; /* keep draining so upstream never blocks */
+            vs_frame_release(stage->frames, frame);
+        }
+        vs_pool_put(stage->batches, batch);
+    }
+    return NULL;
+}

@@ -1,0 +1,108 @@
+/* store.h: the SQLite results database (schema: core/store.md).
+ *
+ * One vs_store is one connection, used by one thread at a time (the sink
+ * thread). Detection rows are buffered in an open write transaction that is
+ * committed every VS_STORE_COMMIT_ROWS rows or VS_STORE_COMMIT_MS
+ * milliseconds, so inserts cost no fsync each and a crash loses at most the
+ * last second; a video's status only becomes 'done' in vs_store_end_video,
+ * after its rows are committed, so a partially stored video is never taken
+ * for a complete one.
+ *
+ * Several vidsift runs may share one database: WAL lets readers run beside a
+ * writer, and a writer waits up to the busy timeout (VS_STORE_BUSY_MS) for
+ * another run's transaction. If it is still locked after that, the call fails
+ * with VS_EBUSY and "database ... is locked by another vidsift run". */
+#ifndef VS_STORE_H
+#define VS_STORE_H
+
+#include <stdint.h>
+
+#include "frame.h"
+#include "vs_error.h"
+
+#define VS_STORE_SCHEMA_VERSION 1        /* PRAGMA user_version written by this build */
+#define VS_STORE_APPLICATION_ID 0x56534654 /* PRAGMA application_id: "VSFT" */
+#define VS_STORE_BUSY_MS 5000
+#define VS_STORE_COMMIT_ROWS 50000
+#define VS_STORE_COMMIT_MS 1000
+
+typedef struct vs_store vs_store;
+
+/* One pipeline stage's timing, as the report shows it. */
+typedef struct vs_store_stage_stat {
+    const char *stage;      /* "decode", "preprocess", "infer", ... */
+    const char *unit;       /* what one sample timed: "frame" or "batch"; NULL = unknown */
+    int64_t count;          /* samples taken */
+    int64_t frames;         /* frames those samples covered */
+    double total_ms, avg_ms, p95_ms, max_ms;
+    double queue_avg;       /* mean occupancy of the stage's input queue; < 0 = unknown */
+    int queue_max;          /* highest occupancy seen; < 0 = unknown */
+    int queue_capacity;     /* < 0 = unknown */
+} vs_store_stage_stat;
+
+/* One resource sample of the run's time series. */
+typedef struct vs_store_sample {
+    double t_ms;            /* since the run started */
+    int64_t rss_bytes;      /* < 0 = unknown */
+    double gpu_util;        /* percent, 0-100; < 0 = unknown (no GPU) */
+    int64_t gpu_mem_bytes;  /* < 0 = unknown */
+} vs_store_sample;
+
+/* Opens (creating if needed) the database at path: checks it is a vidsift
+ * database, migrates its schema to VS_STORE_SCHEMA_VERSION, turns on WAL.
+ * Errors: VS_EIO (cannot create, not a database, corrupt, newer schema),
+ * VS_EBUSY (locked by another run past the busy timeout). */
+int vs_store_open(vs_store **out, const char *path, vs_error *err);
+/* Changes how long a writer waits for another run's lock (tests use short waits). */
+void vs_store_set_busy_timeout(vs_store *store, int milliseconds);
+
+/* Adds a runs row with status 'running'. JSON arguments are stored as given. */
+int vs_store_begin_run(vs_store *store, const char *options_json, const char *versions_json,
+                       const char *device, const char *host, int64_t *run_id, vs_error *err);
+/* status: "done", "failed" or "interrupted". Commits. */
+int vs_store_end_run(vs_store *store, int64_t run_id, const char *status,
+                     const char *summary_json, vs_error *err);
+
+/* *complete = 1 when the database holds video->path with the same size, mtime
+ * and fingerprint and status 'done' (resume skips it). */
+int vs_store_video_is_complete(vs_store *store, const vs_video *video, int *complete,
+                               vs_error *err);
+/* Upserts the video's row (status 'running', this run) and deletes any
+ * detections and snapshots stored for it earlier, in one committed
+ * transaction: a redo never duplicates rows. */
+int vs_store_begin_video(vs_store *store, int64_t run_id, const vs_video *video,
+                         int64_t *video_id, vs_error *err);
+/* Buffers one frame's detections (VS_FRAME_PICTURE; other kinds are ignored).
+ * labels[class_id] names each class (NULL, or a NULL entry: label stays NULL). */
+int vs_store_add_frame(vs_store *store, int64_t video_id, const vs_frame *frame,
+                       const char *const *labels, vs_error *err);
+/* Commits the video's rows, then sets its status from video->status (done,
+ * failed, interrupted, skipped), error text, frame and detection counts. */
+int vs_store_end_video(vs_store *store, int64_t video_id, const vs_video *video, vs_error *err);
+/* Records where the annotated video of video_id was written. */
+int vs_store_set_annotated(vs_store *store, int64_t video_id, const char *annotated_path,
+                           vs_error *err);
+/* kind: "thumb" (class_id < 0, score ignored) or "best" (best crop of class_id). */
+int vs_store_add_snapshot(vs_store *store, int64_t video_id, const char *kind, int class_id,
+                          double score, const char *path, vs_error *err);
+
+int vs_store_add_stage_stats(vs_store *store, int64_t run_id, const vs_store_stage_stat *stats,
+                             int count, vs_error *err);
+int vs_store_add_samples(vs_store *store, int64_t run_id, const vs_store_sample *samples,
+                         int count, vs_error *err);
+
+/* Commits the open transaction, if any. */
+int vs_store_commit(vs_store *store, vs_error *err);
+/* Commits what is buffered (the rows are valid; video status says whether a
+ * video is complete) and closes. NULL is ignored. */
+void vs_store_close(vs_store *store);
+
+/* Inserts `rows` synthetic detections (20 per frame) into a new database at
+ * path through vs_store_add_frame, and reports the rate, commit included.
+ * Refuses an existing path; deletes the database afterwards. */
+int vs_store_bench(const char *path, int64_t rows, double *rows_per_s, vs_error *err);
+
+/* The status text stored for a video status ("done", "failed", ...). */
+const char *vs_store_status_name(vs_video_status status);
+
+#endif

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# check.sh [OUTDIR]: proves that vidsift's TorchScript CenterNet computes what human's TF.js
+# model computes, on real video frames.
+#
+#   1. 4 frames from Debian's forensics-samples-files clips (a 1080p dog, a 720p person),
+#      extracted at their own size with the ffmpeg CLI (PPM);
+#   2. TF.js 4.22 (official runtime from npm, WASM backend; FIDELITY_BACKEND=cpu for pure JS)
+#      resizes each frame as human does (legacy resizeBilinear to 512x512) and runs centernet.json;
+#   3. the TorchScript model runs on the same tensors (compare.py), and the two are compared:
+#      heatmap max|d| <= 1e-3, same detections after conf 0.2 + class-agnostic NMS 0.4
+#      (class equal, score +-0.01, IoU >= 0.95), our decode == the graph's own decode.
+#
+# OUTDIR (default build/fidelity) keeps the frames, tensors and expected detections for the C
+# test (format: tests/fidelity/README.md). VIDSIFT_MODEL picks the .pt (default
+# build/models/centernet.pt, made with models/prepare.sh when missing).
+# Exit: 0 pass, 1 fail, 77 cannot run here (a prerequisite is missing).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out=${1:-$root/build/fidelity}
+python=${VIDSIFT_PYTHON:-/usr/bin/python3}
+backend=${FIDELITY_BACKEND:-wasm}
+
+die() { printf 'fidelity: error: %s\n' "$*" >&2; exit 1; }
+skip() { printf 'fidelity: skipped: %s\n' "$*" >&2; exit 77; }
+
+for tool in ffmpeg node npm; do
+    command -v "$tool" >/dev/null 2>&1 || skip "$tool not found"
+done
+"$python" -c 'import torch' 2>/dev/null || skip "$python cannot import torch (python3-torch)"
+
+clips=$(dpkg -L forensics-samples-files 2>/dev/null | grep -E '\.mp4$' || true)
+dog=$(printf '%s\n' "$clips" | grep -m1 'VID_20191220_170832.mp4' || true)
+person=$(printf '%s\n' "$clips" | grep -m1 'movie-hello.mp4' || true)
+[ -n "$dog" ] && [ -n "$person" ] || skip "forensics-samples-files clips not installed"
+
+mkdir -p "$out/frames" || die "cannot create $out"
+
+model=${VIDSIFT_MODEL:-$root/build/models/centernet.pt}
+if [ ! -f "$model" ]; then
+    bash "$root/models/prepare.sh" "$out/models" || die "could not prepare the model"
+    model=$out/models/centernet.pt
+fi
+bash "$root/models/fetch_human.sh" || die "could not fetch centernet.json"
+graph=$root/models/.cache/human-3.3.6/centernet.json
+
+# TF.js from the pinned lock file; install scripts are not needed (the WASM ships in the package).
+if [ ! -f "$here/node_modules/.package-lock.json" ] ||
+    [ "$here/package-lock.json" -nt "$here/node_modules/.package-lock.json" ]; then
+    (cd "$here" && npm ci --ignore-scripts --no-audit --no-fund >"$out/npm.log" 2>&1) ||
+        die "npm ci in tests/fidelity failed: $(tail -n 1 "$out/npm.log")"
+fi
+
+# name clip time: one frame at its native size, as binary PPM.
+frames=()
+extract() {
+    local file=$out/frames/$1.ppm
+    ffmpeg -nostdin -v error -y -ss "$3" -i "$2" -frames:v 1 -c:v ppm "$file" ||
+        die "ffmpeg could not extract a frame at $3 s from $2"
+    frames+=("$file")
+}
+extract dog_0.3s "$dog" 0.3
+extract dog_1.2s "$dog" 1.2
+extract person_2.0s "$person" 2.0
+extract person_6.0s "$person" 6.0
+
+node "$here/run_tfjs.js" --model "$graph" --out "$out" --backend "$backend" --frames "${frames[@]}" ||
+    die "TF.js run failed"
+"$python" "$here/compare.py" "$out" "$model"

@@ -1,0 +1,50 @@
+# common.bash: shared by the integration tests (sourced, not run: no test of its own).
+# Each test runs the built binary ($VIDSIFT) against clips it generates itself.
+set -euo pipefail
+: "${VIDSIFT:?run through ctest, which sets VIDSIFT}"
+: "${VS_MODELS_DIR:?run through ctest, which sets VS_MODELS_DIR}"
+export VIDSIFT_MODELS="$VS_MODELS_DIR"
+TEST_NAME=$(basename "$0" .sh)
+WORK="${VS_TEST_TMP:-/tmp/vidsift-test}/$TEST_NAME"
+rm -rf "$WORK" && mkdir -p "$WORK"
+FORENSICS=/usr/share/forensics-samples/original-files
+PASSED=0
+
+fail() { echo "FAIL [$TEST_NAME]: $*" >&2; exit 1; }
+pass() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
+finish() { echo "$PASSED passed, 0 failed"; }
+
+# make_clip OUT SIZE FRAMES [RATE] [extra ffmpeg output options...]
+make_clip() {
+    local out=$1 size=$2 frames=$3 rate=${4:-10}; shift 4 || shift $#
+    ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc2=size=$size:rate=$rate" \
+        -frames:v "$frames" "$@" "$out" || fail "could not make $out"
+}
+
+# sql DB QUERY: one value
+sql() { sqlite3 -batch -noheader "$1" "$2"; }
+
+# frames_in FILE: decoded video frames, counted by ffprobe
+frames_in() {
+    ffprobe -v error -select_streams v:0 -count_frames -show_entries stream=nb_read_frames \
+        -of default=nw=1:nk=1 "$1"
+}
+
+# run_vidsift EXPECTED_STATUS ARGS...: runs `vidsift run`, checks the exit status
+run_vidsift() {
+    local expected=$1; shift
+    local status=0
+    "$VIDSIFT" run --progress never "$@" >"$WORK/stdout" 2>"$WORK/stderr" || status=$?
+    if [ "$status" -ne "$expected" ]; then
+        cat "$WORK/stderr" >&2
+        fail "vidsift run $* exited $status, expected $expected"
+    fi
+}
+
+# detections DB: one line per detection, in a stable order, for comparing runs
+detections() {
+    sql "$1" "select v.path, d.frame_index, d.label, printf('%.3f', d.score),
+              printf('%.1f %.1f %.1f %.1f', d.x1, d.y1, d.x2, d.y2)
+              from detections d join videos v on v.id = d.video_id
+              order by v.path, d.frame_index, d.score desc, d.x1"
+}

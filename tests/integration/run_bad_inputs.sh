@@ -1,0 +1,42 @@
+# Bad inputs fail alone: each is named with its reason, exit status 1, and the
+# good video beside them is processed fully.
+source "$(dirname "$0")/common.bash"
+
+mkdir -p "$WORK/in"
+make_clip "$WORK/in/good.mp4" 128x96 10 10 -c:v libx264 -pix_fmt yuv420p
+: >"$WORK/in/empty.mp4"
+head -c 20000 /dev/urandom >"$WORK/in/random.mp4"
+make_clip "$WORK/big.mp4" 160x120 40 10 -c:v libx264 -pix_fmt yuv420p -movflags +faststart
+head -c "$(($(stat -c %s "$WORK/big.mp4") / 2))" "$WORK/big.mp4" >"$WORK/in/truncated.mp4"
+ffmpeg -nostdin -loglevel error -f lavfi -i sine=duration=1 -c:a aac "$WORK/in/audio_only.m4a"
+ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=64x48 -frames:v 1 "$WORK/in/still.png"
+make_clip "$WORK/in/noperm.mp4" 64x48 3 10 -c:v libx264 -pix_fmt yuv420p
+chmod 000 "$WORK/in/noperm.mp4"
+ln -s . "$WORK/in/loop"
+
+inputs=("$WORK/in/empty.mp4" "$WORK/in/random.mp4" "$WORK/in/truncated.mp4" "$WORK/in/audio_only.m4a"
+    "$WORK/in/still.png" "$WORK/in/good.mp4")
+# root reads anything: the permission case only means something for other users
+[ "$(id -u)" = 0 ] || inputs+=("$WORK/in/noperm.mp4")
+run_vidsift 1 --out "$WORK/out" "${inputs[@]}"
+db="$WORK/out/results.db"
+[ "$(sql "$db" "select status || ' ' || frames_analysed from videos where path like '%/good.mp4'")" = "done 10" ] ||
+    fail "the good video was not processed fully"
+pass "the good clip is done beside the bad ones"
+
+for name in empty.mp4 random.mp4 truncated.mp4 audio_only.m4a still.png; do
+    [ "$(sql "$db" "select status from videos where path like '%/$name'")" = failed ] ||
+        fail "$name: not recorded as failed"
+    line=$(grep -F "$name" "$WORK/stderr" | head -1)
+    [ -n "$line" ] || fail "$name: no message on stderr"
+done
+grep -q "no video stream" "$WORK/stderr" || fail "audio-only file: reason not given"
+grep -q "still image" "$WORK/stderr" || fail "still image: reason not given"
+grep -q "truncated" "$WORK/stderr" || fail "truncated clip: reason not given"
+pass "each bad input is named with its reason and recorded as failed"
+
+[ "$(sql "$db" "select count(*) from detections d join videos v on v.id = d.video_id where v.path like '%/truncated.mp4'")" -ge 0 ]
+pass "rows decoded before the truncation are kept"
+
+run_vidsift 0 --out "$WORK/dir" --no-annotate "$WORK/in/good.mp4" "$WORK/in/loop" 2>/dev/null || true
+finish

@@ -1,0 +1,56 @@
+# Kills: SIGINT, SIGTERM and SIGKILL at seeded random moments of a
+# multi-video run. After each: the database passes integrity_check, no
+# half-written annotated file looks complete, and a rerun ends with exactly
+# the rows of an uninterrupted run.
+source "$(dirname "$0")/common.bash"
+
+KILLS=${VS_KILLS:-12}
+SEED=${VS_KILL_SEED:-20261123}
+RANDOM=$SEED
+mkdir -p "$WORK/in"
+for i in 1 2 3 4; do
+    make_clip "$WORK/in/clip$i.mp4" 160x120 $((6 + 3 * i)) 10 -c:v libx264 -pix_fmt yuv420p
+done
+
+run_vidsift 0 --out "$WORK/reference" --batch 4 "$WORK/in"
+detections "$WORK/reference/results.db" | sed "s|$WORK/in/||" >"$WORK/reference.txt"
+[ -s "$WORK/reference.txt" ] || fail "the reference run found no detections to compare"
+# How long a whole run takes, to spread the kill moments over it.
+start=$(date +%s%N)
+run_vidsift 0 --out "$WORK/timing" --batch 4 --no-annotate "$WORK/in"
+run_ms=$((($(date +%s%N) - start) / 1000000))
+
+signals=(INT TERM KILL)
+for k in $(seq 1 "$KILLS"); do
+    signal=${signals[$((k % 3))]}
+    delay_ms=$((RANDOM % (run_ms + 1)))
+    out="$WORK/kill$k"
+    status=0
+    "$VIDSIFT" run --progress never --quiet --batch 4 --out "$out" "$WORK/in" 2>"$out.stderr" &
+    pid=$!
+    sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
+    kill -s "$signal" "$pid" 2>/dev/null || true
+    wait "$pid" || status=$?
+    case "$signal:$status" in
+    INT:130 | TERM:130 | KILL:137 | *:0) ;; # 0: the run ended before the signal
+    *) cat "$out.stderr" >&2; fail "kill $k: SIG$signal at ${delay_ms} ms gave exit $status" ;;
+    esac
+    if [ -f "$out/results.db" ]; then
+        [ "$(sql "$out/results.db" "pragma integrity_check")" = ok ] ||
+            fail "kill $k: SIG$signal at ${delay_ms} ms left a damaged database"
+    fi
+    if [ "$signal" != KILL ]; then
+        # A clean stop finalizes or removes: nothing half-written remains.
+        [ -z "$(find "$out" -name '*.part' 2>/dev/null)" ] || fail "kill $k: .part file after SIG$signal"
+    fi
+    run_vidsift 0 --out "$out" --batch 4 "$WORK/in"
+    detections "$out/results.db" | sed "s|$WORK/in/||" >"$out.txt"
+    diff -q "$WORK/reference.txt" "$out.txt" >/dev/null ||
+        fail "kill $k: SIG$signal at ${delay_ms} ms, then rerun: rows differ from an uninterrupted run"
+    for clip in "$WORK"/in/*.mp4; do
+        name=$(basename "$clip")
+        [ -f "$out/annotated/$name" ] || fail "kill $k: rerun did not finish $name's annotated video"
+    done
+    pass "kill $k: SIG$signal at ${delay_ms} of ${run_ms} ms (exit $status): database ok, rerun complete and exact"
+done
+finish

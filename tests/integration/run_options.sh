@@ -1,0 +1,51 @@
+# Sampling and filtering options each change exactly what they should;
+# bad option values are usage errors (exit 2) with a message naming the option.
+source "$(dirname "$0")/common.bash"
+
+make_clip "$WORK/moving.mp4" 128x96 20 10 -c:v libx264 -pix_fmt yuv420p
+# A still picture for 12 frames: every frame after the first is "similar".
+ffmpeg -nostdin -loglevel error -f lavfi -i "color=c=gray:size=128x96:rate=10" -frames:v 12 \
+    -c:v libx264 -pix_fmt yuv420p "$WORK/still.mp4"
+
+analysed() { sql "$1/results.db" "select frames_analysed from videos where path like '%/$2'"; }
+
+run_vidsift 0 --out "$WORK/every" --no-annotate --every 3 "$WORK/moving.mp4"
+[ "$(analysed "$WORK/every" moving.mp4)" = 7 ] || fail "--every 3 on 20 frames: expected 7 analysed"
+[ "$(sql "$WORK/every/results.db" "select group_concat(distinct frame_index) from (select frame_index from detections order by frame_index)")" = "" ] ||
+    [ -z "$(sql "$WORK/every/results.db" "select frame_index from detections where frame_index % 3 != 0")" ] ||
+    fail "--every 3 stored detections of frames not analysed"
+pass "--every 3 analyses frames 0, 3, ... 18"
+
+run_vidsift 0 --out "$WORK/fps" --no-annotate --sample-fps 2 "$WORK/moving.mp4"
+[ "$(analysed "$WORK/fps" moving.mp4)" = 4 ] || fail "--sample-fps 2 on 2 s: expected 4 analysed, got $(analysed "$WORK/fps" moving.mp4)"
+pass "--sample-fps 2 analyses 2 frames per second of video"
+
+run_vidsift 0 --out "$WORK/similar" --no-annotate --skip-similar 0.02 "$WORK/still.mp4" "$WORK/moving.mp4"
+[ "$(analysed "$WORK/similar" still.mp4)" = 1 ] || fail "--skip-similar: a still clip should be analysed once"
+[ "$(analysed "$WORK/similar" moving.mp4)" = 20 ] || fail "--skip-similar: a moving clip should be analysed fully"
+pass "--skip-similar analyses a still clip once and a moving clip fully"
+
+run_vidsift 0 --out "$WORK/all" --no-annotate --conf 0.05 "$WORK/moving.mp4"
+run_vidsift 0 --out "$WORK/person" --no-annotate --conf 0.05 --classes person "$WORK/moving.mp4"
+all=$(sql "$WORK/all/results.db" "select count(*) from detections")
+persons=$(sql "$WORK/all/results.db" "select count(*) from detections where label = 'person'")
+[ "$(sql "$WORK/person/results.db" "select count(*) from detections where label != 'person'")" = 0 ] ||
+    fail "--classes person kept other labels"
+[ "$all" -gt 0 ] || fail "no detections at all at --conf 0.05: cannot check --classes"
+pass "--classes person keeps only persons ($all detections in all, $persons persons unfiltered)"
+
+for bad in "--batch 0" "--batch -1" "--batch 65" "--batch abc" "--conf 2" "--every 0" \
+    "--jobs 0" "--progress sometimes" "--device tpu" "--classes unicorn" "--model /nonexistent.json"; do
+    status=0
+    # shellcheck disable=SC2086
+    "$VIDSIFT" run --out "$WORK/bad" $bad "$WORK/moving.mp4" 2>"$WORK/stderr" >/dev/null || status=$?
+    [ "$status" = 2 ] || fail "$bad: exit $status, expected 2"
+    [ "$(wc -l <"$WORK/stderr")" -ge 1 ] || fail "$bad: no message"
+done
+pass "bad option values exit 2 with a message"
+
+status=0
+"$VIDSIFT" run "$WORK/missing.mp4" 2>"$WORK/stderr" || status=$?
+[ "$status" = 2 ] && grep -q missing.mp4 "$WORK/stderr" || fail "a missing input should exit 2 naming it"
+pass "missing input named, exit 2"
+finish
