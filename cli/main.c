@@ -1,9 +1,11 @@
 /* main.c: `vidsift COMMAND ...` - dispatches to cli/<command>.c, nothing else. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/log.h>
 #include <sqlite3.h>
 #include <turbojpeg.h>
 
@@ -50,6 +52,10 @@ int main(int argc, char **argv)
         print_usage(stderr);
         return 2;
     }
+    /* vidsift reports each problem once, as a line naming the file; FFmpeg's
+     * own chatter is available for debugging with VIDSIFT_FFMPEG_LOG=1. */
+    const char *ffmpeg_log = getenv("VIDSIFT_FFMPEG_LOG");
+    av_log_set_level(ffmpeg_log && *ffmpeg_log == '1' ? AV_LOG_INFO : AV_LOG_QUIET);
     const char *name = argv[1];
     if (!strcmp(name, "--version") || !strcmp(name, "version")) {
         print_version();

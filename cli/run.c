@@ -274,12 +274,12 @@ int cmd_run(int argc, char **argv)
     if (show)
         fprintf(stderr, "\r\033[K");
     free(recorded_options);
-    if (status != VS_OK && status != VS_EIO) {
+    if (status != VS_OK && !result.started) {
         fprintf(stderr, "vidsift run: %s\n", err.msg);
         vs_scan_free(&scan);
         return stop_requested ? 130 : 2;
     }
-    if (status == VS_EIO)
+    if (status != VS_OK)
         fprintf(stderr, "vidsift run: %s\n", err.msg);
 
     char *report = vs_report_json(&result, scan.videos, scan.video_count);

@@ -494,6 +494,7 @@ int vs_pipeline_run(const vs_run_options *o, vs_video *videos, int video_count,
         return status;
     }
 
+    result->started = 1;
     double started = vs_now_ms();
     pthread_t decode_threads[64], batch_thread, infer_thread, post_thread, sink_thread;
     int jobs = o->jobs < 64 ? o->jobs : 64;

@@ -64,6 +64,7 @@ typedef struct vs_run_result {
     int64_t gpu_memory_peak_bytes, gpu_memory_used_bytes;
     int64_t torch_cuda_peak_bytes;
     int interrupted;
+    int started;          /* 0: setup failed (model, store, memory) before any frame */
     int64_t run_id;
 } vs_run_result;
 

@@ -48,3 +48,25 @@ detections() {
               from detections d join videos v on v.id = d.video_id
               order by v.path, d.frame_index, d.score desc, d.x1"
 }
+
+# same_detections A B: the two listings (from `detections`) hold the same rows:
+# same video, frame and label, score within 0.001, box within 0.5 px. Batch
+# sizes change the order of float sums inside the model, so equality to the
+# last printed digit would test the BLAS, not vidsift.
+same_detections() {
+    python3 - "$1" "$2" <<'PY'
+import sys
+def rows(path):
+    out = []
+    for line in open(path):
+        video, frame, label, score, box = line.rstrip("\n").split("|")
+        out.append((video, int(frame), label, float(score), [float(v) for v in box.split()]))
+    return out
+a, b = rows(sys.argv[1]), rows(sys.argv[2])
+if len(a) != len(b):
+    sys.exit(f"{len(a)} rows against {len(b)}")
+for x, y in zip(a, b):
+    if x[:3] != y[:3] or abs(x[3] - y[3]) > 1e-3 or max(abs(p - q) for p, q in zip(x[4], y[4])) > 0.5:
+        sys.exit(f"differ: {x} against {y}")
+PY
+}

@@ -38,5 +38,11 @@ pass "each bad input is named with its reason and recorded as failed"
 [ "$(sql "$db" "select count(*) from detections d join videos v on v.id = d.video_id where v.path like '%/truncated.mp4'")" -ge 0 ]
 pass "rows decoded before the truncation are kept"
 
-run_vidsift 0 --out "$WORK/dir" --no-annotate "$WORK/in/good.mp4" "$WORK/in/loop" 2>/dev/null || true
+mkdir -p "$WORK/tree/a"
+cp "$WORK/in/good.mp4" "$WORK/tree/a/clip.mp4"
+ln -s .. "$WORK/tree/a/loop"
+run_vidsift 0 --out "$WORK/tree-out" --no-annotate "$WORK/tree"
+grep -q "loop" "$WORK/stderr" || fail "the symlink loop was not reported"
+[ "$(sql "$WORK/tree-out/results.db" "select count(*) from videos")" = 1 ] || fail "the loop made a video count twice"
+pass "a symlink loop is reported, not followed, and not fatal"
 finish

@@ -45,7 +45,7 @@ for k in $(seq 1 "$KILLS"); do
     fi
     run_vidsift 0 --out "$out" --batch 4 "$WORK/in"
     detections "$out/results.db" | sed "s|$WORK/in/||" >"$out.txt"
-    diff -q "$WORK/reference.txt" "$out.txt" >/dev/null ||
+    same_detections "$WORK/reference.txt" "$out.txt" ||
         fail "kill $k: SIG$signal at ${delay_ms} ms, then rerun: rows differ from an uninterrupted run"
     for clip in "$WORK"/in/*.mp4; do
         name=$(basename "$clip")

@@ -3,9 +3,12 @@
 source "$(dirname "$0")/common.bash"
 
 make_clip "$WORK/moving.mp4" 128x96 20 10 -c:v libx264 -pix_fmt yuv420p
-# A still picture for 12 frames: every frame after the first is "similar".
+# A still picture for 12 frames: every frame after the first is "similar";
+# a flicker between dark and bright frames: no frame is.
 ffmpeg -nostdin -loglevel error -f lavfi -i "color=c=gray:size=128x96:rate=10" -frames:v 12 \
     -c:v libx264 -pix_fmt yuv420p "$WORK/still.mp4"
+ffmpeg -nostdin -loglevel error -f lavfi -i "color=c=gray:size=128x96:rate=10,format=yuv420p,geq=lum='if(mod(N,2),220,30)':cb=128:cr=128" \
+    -frames:v 10 -c:v libx264 -pix_fmt yuv420p "$WORK/flicker.mp4"
 
 analysed() { sql "$1/results.db" "select frames_analysed from videos where path like '%/$2'"; }
 
@@ -20,10 +23,13 @@ run_vidsift 0 --out "$WORK/fps" --no-annotate --sample-fps 2 "$WORK/moving.mp4"
 [ "$(analysed "$WORK/fps" moving.mp4)" = 4 ] || fail "--sample-fps 2 on 2 s: expected 4 analysed, got $(analysed "$WORK/fps" moving.mp4)"
 pass "--sample-fps 2 analyses 2 frames per second of video"
 
-run_vidsift 0 --out "$WORK/similar" --no-annotate --skip-similar 0.02 "$WORK/still.mp4" "$WORK/moving.mp4"
+run_vidsift 0 --out "$WORK/similar" --no-annotate --skip-similar 0.02 --conf 0.05 "$WORK/still.mp4" "$WORK/flicker.mp4"
 [ "$(analysed "$WORK/similar" still.mp4)" = 1 ] || fail "--skip-similar: a still clip should be analysed once"
-[ "$(analysed "$WORK/similar" moving.mp4)" = 20 ] || fail "--skip-similar: a moving clip should be analysed fully"
-pass "--skip-similar analyses a still clip once and a moving clip fully"
+[ "$(analysed "$WORK/similar" flicker.mp4)" = 10 ] || fail "--skip-similar: a flickering clip should be analysed fully"
+[ "$(sql "$WORK/similar/results.db" "select count(distinct frame_index) from detections d join videos v on v.id = d.video_id where v.path like '%still.mp4' and carried = 1")" = \
+  "$(sql "$WORK/similar/results.db" "select case when count(*) > 0 then 11 else 0 end from detections d join videos v on v.id = d.video_id where v.path like '%still.mp4' and carried = 0")" ] ||
+    fail "--skip-similar: carried rows should repeat frame 0's detections on the 11 other frames"
+pass "--skip-similar analyses a still clip once (the rest carried) and a flickering clip fully"
 
 run_vidsift 0 --out "$WORK/all" --no-annotate --conf 0.05 "$WORK/moving.mp4"
 run_vidsift 0 --out "$WORK/person" --no-annotate --conf 0.05 --classes person "$WORK/moving.mp4"

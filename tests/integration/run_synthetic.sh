@@ -7,8 +7,9 @@ make_clip "$WORK/in/a_h264_yuv420p.mp4" 160x120 12 10 -c:v libx264 -pix_fmt yuv4
 make_clip "$WORK/in/b_odd_641x359.mkv" 641x359 7 25 -c:v mpeg4
 make_clip "$WORK/in/sub dir/c_yuv444p.mp4" 96x64 5 30 -c:v libx264 -pix_fmt yuv444p
 make_clip "$WORK/in/sub dir/d_vp9.webm" 128x72 6 15 -c:v libvpx-vp9 -pix_fmt yuv420p
-make_clip "$WORK/in/e_with_audio.mp4" 128x96 10 10 -f lavfi -i sine=frequency=440:duration=2 \
-    -c:v libx264 -pix_fmt yuv420p -c:a aac -shortest
+ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=128x96:rate=10 \
+    -f lavfi -i sine=frequency=440:duration=2 -frames:v 10 -c:v libx264 -pix_fmt yuv420p \
+    -c:a aac "$WORK/in/e_with_audio.mp4" || fail "could not make a clip with audio"
 echo "not a video" >"$WORK/in/notes.txt"
 
 run_vidsift 0 --out "$WORK/out" --batch 4 "$WORK/in"
