@@ -20,11 +20,12 @@ void vs_error_prefix(vs_error *err, const char *fmt, ...)
 {
     if (!err)
         return;
-    char prefix[512], old[sizeof err->msg];
+    char prefix[256], old[sizeof err->msg];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s: %s", prefix, old);
+    /* Long messages lose their tail, never their head: the file name comes first. */
+    snprintf(err->msg, sizeof err->msg, "%s: %.*s", prefix, (int)(sizeof err->msg - sizeof prefix - 3), old);
 }

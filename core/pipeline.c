@@ -285,13 +285,17 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
         return vs_fail(err, VS_ENOMEM, "out of memory");
     g->decoders_running = o->jobs;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    /* On CPU, inference is the bottleneck and owns every core: extra decoder
+     * threads would only preempt its OpenMP workers, which then wait for each
+     * other at every layer. On CUDA, decoding is what keeps the GPU fed. */
+    int codec_threads = vs_torch_is_cuda(g->torch) ? (int)((cores > 1 ? cores : 2) / o->jobs + 1) : 1;
     for (int j = 0; j < o->jobs; j++) {
         vs_decode_stage *d = &g->decoders[j];
         *d = (vs_decode_stage){
             .videos = videos, .video_count = video_count, .next_video = &g->next_video,
             .decoders_running = &g->decoders_running, .frames = &g->frames,
             .out = &g->queues[VS_QUEUE_DECODED], .stop = o->stop,
-            .codec_threads = (int)((cores > 1 ? cores : 2) / o->jobs + 1),
+            .codec_threads = codec_threads,
             .sampling = {.every = o->every, .sample_fps = o->sample_fps,
                          .skip_similar = o->skip_similar, .keep_unsampled = o->annotate},
         };

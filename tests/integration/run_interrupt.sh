@@ -4,7 +4,7 @@
 # the rows of an uninterrupted run.
 source "$(dirname "$0")/common.bash"
 
-KILLS=${VS_KILLS:-12}
+KILLS=${VS_KILLS:-20}
 SEED=${VS_KILL_SEED:-20261123}
 RANDOM=$SEED
 mkdir -p "$WORK/in"
