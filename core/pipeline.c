@@ -10,6 +10,7 @@
  * batch slot - so a full pool only ever means "wait", never deadlock. */
 #include "pipeline.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,13 +69,19 @@ typedef struct graph {
 
 int64_t vs_rss_bytes(void)
 {
-    FILE *statm = fopen("/proc/self/statm", "r");
-    long pages_total = 0, pages_resident = 0;
-    if (!statm)
+    /* open/read rather than stdio: sampled all run long, it must not allocate. */
+    char text[128];
+    int fd = open("/proc/self/statm", O_RDONLY);
+    if (fd < 0)
         return 0;
-    if (fscanf(statm, "%ld %ld", &pages_total, &pages_resident) != 2)
-        pages_resident = 0;
-    fclose(statm);
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    text[n] = 0;
+    long pages_total = 0, pages_resident = 0;
+    if (sscanf(text, "%ld %ld", &pages_total, &pages_resident) != 2)
+        return 0;
     return (int64_t)pages_resident * sysconf(_SC_PAGESIZE);
 }
 
@@ -262,7 +269,10 @@ static int start_monitor(graph *g, const vs_run_options *o, vs_video *videos, in
     }
     pthread_mutex_init(&m->lock, NULL);
     pthread_cond_init(&m->wake, NULL);
-    return pthread_create(&m->thread, NULL, monitor_thread, m) == 0 ? VS_OK : VS_ENOMEM;
+    if (pthread_create(&m->thread, NULL, monitor_thread, m) != 0)
+        return VS_ENOMEM;
+    pthread_setname_np(m->thread, "vs-monitor");
+    return VS_OK;
 }
 
 static void stop_monitor(monitor *m)
@@ -502,12 +512,19 @@ int vs_pipeline_run(const vs_run_options *o, vs_video *videos, int video_count,
     double started = vs_now_ms();
     pthread_t decode_threads[64], batch_thread, infer_thread, post_thread, sink_thread;
     int jobs = o->jobs < 64 ? o->jobs : 64;
-    for (int j = 0; j < jobs; j++)
+    /* Named threads: top -H and the allocation test tell the stages apart. */
+    for (int j = 0; j < jobs; j++) {
         pthread_create(&decode_threads[j], NULL, vs_decode_thread, &g->decoders[j]);
+        pthread_setname_np(decode_threads[j], "vs-decode");
+    }
     pthread_create(&batch_thread, NULL, vs_batch_thread, &g->batch);
+    pthread_setname_np(batch_thread, "vs-batch");
     pthread_create(&infer_thread, NULL, vs_infer_thread, &g->infer);
+    pthread_setname_np(infer_thread, "vs-infer");
     pthread_create(&post_thread, NULL, vs_postprocess_thread, &g->post);
+    pthread_setname_np(post_thread, "vs-post");
     pthread_create(&sink_thread, NULL, vs_sink_thread, &g->sink);
+    pthread_setname_np(sink_thread, "vs-sink");
     /* Data drains downstream; each stage closes its output queue when its input
      * closes, so joining in order sees every frame reach the sinks. */
     for (int j = 0; j < jobs; j++)
