@@ -190,6 +190,11 @@ int cmd_run(int argc, char **argv)
     const char *model = "centernet", *progress_mode = "auto";
     int quiet = 0, json = 0;
     double real;
+    /* First thing: a signal from here on stops the run cleanly. */
+    struct sigaction action = {.sa_handler = on_signal};
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
     optind = 1;
     int option;
     while ((option = getopt_long(argc, argv, "h", options_table, NULL)) != -1) {
@@ -263,11 +268,6 @@ int cmd_run(int argc, char **argv)
     }
     char *recorded_options = options_json(argc, argv);
     o.options_json = recorded_options;
-
-    struct sigaction action = {.sa_handler = on_signal};
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, NULL);
-    sigaction(SIGTERM, &action, NULL);
 
     vs_run_result result;
     status = vs_pipeline_run(&o, scan.videos, scan.video_count, &result, &err);
