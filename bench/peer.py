@@ -2,7 +2,7 @@
 """peer.py: the detection loop people write by hand in Python, which `vidsift run` replaces.
 
     /usr/bin/python3 bench/peer.py --model build/models/centernet.pt [--threads N]
-        [--device cpu|cuda] [--out DIR] [--no-annotate] CLIP...
+        [--device cpu|cuda] [--out DIR] [--no-write] CLIP...
 
 For each clip, frame after frame, on one thread of Python: read with OpenCV (cv2.VideoCapture),
 stretch to 512x512, BGR -> RGB, float 0..255 NCHW, run the same TorchScript model as vidsift
@@ -15,7 +15,12 @@ at most 100 kept.
 
 It is written the way such scripts usually are (no threads, no batching, no overlap); it is not
 tuned, and must not be, or the comparison says nothing. The one setting it shares with vidsift
-is the number of torch intra-op threads.
+is the number of torch intra-op threads. Like vidsift, it runs the model once on zeros at load
+time (vidsift's warmup), so that neither figure includes TorchScript's slow first call.
+
+--no-write skips drawing and the video writer (decode, inference, decode+NMS only): the
+counterpart of `vidsift run --no-annotate` (which still writes its SQLite rows; the peer
+stores nothing in either mode).
 
 Prints progress to stderr and, as its last line on stdout, one JSON object: frames, seconds (the
 frame loop, writer included; model loading excluded), fps, load_seconds, detections, threads,
@@ -164,23 +169,27 @@ def main():
     parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: torch's default)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     parser.add_argument("--out", default="peer-out", help="directory for the annotated videos")
-    parser.add_argument("--no-annotate", action="store_true", help="do not draw nor write videos")
+    parser.add_argument("--no-write", "--no-annotate", dest="no_write", action="store_true",
+                        help="neither draw nor write videos")
     parser.add_argument("clips", nargs="+")
     args = parser.parse_args()
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    os.makedirs(args.out, exist_ok=True)
+    if not args.no_write:
+        os.makedirs(args.out, exist_ok=True)
     device = torch.device(args.device)
     started = time.monotonic()
     model = torch.jit.load(args.model, map_location=device).eval()
+    with torch.inference_mode():
+        model(torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE, device=device))  # warmup, as vidsift's
     labels = load_labels(args.model)
     load_seconds = time.monotonic() - started
 
     started = time.monotonic()
     frames = detections = 0
     for clip in args.clips:
-        n, d = run_clip(clip, model, device, labels, args.out, not args.no_annotate)
+        n, d = run_clip(clip, model, device, labels, args.out, not args.no_write)
         print(f"peer: {clip}: {n} frames, {d} detections", file=sys.stderr)
         frames += n
         detections += d

@@ -115,6 +115,9 @@ static const char *const default_clips[] = {
 #define STORE_ROWS_PER_FRAME 20 /* what vs_store_bench inserts per frame */
 #define GENERATED_WIDTH 1280
 #define GENERATED_HEIGHT 720
+/* The temporary directory's path is kept short enough that every path made
+ * under it ("%s/clips/NN-<200 chars>.mkv" at most) fits in PATH_MAX. */
+#define TEMP_DIR_MAX 1024
 
 typedef struct bench_config {
     const char *model, *device;
@@ -144,7 +147,7 @@ typedef struct bench_clip {
 
 typedef struct bench {
     bench_config config;
-    char temp_dir[PATH_MAX];
+    char temp_dir[TEMP_DIR_MAX];
     char manifest_path[PATH_MAX];
     vs_manifest manifest;
     const char *labels[VS_MAX_CLASSES];
@@ -185,10 +188,16 @@ static void on_signal(int signal_number)
     stop_requested = signal_number;
 }
 
-static void say(const bench *b, const char *what)
+/* Progress, on stderr. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
 {
-    (void)b;
-    fprintf(stderr, "bench: %s\n", what);
+    va_list args;
+    va_start(args, fmt);
+    fputs("bench: ", stderr);
+    vfprintf(stderr, fmt, args);
+    fputc('\n', stderr);
+    va_end(args);
 }
 
 static void add_note(bench *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -229,6 +238,13 @@ static const figure *find_figure(const bench *b, const char *stage, int batch,
         return f;
     }
     return NULL;
+}
+
+/* Frames per inference/postprocess measurement, and of a generated clip:
+ * --frames, or 64 with --frames 0 (whole clips). */
+static int frames_per_measurement(const bench *b)
+{
+    return b->config.frames > 0 ? b->config.frames : 64;
 }
 
 /* ---- options ---- */
@@ -327,7 +343,7 @@ static void decoder_close(clip_decoder *d)
     memset(d, 0, sizeof *d);
 }
 
-/* threads: FFmpeg codec threads (0 = as many as cores, like the pipeline's decoder). */
+/* threads: FFmpeg codec threads (decode_threads() for the pipeline's count). */
 static int decoder_open(clip_decoder *d, const char *path, int threads, vs_error *err)
 {
     memset(d, 0, sizeof *d);
@@ -627,11 +643,12 @@ static int prepare_clips(bench *b, char **paths, int path_count, vs_error *err)
             if (access(default_clips[i], R_OK) == 0)
                 sources[count++] = default_clips[i];
         if (count == 0) {
-            int frames = b->config.frames > 0 ? b->config.frames : 64;
+            int frames = frames_per_measurement(b);
             snprintf(generated, sizeof generated, "%s/generated-%dx%d.mkv", b->temp_dir,
                      GENERATED_WIDTH, GENERATED_HEIGHT);
-            say(b, "forensics-samples-files is not installed (apt-get install "
-                   "forensics-samples-files): generating a 1280x720 test clip");
+            say("forensics-samples-files is not installed (apt-get install "
+                "forensics-samples-files): generating a %dx%d test clip",
+                GENERATED_WIDTH, GENERATED_HEIGHT);
             int status = generate_clip(generated, GENERATED_WIDTH, GENERATED_HEIGHT, frames, err);
             if (status != VS_OK)
                 return status;
@@ -656,6 +673,23 @@ static int prepare_clips(bench *b, char **paths, int path_count, vs_error *err)
 
 /* ---- stage measurements ---- */
 
+/* CPU inference threads as the pipeline resolves them (core/pipeline.c): --threads, or
+ * every online core. libtorch's own default can be fewer (physical cores only), and a
+ * stage measured with fewer threads than the pipeline uses would not be comparable. */
+static int inference_threads(const bench *b)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return b->config.threads > 0 ? b->config.threads : (int)(cores > 0 ? cores : 1);
+}
+
+/* FFmpeg codec threads as core/pipeline.c gives its decoder (one job): one
+ * when inference runs on the CPU, which owns the cores; cores + 1 on CUDA. */
+static int decode_threads(const vs_torch *torch)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return vs_torch_is_cuda(torch) ? (int)((cores > 1 ? cores : 2) + 1) : 1;
+}
+
 static int open_model(bench *b, vs_torch **torch, int half, int max_batch, vs_error *err)
 {
     vs_torch_options options = {
@@ -667,7 +701,7 @@ static int open_model(bench *b, vs_torch **torch, int half, int max_batch, vs_er
         .channels = 3,
         .height = b->manifest.input_height,
         .width = b->manifest.input_width,
-        .cpu_threads = b->config.threads,
+        .cpu_threads = inference_threads(b),
         .warmup = 1,
     };
     return vs_torch_open(torch, &options, err->msg, sizeof err->msg);
@@ -694,7 +728,7 @@ static int measure_decode_preprocess(bench *b, vs_torch *torch, int max_batch, v
     for (int c = 0; c < b->clip_count && status == VS_OK; c++) {
         bench_clip *clip = &b->clips[c];
         clip_decoder d;
-        status = decoder_open(&d, clip->path, 0, err);
+        status = decoder_open(&d, clip->path, decode_threads(torch), err);
         while (status == VS_OK && !stop_requested) {
             double started = vs_now_ms();
             status = decoder_next(&d, picture, err);
@@ -746,7 +780,7 @@ static int measure_decode_preprocess(bench *b, vs_torch *torch, int max_batch, v
 static int measure_infer(bench *b, vs_torch *torch, int batch, const char *precision,
                          vs_torch_output *outputs, int *output_count, vs_error *err)
 {
-    int target = b->config.frames > 0 ? b->config.frames : 64;
+    int target = frames_per_measurement(b);
     int batches = (target + batch - 1) / batch;
     double started = 0;
     for (int i = 0; i < INFER_WARMUP_BATCHES + batches; i++) {
@@ -771,38 +805,61 @@ static int measure_infer(bench *b, vs_torch *torch, int batch, const char *preci
     return VS_OK;
 }
 
+/* A batch's outputs as vs_detect_frame takes them. */
+typedef struct model_outputs {
+    const float *data[VS_TORCH_MAX_OUTPUTS];
+    int64_t shapes[VS_TORCH_MAX_OUTPUTS][4];
+    int ranks[VS_TORCH_MAX_OUTPUTS];
+    int count;
+} model_outputs;
+
+static void model_outputs_from(model_outputs *m, const vs_torch_output *outputs, int count)
+{
+    m->count = count;
+    for (int i = 0; i < count; i++) {
+        m->data[i] = outputs[i].data;
+        memcpy(m->shapes[i], outputs[i].shape, sizeof m->shapes[i]);
+        m->ranks[i] = outputs[i].ndim;
+    }
+}
+
+/* vs_detect_frame on batch position `position`: the detection count, or
+ * negative with err set. */
+static int detect_position(const bench *b, const model_outputs *m, int position, void *scratch,
+                           vs_detection *detections, vs_error *err)
+{
+    int count = vs_detect_frame(&b->manifest, m->data, (const int64_t(*)[4])m->shapes, m->count,
+                                position, NULL, scratch, detections);
+    if (count < 0)
+        vs_fail(err, VS_EMODEL, "%s: outputs do not fit the %s decoder", b->manifest.model_path,
+                vs_decoder_name(b->manifest.decoder));
+    return count;
+}
+
 /* Postprocess alone: vs_detect_frame + vs_detect_to_source on the real
  * outputs of the last batch, frame after frame, as the postprocess stage does. */
 static int measure_postprocess(bench *b, const vs_torch_output *outputs, int output_count,
                                int frames_in_batch, vs_error *err)
 {
-    const float *data[VS_TORCH_MAX_OUTPUTS];
-    int64_t shapes[VS_TORCH_MAX_OUTPUTS][4];
-    int ranks[VS_TORCH_MAX_OUTPUTS];
-    for (int i = 0; i < output_count; i++) {
-        data[i] = outputs[i].data;
-        memcpy(shapes[i], outputs[i].shape, sizeof shapes[i]);
-        ranks[i] = outputs[i].ndim;
-    }
-    int status = vs_detect_check_outputs(&b->manifest, (const int64_t(*)[4])shapes, ranks,
-                                         output_count, err);
+    model_outputs m;
+    model_outputs_from(&m, outputs, output_count);
+    int status = vs_detect_check_outputs(&b->manifest, (const int64_t(*)[4])m.shapes, m.ranks,
+                                         m.count, err);
     if (status != VS_OK)
         return status;
-    void *scratch = malloc(vs_detect_scratch_size(&b->manifest, shapes[0]));
+    void *scratch = malloc(vs_detect_scratch_size(&b->manifest, m.shapes[0]));
     if (!scratch)
         return vs_fail(err, VS_ENOMEM, "out of memory for the detection scratch");
     vs_detection detections[VS_MAX_DETECTIONS];
-    int target = b->config.frames > 0 ? b->config.frames : 64;
+    int target = frames_per_measurement(b);
     int64_t frames = 0;
     double started = vs_now_ms(), elapsed = 0;
     while (frames < target || elapsed < MIN_MEASURE_MS) {
         int position = (int)(frames % frames_in_batch);
-        int count = vs_detect_frame(&b->manifest, data, (const int64_t(*)[4])shapes, output_count,
-                                    position, NULL, scratch, detections);
+        int count = detect_position(b, &m, position, scratch, detections, err);
         if (count < 0) {
             free(scratch);
-            return vs_fail(err, VS_EMODEL, "%s: outputs do not fit the %s decoder",
-                           b->manifest.model_path, vs_decoder_name(b->manifest.decoder));
+            return VS_EMODEL;
         }
         if (frames == 0) { /* kept in model-input pixels for the annotate measurement */
             memcpy(b->drawn, detections, (size_t)count * sizeof *detections);
@@ -832,42 +889,37 @@ static int measure_model(bench *b, vs_error *err)
     b->source_height = b->source_width + max_batch;
 
     vs_torch *torch = NULL;
-    char line[160];
-    snprintf(line, sizeof line, "loading %s (FP32, batches up to %d)", b->manifest.model_path,
-             max_batch);
-    say(b, line);
+    say("loading %s (FP32, batches up to %d)", b->manifest.model_path, max_batch);
     int status = open_model(b, &torch, 0, max_batch, err);
     if (status != VS_OK)
         return status;
     snprintf(b->device, sizeof b->device, "%s", vs_torch_device_name(torch));
     int cuda = vs_torch_is_cuda(torch);
 
-    say(b, "decode and preprocess");
+    say("decode and preprocess");
     status = measure_decode_preprocess(b, torch, max_batch, err);
 
     vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
     int output_count = 0, last_batch = 1;
     for (int i = 0; i < b->config.batch_count && status == VS_OK; i++) {
-        snprintf(line, sizeof line, "inference FP32, batch %d", b->config.batches[i]);
-        say(b, line);
+        say("inference FP32, batch %d", b->config.batches[i]);
         last_batch = b->config.batches[i];
         status = measure_infer(b, torch, last_batch, "fp32", outputs, &output_count, err);
     }
     if (status == VS_OK) {
-        say(b, "postprocess");
+        say("postprocess");
         status = measure_postprocess(b, outputs, output_count, last_batch, err);
     }
 
     if (status == VS_OK && cuda) {
         vs_torch *half = NULL;
-        say(b, "loading the model in FP16");
+        say("loading the model in FP16");
         status = open_model(b, &half, 1, max_batch, err);
         if (status == VS_OK) {
             size_t floats = (size_t)max_batch * 3 * b->manifest.input_height * b->manifest.input_width;
             memcpy(vs_torch_input(half, 0), vs_torch_input(torch, 0), floats * sizeof(float));
             for (int i = 0; i < b->config.batch_count && status == VS_OK; i++) {
-                snprintf(line, sizeof line, "inference FP16, batch %d", b->config.batches[i]);
-                say(b, line);
+                say("inference FP16, batch %d", b->config.batches[i]);
                 status = measure_infer(b, half, b->config.batches[i], "fp16", outputs,
                                        &output_count, err);
             }
@@ -885,7 +937,7 @@ static int measure_store(bench *b, vs_error *err)
 {
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/store-bench.db", b->temp_dir);
-    say(b, "SQLite inserts");
+    say("SQLite inserts");
     double rows_per_s = 0;
     int status = vs_store_bench(path, STORE_BENCH_ROWS, &rows_per_s, err);
     if (status != VS_OK)
@@ -958,11 +1010,8 @@ static int run_pipeline(bench *b, vs_error *err)
         .options_json = "{\"bench\":\"pipeline\"}",
         .stop = &stop_requested,
     };
-    char line[160];
-    snprintf(line, sizeof line, "the whole pipeline (batch %d%s%s%s)", o.batch,
-             o.half ? ", FP16" : "", o.annotate ? ", annotated videos" : "",
-             o.store ? ", SQLite" : "");
-    say(b, line);
+    say("the whole pipeline (batch %d%s%s%s)", o.batch, o.half ? ", FP16" : "",
+        o.annotate ? ", annotated videos" : "", o.store ? ", SQLite" : "");
     status = vs_pipeline_run(&o, scan.videos, scan.video_count, &b->pipeline, err);
     if (status == VS_OK)
         status = videos_status(scan.videos, scan.video_count, err);
@@ -988,7 +1037,7 @@ static int measure_annotate(bench *b, vs_error *err)
     int status = scan_clips(b, &scan, err);
     if (status != VS_OK)
         return status;
-    say(b, "annotate+encode");
+    say("annotate+encode");
     vs_frame *frame = calloc(1, sizeof *frame);
     if (!frame || !(frame->picture = av_frame_alloc()))
         status = vs_fail(err, VS_ENOMEM, "out of memory");
@@ -1083,22 +1132,16 @@ static int sequential_video(bench *b, vs_video *video, vs_torch *torch, vs_prepr
             status = vs_torch_wait(torch, 0, outputs, &output_count, err->msg, sizeof err->msg);
         if (status != VS_OK)
             break;
-        const float *data[VS_TORCH_MAX_OUTPUTS];
-        int64_t shapes[VS_TORCH_MAX_OUTPUTS][4];
-        for (int i = 0; i < output_count; i++) {
-            data[i] = outputs[i].data;
-            memcpy(shapes[i], outputs[i].shape, sizeof shapes[i]);
-        }
-        if (!*scratch && !(*scratch = malloc(vs_detect_scratch_size(&b->manifest, shapes[0])))) {
+        model_outputs m;
+        model_outputs_from(&m, outputs, output_count);
+        if (!*scratch && !(*scratch = malloc(vs_detect_scratch_size(&b->manifest, m.shapes[0])))) {
             status = vs_fail(err, VS_ENOMEM, "out of memory for the detection scratch");
             break;
         }
         describe_frame(frame, video, video->frames_decoded);
-        int count = vs_detect_frame(&b->manifest, data, (const int64_t(*)[4])shapes, output_count,
-                                    0, NULL, *scratch, frame->detections);
+        int count = detect_position(b, &m, 0, *scratch, frame->detections, err);
         if (count < 0) {
-            status = vs_fail(err, VS_EMODEL, "%s: outputs do not fit the %s decoder",
-                             b->manifest.model_path, vs_decoder_name(b->manifest.decoder));
+            status = VS_EMODEL;
             break;
         }
         frame->detection_count = count;
@@ -1132,15 +1175,16 @@ static int sequential_video(bench *b, vs_video *video, vs_torch *torch, vs_prepr
 
 /* The baseline: the same code as the pipeline's stages, called one after the
  * other on this thread, batch 1, a single-threaded decoder, nothing
- * overlapped. Timed like the pipeline: model loading included. */
+ * overlapped. Timed like the pipeline's wall_s: from the first frame to the
+ * last video's end, with the model loaded and the store opened beforehand. */
 static int run_sequential(bench *b, vs_error *err)
 {
     vs_scan_result scan;
     int status = scan_clips(b, &scan, err);
     if (status != VS_OK)
         return status;
-    say(b, "the sequential baseline (one thread, batch 1)");
-    double started = vs_now_ms();
+    say("the sequential baseline (one thread, batch 1)");
+    double started = 0, ended_ms = 0;
     vs_torch *torch = NULL;
     vs_preprocess pre;
     vs_store *store = NULL;
@@ -1163,11 +1207,13 @@ static int run_sequential(bench *b, vs_error *err)
                                         NULL, &run_id, err);
     }
     int64_t frames = 0;
+    started = vs_now_ms();
     for (int i = 0; i < scan.video_count && status == VS_OK; i++) {
         status = sequential_video(b, &scan.videos[i], torch, &pre, store, run_id, &scratch, frame,
                                   err);
         frames += scan.videos[i].frames_decoded;
     }
+    ended_ms = vs_now_ms();
     if (store) {
         int ended = vs_store_end_run(store, run_id, status == VS_OK ? "done" : "failed", NULL, err);
         status = status == VS_OK ? ended : status;
@@ -1180,7 +1226,7 @@ static int run_sequential(bench *b, vs_error *err)
     if (frame)
         av_frame_free(&frame->picture);
     free(frame);
-    double seconds = (vs_now_ms() - started) / 1000;
+    double seconds = (ended_ms - started) / 1000;
     vs_scan_free(&scan);
     if (status != VS_OK)
         return status;
@@ -1252,11 +1298,8 @@ static double mib(int64_t bytes)
 
 static void print_table(FILE *out, const bench *b, const bench_summary *s)
 {
-    char threads[32] = "all cores";
-    if (b->config.threads)
-        snprintf(threads, sizeof threads, "%d", b->config.threads);
-    fprintf(out, "\nvidsift bench: %s on %s; CPU inference threads: %s\n", b->manifest.name,
-            b->device, threads);
+    fprintf(out, "\nvidsift bench: %s on %s; CPU inference threads: %d%s\n", b->manifest.name,
+            b->device, inference_threads(b), b->config.threads ? "" : " (all cores)");
     fprintf(out, "inputs (%s):\n", b->config.frames > 0 ? "the first --frames frames of each clip"
                                                          : "whole clips");
     for (int i = 0; i < b->clip_count; i++)
@@ -1304,7 +1347,7 @@ static void print_table(FILE *out, const bench *b, const bench_summary *s)
                 b->pipeline.gpu_util_avg, b->pipeline.gpu_util_p95,
                 mib(b->pipeline.gpu_memory_peak_bytes));
     else if (b->pipeline_ran)
-        fprintf(out, "GPU busy: not measured (%s)\n", b->pipeline.gpu_note);
+        fprintf(out, "GPU busy: not measured: %s\n", b->pipeline.gpu_note);
     for (int i = 0; i < b->note_count; i++)
         fprintf(out, "note: %s\n", b->notes[i]);
 }
@@ -1315,7 +1358,7 @@ static char *json_text(const bench *b, const bench_summary *s)
     cJSON_AddStringToObject(root, "model", b->manifest.name);
     cJSON_AddStringToObject(root, "model_path", b->manifest.model_path);
     cJSON_AddStringToObject(root, "device", b->device);
-    cJSON_AddNumberToObject(root, "threads", b->config.threads);
+    cJSON_AddNumberToObject(root, "threads", inference_threads(b));
     cJSON_AddNumberToObject(root, "frames_per_clip", b->config.frames);
     cJSON *clips = cJSON_AddArrayToObject(root, "clips");
     for (int i = 0; i < b->clip_count; i++) {
@@ -1400,7 +1443,14 @@ static char *json_text(const bench *b, const bench_summary *s)
 static int make_temp_dir(bench *b, vs_error *err)
 {
     const char *tmp = getenv("TMPDIR");
-    snprintf(b->temp_dir, sizeof b->temp_dir, "%s/vidsift-bench-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    int length = snprintf(b->temp_dir, sizeof b->temp_dir, "%s/vidsift-bench-XXXXXX", tmp);
+    if (length < 0 || (size_t)length >= sizeof b->temp_dir) {
+        b->temp_dir[0] = 0;
+        return vs_fail(err, VS_EINVAL, "TMPDIR is too long for vidsift bench (%d characters at most)",
+                       TEMP_DIR_MAX - 22);
+    }
     if (!mkdtemp(b->temp_dir)) {
         int saved = errno;
         b->temp_dir[0] = 0;
@@ -1509,6 +1559,9 @@ int cmd_bench(int argc, char **argv)
     } else {
         bench_summary summary;
         summarise(b, &summary);
+        if (summary.efficiency > 1.05)
+            add_note(b, "the pipeline beat its slowest stage measured alone: the stage figures "
+                        "are noisy (other load on the machine?); run again on a quiet machine");
         if (b->config.json) {
             char *text = json_text(b, &summary);
             if (text)

@@ -233,7 +233,8 @@ static int coco_images(export_job *job)
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         long long frame = (long long)sqlite3_column_int64(stmt, 1);
         const char *path = column_text(stmt, 3);
-        fprintf(job->out, "%s\n{\"id\":%lld,\"video\":", image_id ? "," : "", (long long)++image_id);
+        image_id++; /* not inside the fprintf: its arguments are unsequenced */
+        fprintf(job->out, "%s\n{\"id\":%lld,\"video\":", image_id > 1 ? "," : "", (long long)image_id);
         put_json_string(job->out, path);
         fprintf(job->out, ",\"video_id\":%lld,\"frame_index\":%lld,\"pts_ms\":%lld,\"width\":%d,"
                           "\"height\":%d,\"file_name\":",
@@ -297,10 +298,11 @@ static int coco_annotations(export_job *job)
         double x1 = sqlite3_column_double(stmt, COL_X1), y1 = sqlite3_column_double(stmt, COL_Y1);
         double width = sqlite3_column_double(stmt, COL_X2) - x1;
         double height = sqlite3_column_double(stmt, COL_Y2) - y1;
+        annotation_id++;
         fprintf(job->out,
                 "%s\n{\"id\":%lld,\"image_id\":%lld,\"category_id\":%d,"
                 "\"bbox\":[%.2f,%.2f,%.2f,%.2f],\"area\":%.2f,\"iscrowd\":0,\"score\":%.4f}",
-                annotation_id ? "," : "", (long long)++annotation_id, (long long)image_id,
+                annotation_id > 1 ? "," : "", (long long)annotation_id, (long long)image_id,
                 sqlite3_column_int(stmt, COL_CLASS), x1, y1, width, height, width * height,
                 sqlite3_column_double(stmt, COL_SCORE));
     }

@@ -7,13 +7,22 @@
  * except to show the purely informational fields (source, outputs) that the
  * vs_manifest struct does not carry.
  *
- * Exit status: 0 all is well, 2 on a usage error or any broken model, with
- * one line on stderr that names the file at fault. */
+ * `verify --reference DIR` also proves fidelity: it feeds the model the input
+ * tensors of a reference run (tests/fidelity/: the official TF.js runtime on
+ * real frames) through the same shim the pipeline uses, and compares the raw
+ * outputs and the detections of vidsift's own decoder (core/detect.c) with the
+ * reference's; when the reference has the source pictures, vidsift's
+ * preprocess of them is compared with the reference's input tensors too.
+ *
+ * Exit status: 0 all is well, 1 the model runs but does not match the
+ * reference, 2 on a usage error, any broken model or an unreadable reference,
+ * with one line on stderr that names the file at fault. */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +31,13 @@
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
+#include <libavutil/frame.h>
+#include <libavutil/pixfmt.h>
 
 #include "cli.h"
 #include "detect.h"
 #include "manifest.h"
+#include "preprocess.h"
 #include "vs_torch.h"
 
 #define MANIFEST_SUFFIX ".manifest.json"
@@ -37,13 +49,14 @@ static const char usage[] =
     "  list             the installed models: name, decoder, input, classes, size, status\n"
     "  info NAME        everything a model's manifest says, and its labels\n"
     "  verify NAME      load the model, run it, check its outputs against the manifest\n"
+    "                   (and, with --reference DIR, against a reference run)\n"
     "\n"
     "NAME is a model in the models directory (NAME.manifest.json there) or the path\n"
     "of a manifest. The models directory is $VIDSIFT_MODELS, else the one installed\n"
     "with vidsift; --dir DIR overrides both.\n"
     "\n"
     "`vidsift models COMMAND --help` for a command's options.\n"
-    "exit status: 0 ok, 2 usage error or a broken model\n";
+    "exit status: 0 ok, 1 verify --reference found a mismatch, 2 usage error or a broken model\n";
 
 static const char list_usage[] =
     "usage: vidsift models list [--dir DIR]\n"
@@ -71,7 +84,7 @@ static const char info_usage[] =
     "exit status: 0 ok, 2 the manifest or its files are broken\n";
 
 static const char verify_usage[] =
-    "usage: vidsift models verify [--dir DIR] [--device DEV] NAME\n"
+    "usage: vidsift models verify [--dir DIR] [--device DEV] [--reference REF] NAME\n"
     "\n"
     "Loads the manifest and labels, opens the model with the shim (with warmup),\n"
     "runs a batch of 2 grey frames and checks that\n"
@@ -82,30 +95,50 @@ static const char verify_usage[] =
     "  - the batch dimension follows the input (the pipeline batches frames),\n"
     "  - the outputs are finite and the decoder accepts them.\n"
     "\n"
-    "  --device DEV  auto, cpu, cuda or cuda:N (auto)\n"
-    "  --dir DIR     models directory (default: $VIDSIFT_MODELS or the installed one)\n"
-    "  -h, --help    this text\n"
+    "With --reference REF (a directory made by tests/fidelity/check.sh: input\n"
+    "tensors, outputs and detections of the model's original runtime; format in\n"
+    "tests/fidelity/README.md) it then runs REF's input tensors through the model\n"
+    "in one batch and requires, per frame:\n"
+    "  - every output within 1e-3 of REF's: |d| <= 1e-3 * max(1, |ref|), i.e.\n"
+    "    absolute for scores (0..1), relative for pixel maps;\n"
+    "  - vidsift's decoder (the manifest's conf, iou and NMS, which must be the\n"
+    "    ones REF used) finds REF's detections: same count, each with the same\n"
+    "    class, score within 0.01 and box IoU >= 0.95;\n"
+    "  - if REF keeps the source pictures, vidsift's preprocess of each is within\n"
+    "    0.01 grey levels of REF's input tensor.\n"
+    "It prints the measured differences.\n"
     "\n"
-    "exit status: 0 the model is usable, 2 it is not (one line says why)\n";
+    "  --reference REF  compare with the reference run in directory REF\n"
+    "  --device DEV     auto, cpu, cuda or cuda:N (auto)\n"
+    "  --dir DIR        models directory (default: $VIDSIFT_MODELS or the installed one)\n"
+    "  -h, --help       this text\n"
+    "\n"
+    "exit status: 0 the model is usable (and matches REF), 1 it runs but does not\n"
+    "match REF, 2 it is not usable or REF cannot be read (one line says why)\n";
 
-enum { OPT_DIR = 256, OPT_DEVICE, OPT_LABELS };
+enum { OPT_DIR = 256, OPT_DEVICE, OPT_LABELS, OPT_REFERENCE };
+
+/* Which of the shared options a subcommand accepts (--dir and --help: all). */
+enum { ACCEPTS_DEVICE = 1, ACCEPTS_LABELS = 2, ACCEPTS_REFERENCE = 4 };
 
 /* Options shared by the subcommands; each accepts the subset its usage lists. */
 typedef struct models_options {
     const char *dir;
     const char *device;
+    const char *reference;
     int show_labels;
 } models_options;
 
 /* Parses argv (argv[0] is the subcommand) into o; returns the index of the
  * first operand, or -1 after printing help (exit 0) / -2 on a usage error. */
-static int parse_options(int argc, char **argv, const char *help, int accepts_device,
-                         int accepts_labels, models_options *o)
+static int parse_options(int argc, char **argv, const char *help, int accepts,
+                         models_options *o)
 {
     static const struct option table[] = {
         {"dir", required_argument, NULL, OPT_DIR},
         {"device", required_argument, NULL, OPT_DEVICE},
         {"labels", no_argument, NULL, OPT_LABELS},
+        {"reference", required_argument, NULL, OPT_REFERENCE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -116,14 +149,19 @@ static int parse_options(int argc, char **argv, const char *help, int accepts_de
         switch (option) {
         case OPT_DIR: o->dir = optarg; break;
         case OPT_DEVICE:
-            if (!accepts_device)
+            if (!(accepts & ACCEPTS_DEVICE))
                 goto bad;
             o->device = optarg;
             break;
         case OPT_LABELS:
-            if (!accepts_labels)
+            if (!(accepts & ACCEPTS_LABELS))
                 goto bad;
             o->show_labels = 1;
+            break;
+        case OPT_REFERENCE:
+            if (!(accepts & ACCEPTS_REFERENCE))
+                goto bad;
+            o->reference = optarg;
             break;
         case 'h': fputs(help, stdout); return -1;
         default: goto bad;
@@ -173,6 +211,24 @@ static long long file_size(const char *path)
     return stat(path, &st) == 0 ? (long long)st.st_size : -1;
 }
 
+/* The whole of a small text file (at most limit bytes, NUL-terminated), or
+ * NULL with errno set; a longer file is cut at limit (JSON parsing then fails). */
+static char *read_text(const char *path, size_t limit)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *text = malloc(limit + 1);
+    size_t n = text ? fread(text, 1, limit, f) : 0;
+    fclose(f);
+    if (!text) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    text[n] = 0;
+    return text;
+}
+
 /* Loads a manifest or prints the one-line reason; the caller exits 2. */
 static vs_manifest *load_or_complain(const char *command, const char *path)
 {
@@ -200,7 +256,7 @@ static int compare_names(const void *a, const void *b)
 static int models_list(int argc, char **argv)
 {
     models_options o = {0};
-    int first = parse_options(argc, argv, list_usage, 0, 0, &o);
+    int first = parse_options(argc, argv, list_usage, 0, &o);
     if (first < 0)
         return first == -1 ? 0 : 2;
     if (first < argc) {
@@ -280,15 +336,9 @@ static int models_list(int argc, char **argv)
  * already been validated, so a failure here only means "nothing to show". */
 static void print_informational(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return;
-    char *text = malloc((1 << 20) + 1);
-    size_t n = text ? fread(text, 1, 1 << 20, f) : 0;
-    fclose(f);
+    char *text = read_text(path, 1 << 20);
     if (!text)
         return;
-    text[n] = 0;
     cJSON *root = cJSON_Parse(text);
     free(text);
     if (!root)
@@ -315,7 +365,7 @@ static void print_informational(const char *path)
 static int models_info(int argc, char **argv)
 {
     models_options o = {0};
-    int first = parse_options(argc, argv, info_usage, 0, 1, &o);
+    int first = parse_options(argc, argv, info_usage, ACCEPTS_LABELS, &o);
     if (first < 0)
         return first == -1 ? 0 : 2;
     if (first != argc - 1) {
@@ -467,10 +517,619 @@ static int verify_outputs(const vs_manifest *m, vs_torch *torch)
     return 0;
 }
 
+/* ---- verify --reference ----------------------------------------------- */
+
+/* A reference run (format: tests/fidelity/README.md): REF/reference.json
+ * indexes raw little-endian float32 files (C order, no header) and holds the
+ * detections the original runtime found. Everything is read and checked up
+ * front, before the model is opened, so that a bad reference is an exit 2
+ * that names the file and never a "mismatch". */
+
+#define REFERENCE_INDEX "reference.json"
+#define REFERENCE_FORMAT "vidsift-reference 1"
+#define REFERENCE_MAX_FRAMES 64
+/* |model - ref| <= OUTPUT_TOLERANCE * max(1, |ref|): an absolute 1e-3 for
+ * scores (0..1), a relative one for maps in pixels, where float32 summation
+ * order alone moves values of ~300 px by a few 1e-3 px. */
+#define OUTPUT_TOLERANCE 1e-3
+#define SCORE_TOLERANCE 0.01
+#define IOU_MINIMUM 0.95
+/* vidsift's preprocess vs the reference's input tensor, in 0..255 grey levels:
+ * the same arithmetic in float32 differs by float rounding only (~1e-5). */
+#define PICTURE_TOLERANCE 0.01
+
+typedef struct reference_tensor {
+    char name[32];
+    char file[PATH_MAX];
+    int64_t shape[4];
+    int rank;
+    size_t count; /* floats */
+    float *data;
+} reference_tensor;
+
+typedef struct reference {
+    char dir[PATH_MAX];
+    char index[PATH_MAX]; /* DIR/reference.json, named in every message */
+    char producer[256];
+    int frames;
+    reference_tensor input;
+    reference_tensor outputs[VS_TORCH_MAX_OUTPUTS];
+    int output_count;
+    char (*pictures)[PATH_MAX]; /* frames of them, or NULL */
+    float conf, iou;
+    int class_agnostic_nms, max_detections;
+    vs_detection *expected;     /* frames * VS_MAX_DETECTIONS */
+    int *expected_count;        /* per frame */
+} reference;
+
+static void reference_free(reference *ref)
+{
+    free(ref->input.data);
+    for (int i = 0; i < ref->output_count; i++)
+        free(ref->outputs[i].data);
+    free(ref->pictures);
+    free(ref->expected);
+    free(ref->expected_count);
+    memset(ref, 0, sizeof *ref);
+}
+
+/* Formats the one-line reason for a bad reference; returns 2 (the exit status). */
+static int reference_error(const reference *ref, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static int reference_error(const reference *ref, const char *fmt, ...)
+{
+    char reason[768];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(reason, sizeof reason, fmt, args);
+    va_end(args);
+    fprintf(stderr, "vidsift models verify: %s: %s\n", ref->index, reason);
+    return 2;
+}
+
+/* A path from the index: relative ones are relative to the reference dir.
+ * Returns 0, or 2 after one line when it does not fit. */
+static int reference_path(const reference *ref, const char *name, char *out, size_t size)
+{
+    int n = name[0] == '/' ? snprintf(out, size, "%s", name)
+                           : snprintf(out, size, "%s/%s", ref->dir, name);
+    if (n < 0 || (size_t)n >= size)
+        return reference_error(ref, "path too long: %.80s...", name);
+    return 0;
+}
+
+static int json_number(const cJSON *object, const char *key, double *out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, key);
+    if (!cJSON_IsNumber(item))
+        return -1;
+    *out = item->valuedouble;
+    return 0;
+}
+
+/* {"file": F, "shape": [d0..]} (and "name" for outputs) -> t, then the floats. */
+static int reference_tensor_load(const reference *ref, const cJSON *item, const char *what,
+                                 reference_tensor *t)
+{
+    const cJSON *file = cJSON_GetObjectItemCaseSensitive(item, "file");
+    const cJSON *shape = cJSON_GetObjectItemCaseSensitive(item, "shape");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
+    if (!cJSON_IsString(file) || !cJSON_IsArray(shape))
+        return reference_error(ref, "%s needs \"file\" (string) and \"shape\" (array)", what);
+    snprintf(t->name, sizeof t->name, "%s", cJSON_IsString(name) ? name->valuestring : what);
+    if (reference_path(ref, file->valuestring, t->file, sizeof t->file))
+        return 2;
+    t->rank = cJSON_GetArraySize(shape);
+    if (t->rank < 1 || t->rank > 4)
+        return reference_error(ref, "%s: \"shape\" must have 1 to 4 dimensions", what);
+    t->count = 1;
+    for (int d = 0; d < t->rank; d++) {
+        const cJSON *dim = cJSON_GetArrayItem(shape, d);
+        if (!cJSON_IsNumber(dim) || dim->valuedouble < 1 || dim->valuedouble > 1e8)
+            return reference_error(ref, "%s: \"shape\" holds a dimension that is not 1..1e8",
+                                   what);
+        t->shape[d] = (int64_t)dim->valuedouble;
+        t->count *= (size_t)t->shape[d];
+    }
+    if (t->count > ((size_t)1 << 30) / sizeof(float))
+        return reference_error(ref, "%s: %zu floats is more than this check reads", what,
+                                t->count);
+    if (t->shape[0] != ref->frames)
+        return reference_error(ref, "%s: batch %lld, but \"frames\" is %d", what,
+                               (long long)t->shape[0], ref->frames);
+    long long bytes = file_size(t->file);
+    if (bytes < 0)
+        return reference_error(ref, "%s: cannot read %s: %s", what, t->file, strerror(errno));
+    if ((size_t)bytes != t->count * sizeof(float))
+        return reference_error(ref, "%s: %s holds %lld bytes; its shape needs %zu float32s (%zu)",
+                               what, t->file, bytes, t->count, t->count * sizeof(float));
+    FILE *f = fopen(t->file, "rb");
+    t->data = malloc(t->count * sizeof(float));
+    size_t got = f && t->data ? fread(t->data, sizeof(float), t->count, f) : 0;
+    if (f)
+        fclose(f);
+    if (got != t->count)
+        return reference_error(ref, "%s: cannot read %s", what, t->file);
+    return 0;
+}
+
+/* The detections of one frame: [{"class": C, "score": S, "box": [x1,y1,x2,y2]}, ...]. */
+static int reference_detections_load(reference *ref, const cJSON *frame_list, int frame)
+{
+    if (!cJSON_IsArray(frame_list))
+        return reference_error(ref, "detections of frame %d: not an array", frame);
+    int count = cJSON_GetArraySize(frame_list);
+    if (count > VS_MAX_DETECTIONS)
+        return reference_error(ref, "frame %d has %d detections; at most %d", frame, count,
+                               VS_MAX_DETECTIONS);
+    for (int k = 0; k < count; k++) {
+        const cJSON *item = cJSON_GetArrayItem(frame_list, k);
+        const cJSON *box = cJSON_GetObjectItemCaseSensitive(item, "box");
+        double class_id, score;
+        if (json_number(item, "class", &class_id) || json_number(item, "score", &score) ||
+            !cJSON_IsArray(box) || cJSON_GetArraySize(box) != 4)
+            return reference_error(ref, "frame %d detection %d needs \"class\", \"score\" and a "
+                                   "4-number \"box\"", frame, k);
+        float corner[4];
+        for (int j = 0; j < 4; j++) {
+            const cJSON *v = cJSON_GetArrayItem(box, j);
+            if (!cJSON_IsNumber(v))
+                return reference_error(ref, "frame %d detection %d: \"box\" is not numbers",
+                                       frame, k);
+            corner[j] = (float)v->valuedouble;
+        }
+        ref->expected[(size_t)frame * VS_MAX_DETECTIONS + k] = (vs_detection){
+            corner[0], corner[1], corner[2], corner[3], (float)score, (int)class_id};
+    }
+    ref->expected_count[frame] = count;
+    return 0;
+}
+
+/* Reads REF/reference.json and every file it names; 0, or 2 after one line. */
+static int reference_load(reference *ref, const char *dir)
+{
+    memset(ref, 0, sizeof *ref);
+    snprintf(ref->dir, sizeof ref->dir, "%s", dir);
+    snprintf(ref->index, sizeof ref->index, "%s/%s", dir, REFERENCE_INDEX);
+    char *text = read_text(ref->index, 1 << 24);
+    if (!text)
+        return reference_error(ref, "cannot read the reference index: %s (make one with "
+                               "tests/fidelity/check.sh DIR)", strerror(errno));
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    if (!root)
+        return reference_error(ref, "not valid JSON");
+    int status = 2;
+    const cJSON *format = cJSON_GetObjectItemCaseSensitive(root, "format");
+    const cJSON *producer = cJSON_GetObjectItemCaseSensitive(root, "producer");
+    const cJSON *outputs = cJSON_GetObjectItemCaseSensitive(root, "outputs");
+    const cJSON *pictures = cJSON_GetObjectItemCaseSensitive(root, "pictures");
+    const cJSON *detections = cJSON_GetObjectItemCaseSensitive(root, "detections");
+    const cJSON *frame_lists = cJSON_GetObjectItemCaseSensitive(detections, "frames");
+    const cJSON *agnostic = cJSON_GetObjectItemCaseSensitive(detections, "class_agnostic_nms");
+    double frames, conf, iou, max_detections;
+    if (!cJSON_IsString(format) || strcmp(format->valuestring, REFERENCE_FORMAT)) {
+        reference_error(ref, "\"format\" is not \"%s\"", REFERENCE_FORMAT);
+        goto done;
+    }
+    if (json_number(root, "frames", &frames) || frames < 1 || frames > REFERENCE_MAX_FRAMES) {
+        reference_error(ref, "\"frames\" must be 1..%d", REFERENCE_MAX_FRAMES);
+        goto done;
+    }
+    ref->frames = (int)frames;
+    snprintf(ref->producer, sizeof ref->producer, "%s",
+             cJSON_IsString(producer) ? producer->valuestring : "unknown producer");
+    if (reference_tensor_load(ref, cJSON_GetObjectItemCaseSensitive(root, "input"), "input",
+                              &ref->input))
+        goto done;
+    if (!cJSON_IsArray(outputs) || cJSON_GetArraySize(outputs) < 1 ||
+        cJSON_GetArraySize(outputs) > VS_TORCH_MAX_OUTPUTS) {
+        reference_error(ref, "\"outputs\" must list 1 to %d tensors", VS_TORCH_MAX_OUTPUTS);
+        goto done;
+    }
+    for (int i = 0; i < cJSON_GetArraySize(outputs); i++) {
+        char what[32];
+        snprintf(what, sizeof what, "outputs[%d]", i);
+        ref->output_count = i + 1; /* so that reference_free frees what was read */
+        if (reference_tensor_load(ref, cJSON_GetArrayItem(outputs, i), what, &ref->outputs[i]))
+            goto done;
+    }
+    if (!cJSON_IsArray(frame_lists) || cJSON_GetArraySize(frame_lists) != ref->frames ||
+        json_number(detections, "conf", &conf) || json_number(detections, "iou", &iou) ||
+        json_number(detections, "max_detections", &max_detections) || !cJSON_IsBool(agnostic)) {
+        reference_error(ref, "\"detections\" needs \"conf\", \"iou\", \"max_detections\", "
+                        "\"class_agnostic_nms\" and \"frames\" (one list per frame)");
+        goto done;
+    }
+    ref->conf = (float)conf;
+    ref->iou = (float)iou;
+    ref->max_detections = (int)max_detections;
+    ref->class_agnostic_nms = cJSON_IsTrue(agnostic);
+    ref->expected = calloc((size_t)ref->frames * VS_MAX_DETECTIONS, sizeof *ref->expected);
+    ref->expected_count = calloc((size_t)ref->frames, sizeof *ref->expected_count);
+    if (!ref->expected || !ref->expected_count) {
+        reference_error(ref, "out of memory");
+        goto done;
+    }
+    for (int frame = 0; frame < ref->frames; frame++)
+        if (reference_detections_load(ref, cJSON_GetArrayItem(frame_lists, frame), frame))
+            goto done;
+    /* Optional: without the pictures only the model and decoder are compared. */
+    if (cJSON_IsArray(pictures) && cJSON_GetArraySize(pictures) > 0) {
+        if (cJSON_GetArraySize(pictures) != ref->frames) {
+            reference_error(ref, "\"pictures\" must name one picture per frame");
+            goto done;
+        }
+        ref->pictures = calloc((size_t)ref->frames, sizeof *ref->pictures);
+        if (!ref->pictures) {
+            reference_error(ref, "out of memory");
+            goto done;
+        }
+        for (int frame = 0; frame < ref->frames; frame++) {
+            const cJSON *name = cJSON_GetArrayItem(pictures, frame);
+            if (!cJSON_IsString(name)) {
+                reference_error(ref, "\"pictures\"[%d] is not a file name", frame);
+                goto done;
+            }
+            if (reference_path(ref, name->valuestring, ref->pictures[frame], PATH_MAX))
+                goto done;
+        }
+    }
+    status = 0;
+done:
+    cJSON_Delete(root);
+    return status;
+}
+
+/* Binary PPM (P6, maxval 255) as the ffmpeg CLI writes it: RGB24 rows. */
+static unsigned char *read_ppm(const char *path, int *width, int *height, char *why,
+                               size_t why_size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(why, why_size, "%s", strerror(errno));
+        return NULL;
+    }
+    long fields[3];
+    int ok = fgetc(f) == 'P' && fgetc(f) == '6';
+    for (int i = 0; ok && i < 3; i++) {
+        int c = fgetc(f);
+        while (c == '#' || (c != EOF && strchr(" \t\r\n", c))) {
+            if (c == '#')
+                while (c != EOF && c != '\n')
+                    c = fgetc(f);
+            c = fgetc(f);
+        }
+        long value = 0;
+        int digits = 0;
+        while (c >= '0' && c <= '9' && value < 100000) {
+            value = value * 10 + (c - '0');
+            digits++;
+            c = fgetc(f);
+        }
+        fields[i] = value;
+        /* One whitespace character ends the header's last field. */
+        ok = digits > 0 && c != EOF && strchr(" \t\r\n", c);
+    }
+    ok = ok && fields[0] >= 1 && fields[0] <= 16384 && fields[1] >= 1 && fields[1] <= 16384 &&
+         fields[2] == 255;
+    if (!ok) {
+        fclose(f);
+        snprintf(why, why_size, "not a binary 8-bit PPM (P6, maxval 255, at most 16384 px)");
+        return NULL;
+    }
+    size_t bytes = (size_t)fields[0] * fields[1] * 3;
+    unsigned char *pixels = malloc(bytes);
+    size_t got = pixels ? fread(pixels, 1, bytes, f) : 0;
+    fclose(f);
+    if (got != bytes) {
+        free(pixels);
+        snprintf(why, why_size, pixels ? "truncated" : "out of memory");
+        return NULL;
+    }
+    *width = (int)fields[0];
+    *height = (int)fields[1];
+    return pixels;
+}
+
+/* vidsift's preprocess of each reference picture vs the reference's input
+ * tensor, in grey levels. Returns 0, or 2 after one line (unreadable picture);
+ * *worst receives the largest difference. */
+static int compare_preprocess(const vs_manifest *m, const reference *ref, double *worst)
+{
+    size_t plane = (size_t)m->input_width * m->input_height;
+    vs_preprocess *pre = malloc(sizeof *pre);
+    float *tensor = malloc(3 * plane * sizeof *tensor);
+    AVFrame *picture = av_frame_alloc();
+    vs_error err = {{0}};
+    int status = 0;
+    *worst = 0;
+    if (!pre || !tensor || !picture) {
+        free(pre);
+        free(tensor);
+        av_frame_free(&picture);
+        fprintf(stderr, "vidsift models verify: out of memory\n");
+        return 2;
+    }
+    if (vs_preprocess_init(pre, m, &err) != VS_OK) {
+        fprintf(stderr, "vidsift models verify: %s\n", err.msg);
+        free(pre);
+        free(tensor);
+        av_frame_free(&picture);
+        return 2;
+    }
+    for (int frame = 0; frame < ref->frames && status == 0; frame++) {
+        char why[128];
+        int width = 0, height = 0;
+        unsigned char *rgb = read_ppm(ref->pictures[frame], &width, &height, why, sizeof why);
+        if (!rgb) {
+            status = reference_error(ref, "picture %s: %s", ref->pictures[frame], why);
+            break;
+        }
+        /* A borrowed buffer: the frame owns no data, av_frame_free leaves rgb alone. */
+        picture->format = AV_PIX_FMT_RGB24;
+        picture->width = width;
+        picture->height = height;
+        picture->data[0] = rgb;
+        picture->linesize[0] = 3 * width;
+        vs_letterbox geometry;
+        if (vs_preprocess_frame(pre, picture, tensor, &geometry, &err) != VS_OK) {
+            status = reference_error(ref, "picture %s: %s", ref->pictures[frame], err.msg);
+        } else {
+            const float *expected = ref->input.data + (size_t)frame * 3 * plane;
+            double frame_worst = 0;
+            for (int c = 0; c < 3; c++) {
+                /* Model units per grey level: value = (pixel * scale - mean) / std. */
+                double per_level = m->scale / m->std[c];
+                for (size_t i = 0; i < plane; i++) {
+                    double d = fabs((double)tensor[c * plane + i] - expected[c * plane + i]) /
+                               fabs(per_level);
+                    if (!(d <= frame_worst))
+                        frame_worst = isnan(d) ? INFINITY : d;
+                }
+            }
+            const char *shown = strrchr(ref->pictures[frame], '/');
+            printf("preprocess      frame %d (%s, %dx%d): max|d| %.2e grey levels\n", frame,
+                   shown ? shown + 1 : ref->pictures[frame], width, height, frame_worst);
+            if (frame_worst > *worst)
+                *worst = frame_worst;
+        }
+        picture->data[0] = NULL;
+        free(rgb);
+    }
+    av_frame_free(&picture);
+    vs_preprocess_free(pre);
+    free(pre);
+    free(tensor);
+    return status;
+}
+
+/* Pairs each expected detection with the unpaired found one of the same class
+ * that overlaps it most. The count must match and every pair be within the
+ * tolerances; both lists are ranked by score, but two scores a hair apart may
+ * swap between runtimes, so pairing is by class and overlap, not position.
+ * Returns the number of problems; widens *worst_score and lowers *worst_iou. */
+static int match_detections(const vs_detection *expected, int expected_count,
+                            const vs_detection *found, int found_count, const vs_manifest *m,
+                            int frame, double *worst_score, double *worst_iou)
+{
+    int problems = 0;
+    int paired[VS_MAX_DETECTIONS] = {0};
+    if (found_count != expected_count) {
+        printf("MISMATCH        frame %d: %d detections, the reference has %d\n", frame,
+               found_count, expected_count);
+        problems++;
+    }
+    for (int e = 0; e < expected_count; e++) {
+        const vs_detection *want = &expected[e];
+        int best = -1;
+        float best_iou = -1;
+        for (int k = 0; k < found_count; k++) {
+            if (paired[k] || found[k].class_id != want->class_id)
+                continue;
+            float overlap = vs_iou(&found[k], want);
+            if (overlap > best_iou) {
+                best_iou = overlap;
+                best = k;
+            }
+        }
+        const char *label = want->class_id >= 0 && want->class_id < m->classes
+                                ? m->labels[want->class_id] : "?";
+        if (best < 0) {
+            printf("MISMATCH        frame %d: reference %s %.4f [%.1f %.1f %.1f %.1f] not found\n",
+                   frame, label, want->score, want->x1, want->y1, want->x2, want->y2);
+            problems++;
+            *worst_iou = 0;
+            continue;
+        }
+        paired[best] = 1;
+        double score_d = fabs((double)found[best].score - want->score);
+        if (score_d > *worst_score)
+            *worst_score = score_d;
+        if (best_iou < *worst_iou)
+            *worst_iou = best_iou;
+        if (!(score_d <= SCORE_TOLERANCE) || !(best_iou >= IOU_MINIMUM)) {
+            printf("MISMATCH        frame %d: %s %.4f [%.1f %.1f %.1f %.1f], reference %.4f "
+                   "[%.1f %.1f %.1f %.1f]: score |d| %.4f, IoU %.4f\n",
+                   frame, label, found[best].score, found[best].x1, found[best].y1,
+                   found[best].x2, found[best].y2, want->score, want->x1, want->y1, want->x2,
+                   want->y2, score_d, best_iou);
+            problems++;
+        }
+    }
+    return problems;
+}
+
+/* Runs the reference's input through the model and compares. Returns 0 match,
+ * 1 mismatch, 2 model or reference error (one line on stderr). */
+static int verify_reference(const vs_manifest *m, vs_torch *torch, const reference *ref)
+{
+    char err[1024];
+    int status = 0, problems = 0;
+    double preprocess_worst = -1;
+    if (ref->pictures && (status = compare_preprocess(m, ref, &preprocess_worst)) != 0)
+        return status;
+
+    memcpy(vs_torch_input(torch, 0), ref->input.data, ref->input.count * sizeof(float));
+    vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
+    int count = 0;
+    if (vs_torch_submit(torch, 0, ref->frames, err, sizeof err) != VS_OK ||
+        vs_torch_wait(torch, 0, outputs, &count, err, sizeof err) != VS_OK) {
+        fprintf(stderr, "vidsift models verify: %s\n", err);
+        return 2;
+    }
+    if (count != ref->output_count) {
+        printf("MISMATCH        the model returns %d outputs, the reference %d\n", count,
+               ref->output_count);
+        return 1;
+    }
+    int64_t shapes[VS_TORCH_MAX_OUTPUTS][4];
+    const float *data[VS_TORCH_MAX_OUTPUTS];
+    for (int i = 0; i < count; i++) {
+        const reference_tensor *want = &ref->outputs[i];
+        memcpy(shapes[i], outputs[i].shape, sizeof shapes[i]);
+        data[i] = outputs[i].data;
+        int same = outputs[i].ndim == want->rank;
+        for (int d = 0; same && d < want->rank; d++)
+            same = outputs[i].shape[d] == want->shape[d];
+        if (!same) {
+            char shape[96];
+            shape_text(&outputs[i], shape, sizeof shape);
+            printf("MISMATCH        output %d (%s) is %s; the reference's has another shape\n",
+                   i, want->name, shape);
+            return 1;
+        }
+    }
+
+    void *scratch = malloc(vs_detect_scratch_size(m, shapes[0]));
+    vs_detection *found = malloc(VS_MAX_DETECTIONS * sizeof *found);
+    if (!scratch || !found) {
+        free(scratch);
+        free(found);
+        fprintf(stderr, "vidsift models verify: out of memory\n");
+        return 2;
+    }
+    double worst_abs[VS_TORCH_MAX_OUTPUTS] = {0}, worst_rel[VS_TORCH_MAX_OUTPUTS] = {0};
+    double worst_score = 0, worst_iou = 1;
+    int detections_expected = 0, detections_found = 0;
+    for (int frame = 0; frame < ref->frames; frame++) {
+        char line[512];
+        size_t used = 0;
+        line[0] = 0;
+        for (int i = 0; i < count; i++) {
+            const reference_tensor *want = &ref->outputs[i];
+            size_t per_frame = want->count / (size_t)ref->frames;
+            const float *got = outputs[i].data + (size_t)frame * per_frame;
+            const float *expected = want->data + (size_t)frame * per_frame;
+            double frame_abs = 0, frame_rel = 0;
+            for (size_t k = 0; k < per_frame; k++) {
+                double d = fabs((double)got[k] - expected[k]);
+                double rel = d / fmax(1.0, fabs((double)expected[k]));
+                if (isnan(d))
+                    d = rel = INFINITY; /* NaN must fail, never compare as "not bigger" */
+                if (d > frame_abs)
+                    frame_abs = d;
+                if (rel > frame_rel)
+                    frame_rel = rel;
+            }
+            worst_abs[i] = fmax(worst_abs[i], frame_abs);
+            worst_rel[i] = fmax(worst_rel[i], frame_rel);
+            int n = snprintf(line + used, sizeof line - used, "%s%s max|d| %.2e", i ? ", " : "",
+                             want->name, frame_abs);
+            used += n > 0 && (size_t)n < sizeof line - used ? (size_t)n : 0;
+            if (frame_rel < frame_abs) {
+                n = snprintf(line + used, sizeof line - used, " (relative %.2e)", frame_rel);
+                used += n > 0 && (size_t)n < sizeof line - used ? (size_t)n : 0;
+            }
+            if (frame_rel > OUTPUT_TOLERANCE) {
+                printf("MISMATCH        frame %d: %s differs by %.3g (relative %.3g > %g)\n",
+                       frame, want->name, frame_abs, frame_rel, OUTPUT_TOLERANCE);
+                problems++;
+            }
+        }
+        int found_count = vs_detect_frame(m, data, (const int64_t(*)[4])shapes, count, frame,
+                                          NULL, scratch, found);
+        if (found_count < 0) {
+            fprintf(stderr, "vidsift models verify: %s: the %s decoder refused the outputs (%d)\n",
+                    m->model_path, vs_decoder_name(m->decoder), found_count);
+            free(scratch);
+            free(found);
+            return 2;
+        }
+        const vs_detection *expected = ref->expected + (size_t)frame * VS_MAX_DETECTIONS;
+        int expected_count = ref->expected_count[frame];
+        int frame_problems = match_detections(expected, expected_count, found, found_count, m,
+                                              frame, &worst_score, &worst_iou);
+        problems += frame_problems;
+        detections_expected += expected_count;
+        detections_found += found_count;
+        printf("frame %-9d %s; %d detection%s", frame, line, found_count,
+               found_count == 1 ? "" : "s");
+        for (int k = 0; k < found_count && k < 4; k++)
+            printf("%s %s %.2f", k ? "," : ":", m->labels[found[k].class_id], found[k].score);
+        printf("%s (reference %d)\n", found_count > 4 ? ", ..." : "", expected_count);
+    }
+    free(scratch);
+    free(found);
+
+    printf("fidelity        %d frames against %s\n", ref->frames, ref->producer);
+    for (int i = 0; i < count; i++)
+        printf("  %-13s max|d| %.2e, relative %.2e (limit %g)\n", ref->outputs[i].name,
+               worst_abs[i], worst_rel[i], OUTPUT_TOLERANCE);
+    printf("  %-13s %d found, %d in the reference; score max|d| %.2e (limit %g), "
+           "IoU min %.4f (limit %g)\n",
+           "detections", detections_found, detections_expected, worst_score, SCORE_TOLERANCE,
+           detections_expected ? worst_iou : 1.0, IOU_MINIMUM);
+    if (preprocess_worst >= 0) {
+        printf("  %-13s max|d| %.2e grey levels (limit %g)\n", "preprocess", preprocess_worst,
+               PICTURE_TOLERANCE);
+        if (!(preprocess_worst <= PICTURE_TOLERANCE)) {
+            printf("MISMATCH        preprocess differs from the reference's input by %.3g grey "
+                   "levels\n", preprocess_worst);
+            problems++;
+        }
+    }
+    if (problems) {
+        fprintf(stderr, "vidsift models verify: %s does not match the reference %s (%d "
+                "problem%s above)\n", m->model_path, ref->dir, problems, problems == 1 ? "" : "s");
+        return 1;
+    }
+    return 0;
+}
+
+/* The reference must fit the model: same input geometry, and its detections
+ * made with the manifest's thresholds (else a "mismatch" would be a setting). */
+static int reference_fits(const reference *ref, const vs_manifest *m, const char *manifest_path)
+{
+    const int64_t *shape = ref->input.shape;
+    if (ref->input.rank != 4 || shape[1] != 3 || shape[2] != m->input_height ||
+        shape[3] != m->input_width)
+        return reference_error(ref, "input is not [N,3,%d,%d], the input of %s",
+                               m->input_height, m->input_width, manifest_path);
+    if (fabsf(ref->conf - m->conf) > 1e-6f || fabsf(ref->iou - m->iou) > 1e-6f ||
+        ref->class_agnostic_nms != m->class_agnostic_nms ||
+        ref->max_detections != m->max_detections)
+        return reference_error(ref, "detections were made with conf %g, iou %g, %s NMS, max %d; "
+                               "%s says conf %g, iou %g, %s NMS, max %d",
+                               ref->conf, ref->iou,
+                               ref->class_agnostic_nms ? "class-agnostic" : "per-class",
+                               ref->max_detections, manifest_path, m->conf, m->iou,
+                               m->class_agnostic_nms ? "class-agnostic" : "per-class",
+                               m->max_detections);
+    for (int frame = 0; frame < ref->frames; frame++)
+        for (int k = 0; k < ref->expected_count[frame]; k++) {
+            int class_id = ref->expected[(size_t)frame * VS_MAX_DETECTIONS + k].class_id;
+            if (class_id < 0 || class_id >= m->classes)
+                return reference_error(ref, "frame %d: class %d is not one of the %d of %s",
+                                       frame, class_id, m->classes, manifest_path);
+        }
+    return 0;
+}
+
 static int models_verify(int argc, char **argv)
 {
     models_options o = {.device = "auto"};
-    int first = parse_options(argc, argv, verify_usage, 1, 0, &o);
+    int first = parse_options(argc, argv, verify_usage, ACCEPTS_DEVICE | ACCEPTS_REFERENCE, &o);
     if (first < 0)
         return first == -1 ? 0 : 2;
     if (first != argc - 1) {
@@ -484,10 +1143,24 @@ static int models_verify(int argc, char **argv)
         return 2;
     printf("manifest        %s: ok (%s, %d labels)\n", path, m->name, m->classes);
 
+    /* The reference is read and checked before the model is opened: a bad
+     * reference is a usage problem (2), never reported as a mismatch. */
+    reference ref = {0};
+    if (o.reference) {
+        if (reference_load(&ref, o.reference) || reference_fits(&ref, m, path)) {
+            reference_free(&ref);
+            free(m);
+            return 2;
+        }
+        printf("reference       %s: %d frame%s, %d output%s, %s\n", ref.index, ref.frames,
+               ref.frames == 1 ? "" : "s", ref.output_count, ref.output_count == 1 ? "" : "s",
+               ref.pictures ? "with pictures" : "no pictures");
+    }
+
     vs_torch_options options = {
         .model_path = m->model_path,
         .device = o.device,
-        .max_batch = VERIFY_FRAMES,
+        .max_batch = ref.frames > VERIFY_FRAMES ? ref.frames : VERIFY_FRAMES,
         .slots = 1,
         .channels = 3,
         .height = m->input_height,
@@ -499,17 +1172,23 @@ static int models_verify(int argc, char **argv)
     double started = now_s();
     if (vs_torch_open(&torch, &options, err, sizeof err) != VS_OK) {
         fprintf(stderr, "vidsift models verify: %s\n", err);
+        reference_free(&ref);
         free(m);
         return 2;
     }
     printf("model           %s: loaded on %s in %.2f s\n", m->model_path,
            vs_torch_device_name(torch), now_s() - started);
     int status = verify_outputs(m, torch);
+    if (status == 0 && o.reference) {
+        started = now_s();
+        status = verify_reference(m, torch, &ref);
+        printf("%-16s%.2f s\n", "compared in", now_s() - started);
+    }
     vs_torch_close(torch);
-    /* TODO(fidelity): compare against the TF.js reference outputs once
-     * tests/fidelity documents where they are installed. */
     if (status == 0)
-        printf("ok              %s is usable\n", m->name);
+        printf("ok              %s is usable%s\n", m->name,
+               o.reference ? " and matches the reference" : "");
+    reference_free(&ref);
     free(m);
     return status;
 }

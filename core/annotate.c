@@ -39,6 +39,9 @@ static const uint8_t palette[][3] = {
     {170, 255, 195}, {128, 128, 0},   {255, 215, 180}, {0, 0, 128},    {128, 128, 128},
 };
 
+/* Canvases the encoder may hold at once (see next_canvas). */
+#define CANVAS_RING 8
+
 typedef struct yuv_color {
     uint8_t y, u, v;
 } yuv_color;
@@ -61,7 +64,9 @@ struct vs_annotate {
 
     struct SwsContext *scaler;
     int scaler_width, scaler_height, scaler_format; /* source geometry it was built for */
-    AVFrame *canvas;          /* YUV420P at the encoder's size */
+    AVFrame *canvases[CANVAS_RING]; /* YUV420P at the encoder's (first picture's) size */
+    int canvas_count;
+    AVFrame *canvas;          /* the one being drawn on: one of canvases */
     int bt709;                /* colour matrix of the canvas */
     int thickness, text_scale;
 
@@ -73,6 +78,7 @@ struct vs_annotate {
     AVStream *audio_stream;   /* in output */
     AVPacket *audio_packet;   /* read ahead: the next audio packet not yet written */
     int audio_pending, audio_done;
+    int failed;               /* an earlier call failed: the encoder state is not usable */
 };
 
 static int av_failure(vs_error *err, int averror, const char *path, const char *doing)
@@ -96,9 +102,13 @@ static int make_parent_dirs(const char *path, vs_error *err)
         if (*p == '/' || *p == 0) {
             char saved = *p;
             *p = 0;
-            if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+            /* EEXIST also covers a file in the way: say so here rather than
+             * let the muxer fail later with a vaguer reason. */
+            struct stat info;
+            if (mkdir(dir, 0777) != 0 &&
+                (errno != EEXIST || stat(dir, &info) != 0 || !S_ISDIR(info.st_mode)))
                 return vs_fail(err, VS_EIO, "annotate.c: cannot create directory %s: %s", dir,
-                               strerror(errno));
+                               errno == EEXIST ? strerror(ENOTDIR) : strerror(errno));
             *p = saved;
             if (saved == 0)
                 break;
@@ -313,22 +323,34 @@ static const AVCodec *pick_encoder(const vs_annotate *a)
 }
 
 /* (Re)builds the scaler from the picture's geometry to the canvas. Runs for
- * the first picture and again only if a stream changes size or format. */
+ * the first picture and again only if a stream changes size or format; in
+ * steady state it only compares three numbers. */
 static int prepare_scaler(vs_annotate *a, const AVFrame *picture, vs_error *err)
 {
     if (a->scaler && picture->width == a->scaler_width && picture->height == a->scaler_height &&
         picture->format == a->scaler_format)
         return VS_OK;
-    sws_freeContext(a->scaler);
-    a->scaler = sws_getContext(picture->width, picture->height, picture->format,
-                               a->canvas->width, a->canvas->height, AV_PIX_FMT_YUV420P,
-                               SWS_BILINEAR, NULL, NULL, NULL);
+    /* A stream that changes size mid-way is scaled to the first picture's
+     * size (the encoder's): the video keeps one geometry, and boxes follow
+     * through scale_x/scale_y in vs_annotate_frame. */
+    /* The yuvj formats are their yuv twins at full range; handing swscale
+     * the twin spares a "deprecated pixel format" warning per video. */
+    int source_full_range = picture->color_range == AVCOL_RANGE_JPEG;
+    int format = picture->format;
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(format);
+    if (desc && strncmp(desc->name, "yuvj", 4) == 0) {
+        char twin[32];
+        snprintf(twin, sizeof twin, "yuv%s", desc->name + 4);
+        source_full_range = 1;
+        if (av_get_pix_fmt(twin) != AV_PIX_FMT_NONE)
+            format = av_get_pix_fmt(twin);
+    }
+    a->scaler = sws_getCachedContext(a->scaler, picture->width, picture->height, format,
+                                     a->canvas->width, a->canvas->height, AV_PIX_FMT_YUV420P,
+                                     SWS_BILINEAR, NULL, NULL, NULL);
     if (!a->scaler)
         return vs_fail(err, VS_EIO, "annotate.c: %s: cannot convert %s pictures to YUV420P",
                        a->source_path, av_get_pix_fmt_name(picture->format));
-    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(picture->format);
-    int source_full_range = picture->color_range == AVCOL_RANGE_JPEG ||
-                            (desc && strncmp(desc->name, "yuvj", 4) == 0);
     const int *matrix = sws_getCoefficients(a->bt709 ? SWS_CS_ITU709 : SWS_CS_DEFAULT);
     sws_setColorspaceDetails(a->scaler, matrix, source_full_range, matrix, 0, 0, 1 << 16,
                              1 << 16);
@@ -336,6 +358,94 @@ static int prepare_scaler(vs_annotate *a, const AVFrame *picture, vs_error *err)
     a->scaler_height = picture->height;
     a->scaler_format = picture->format;
     return VS_OK;
+}
+
+/* Reads ahead the next audio packet into a->audio_packet unless one is
+ * pending; returns 1 when one is, 0 at the end of the audio. */
+static int peek_audio_packet(vs_annotate *a)
+{
+    while (!a->audio_pending && !a->audio_done) {
+        int rc = av_read_frame(a->source, a->audio_packet);
+        if (rc == AVERROR_EOF) {
+            a->audio_done = 1;
+        } else if (rc < 0) {
+            /* A damaged audio track ends the audio, not the video. */
+            snprintf(a->note, sizeof a->note, "audio cut short: reading it failed (%s)",
+                     av_err2str(rc));
+            a->audio_done = 1;
+        } else if (a->audio_packet->stream_index != a->source_audio_index) {
+            av_packet_unref(a->audio_packet);
+        } else {
+            a->audio_pending = 1;
+        }
+    }
+    return a->audio_pending;
+}
+
+/* Samples per audio frame, which the MP4 muxer wants for compressed audio
+ * ("codec frame size is not set" otherwise). Demuxers such as mov leave it
+ * 0 in the source's codecpar unless the stream is probed (which decodes);
+ * the first packet's duration says the same for free. */
+static int audio_frame_size(vs_annotate *a, const AVStream *in)
+{
+    const AVCodecParameters *par = in->codecpar;
+    if (par->frame_size > 0 || av_get_bits_per_sample(par->codec_id) > 0 || par->sample_rate <= 0)
+        return par->frame_size; /* known, or PCM-like: the muxer needs none */
+    if (peek_audio_packet(a) && a->audio_packet->duration > 0)
+        return (int)av_rescale_q(a->audio_packet->duration, in->time_base,
+                                 (AVRational){1, par->sample_rate});
+    switch (par->codec_id) {
+    case AV_CODEC_ID_AAC:
+        return 1024;
+    case AV_CODEC_ID_MP2:
+    case AV_CODEC_ID_MP3:
+        return 1152;
+    case AV_CODEC_ID_AC3:
+    case AV_CODEC_ID_EAC3:
+        return 1536;
+    default:
+        return 0;
+    }
+}
+
+/* Adds a canvas to the ring, shaped like the encoder's input, and makes it
+ * the current one. */
+static int add_canvas(vs_annotate *a, vs_error *err)
+{
+    AVFrame *canvas = av_frame_alloc();
+    if (!canvas)
+        return vs_fail(err, VS_ENOMEM, "annotate.c: %s: out of memory", a->out_path);
+    a->canvases[a->canvas_count++] = canvas;
+    canvas->format = AV_PIX_FMT_YUV420P;
+    canvas->width = a->encoder->width;
+    canvas->height = a->encoder->height;
+    int rc = av_frame_get_buffer(canvas, 0);
+    if (rc < 0)
+        return av_failure(err, rc, a->out_path, "allocate the drawing canvas");
+    canvas->colorspace = a->encoder->colorspace;
+    canvas->color_range = a->encoder->color_range;
+    canvas->sample_aspect_ratio = a->encoder->sample_aspect_ratio;
+    a->canvas = canvas;
+    return VS_OK;
+}
+
+/* Picks a canvas the encoder no longer holds. libx264 copies its input, so
+ * one canvas serves every frame; MPEG-4 keeps a reference to the frames it
+ * may still need, and av_frame_make_writable would then allocate and copy a
+ * whole picture per frame. The ring grows to the encoder's delay once and
+ * afterwards only cycles: no allocation per frame in steady state. */
+static int next_canvas(vs_annotate *a, vs_error *err)
+{
+    for (int i = 0; i < a->canvas_count; i++)
+        if (av_frame_is_writable(a->canvases[i])) {
+            a->canvas = a->canvases[i];
+            return VS_OK;
+        }
+    if (a->canvas_count < CANVAS_RING)
+        return add_canvas(a, err);
+    /* An encoder that holds more than the ring: correct, if slower. */
+    int rc = av_frame_make_writable(a->canvas);
+    return rc < 0 ? av_failure(err, rc, a->out_path, "reuse the drawing canvas") : VS_OK;
 }
 
 /* Sets up encoder, canvas, streams and header from the first picture. */
@@ -350,8 +460,7 @@ static int start_encoding(vs_annotate *a, const AVFrame *picture, vs_error *err)
         return vs_fail(err, VS_EINVAL, "annotate.c: %s: picture of %dx%d is too small to encode",
                        a->source_path, picture->width, picture->height);
     AVCodecContext *enc = a->encoder = avcodec_alloc_context3(codec);
-    a->canvas = av_frame_alloc();
-    if (!enc || !a->canvas)
+    if (!enc)
         return vs_fail(err, VS_ENOMEM, "annotate.c: %s: out of memory", a->out_path);
 
     AVRational time_base = a->source_time_base;
@@ -393,18 +502,12 @@ static int start_encoding(vs_annotate *a, const AVFrame *picture, vs_error *err)
     if (rc < 0)
         return av_failure(err, rc, a->out_path, "open the video encoder");
 
-    a->canvas->format = AV_PIX_FMT_YUV420P;
-    a->canvas->width = width;
-    a->canvas->height = height;
-    rc = av_frame_get_buffer(a->canvas, 0);
-    if (rc < 0)
-        return av_failure(err, rc, a->out_path, "allocate the drawing canvas");
-    a->canvas->colorspace = enc->colorspace;
-    a->canvas->color_range = enc->color_range;
-    a->canvas->sample_aspect_ratio = enc->sample_aspect_ratio;
+    int status = add_canvas(a, err);
+    if (status != VS_OK)
+        return status;
     a->thickness = height >= 720 ? 3 : 2;
     a->text_scale = height >= 240 ? 2 : 1;
-    int status = prepare_scaler(a, picture, err);
+    status = prepare_scaler(a, picture, err);
     if (status != VS_OK)
         return status;
 
@@ -432,6 +535,7 @@ static int start_encoding(vs_annotate *a, const AVFrame *picture, vs_error *err)
         if (rc < 0)
             return av_failure(err, rc, a->out_path, "describe the audio stream");
         a->audio_stream->codecpar->codec_tag = 0; /* the source container's tag may not fit MP4 */
+        a->audio_stream->codecpar->frame_size = audio_frame_size(a, in);
         a->audio_stream->time_base = in->time_base;
     }
     rc = avformat_write_header(a->output, NULL);
@@ -447,26 +551,7 @@ static int copy_audio_until(vs_annotate *a, int64_t limit, AVRational time_base,
     if (!a->audio_stream)
         return VS_OK;
     AVStream *in = a->source->streams[a->source_audio_index];
-    while (!a->audio_done) {
-        if (!a->audio_pending) {
-            int rc = av_read_frame(a->source, a->audio_packet);
-            if (rc == AVERROR_EOF) {
-                a->audio_done = 1;
-                break;
-            }
-            if (rc < 0) {
-                /* A damaged audio track ends the audio, not the video. */
-                snprintf(a->note, sizeof a->note, "audio cut short: reading it failed (%s)",
-                         av_err2str(rc));
-                a->audio_done = 1;
-                break;
-            }
-            if (a->audio_packet->stream_index != a->source_audio_index) {
-                av_packet_unref(a->audio_packet);
-                continue;
-            }
-            a->audio_pending = 1;
-        }
+    while (peek_audio_packet(a)) {
         AVPacket *pkt = a->audio_packet;
         int64_t ts = pkt->dts != AV_NOPTS_VALUE ? pkt->dts : pkt->pts;
         if (ts != AV_NOPTS_VALUE && av_compare_ts(ts, in->time_base, limit, time_base) > 0)
@@ -508,19 +593,20 @@ int vs_annotate_frame(vs_annotate *a, const vs_frame *frame, const char *const *
 {
     if (frame->kind != VS_FRAME_PICTURE || !frame->picture)
         return VS_OK;
+    if (a->failed)
+        return vs_fail(err, VS_EIO, "annotate.c: %s: an earlier frame failed", a->out_path);
     const AVFrame *picture = frame->picture;
     int status = VS_OK;
-    if (!a->encoder)
+    if (!a->header_written)
         status = start_encoding(a, picture, err);
     if (status == VS_OK)
         status = prepare_scaler(a, picture, err);
-    if (status != VS_OK)
+    if (status == VS_OK)
+        status = next_canvas(a, err);
+    if (status != VS_OK) {
+        a->failed = 1;
         return status;
-    /* The encoder may still hold the canvas of the previous frame; this only
-     * copies when it does (not with libx264, which copies its input). */
-    int rc = av_frame_make_writable(a->canvas);
-    if (rc < 0)
-        return av_failure(err, rc, a->out_path, "reuse the drawing canvas");
+    }
     sws_scale(a->scaler, (const uint8_t *const *)picture->data, picture->linesize, 0,
               picture->height, a->canvas->data, a->canvas->linesize);
     double scale_x = (double)a->canvas->width / picture->width;
@@ -541,12 +627,11 @@ int vs_annotate_frame(vs_annotate *a, const vs_frame *frame, const char *const *
     a->canvas->pts = pts;
     a->canvas->pict_type = AV_PICTURE_TYPE_NONE;
 
-    rc = avcodec_send_frame(a->encoder, a->canvas);
-    if (rc < 0)
-        return av_failure(err, rc, a->out_path, "encode");
-    status = drain_encoder(a, err);
+    int rc = avcodec_send_frame(a->encoder, a->canvas);
+    status = rc < 0 ? av_failure(err, rc, a->out_path, "encode") : drain_encoder(a, err);
     if (status == VS_OK)
         status = copy_audio_until(a, pts, a->encoder->time_base, err);
+    a->failed = status != VS_OK;
     return status;
 }
 
@@ -554,6 +639,9 @@ static int finish_file(vs_annotate *a, vs_error *err)
 {
     if (!a->header_written)
         return vs_fail(err, VS_EINVAL, "annotate.c: %s: no pictures to encode", a->out_path);
+    if (a->failed)
+        return vs_fail(err, VS_EIO, "annotate.c: %s: not finalized: a frame failed to encode",
+                       a->out_path);
     int rc = avcodec_send_frame(a->encoder, NULL);
     if (rc < 0)
         return av_failure(err, rc, a->out_path, "flush the encoder");
@@ -590,7 +678,8 @@ int vs_annotate_close(vs_annotate *a, int finalize, vs_error *err)
     avformat_free_context(a->output);
     avcodec_free_context(&a->encoder);
     sws_freeContext(a->scaler);
-    av_frame_free(&a->canvas);
+    for (int i = 0; i < a->canvas_count; i++)
+        av_frame_free(&a->canvases[i]);
     av_packet_free(&a->packet);
     av_packet_free(&a->audio_packet);
     avformat_close_input(&a->source);

@@ -7,6 +7,12 @@
  * in the caller's scratch (vs_detect_scratch_size). It never sorts with
  * qsort either, because glibc's qsort may call malloc.
  *
+ * Thresholds follow the reference implementations: a candidate needs a
+ * score strictly above conf (TF.js nonMaxSuppression's scoreThreshold,
+ * YOLOv5/v8's `> conf_thres`), and NMS drops a box whose IoU with a better
+ * kept one is strictly above iou (TF.js keeps `iou <= iouThreshold`;
+ * torchvision's nms discards `> iou_threshold`).
+ *
  * Ordering is deterministic: candidates are ranked by score, and ties are
  * broken by a key that does not depend on the order of the scan (the
  * reference's flattening order for CenterNet, the box itself for NMS), so a
@@ -373,16 +379,18 @@ static int is_peak(const float *plane, int w, int h, int x, int y, float value)
     return 1;
 }
 
-/* Scans one class plane for peaks at or above `*floor`. Most of the 1.3M
+/* Scans one class plane for peaks with a score above conf. Most of the 1.3M
  * values of a frame are far below the threshold, so blocks of 16 are
- * rejected with one vectorisable comparison before any neighbour is read. */
+ * rejected with one vectorisable comparison against `bar` before any
+ * neighbour is read. */
 static void centernet_scan_plane(const float *plane, int w, int h, int cls, int classes,
                                  float conf, peak *heap, int *count, int capacity)
 {
-    /* Once the heap is full, a value must beat its worst entry: raise the bar. */
-    float floor = conf;
-    if (*count == capacity && heap[0].score > floor)
-        floor = heap[0].score;
+    /* Once the heap is full a value must at least equal its worst entry (an
+     * equal one can still win on the tie-break order): raise the bar. */
+    float bar = conf;
+    if (*count == capacity && heap[0].score > bar)
+        bar = heap[0].score;
     for (int y = 0; y < h; y++) {
         const float *row = plane + (size_t)y * w;
         for (int x0 = 0; x0 < w; x0 += 16) {
@@ -390,21 +398,22 @@ static void centernet_scan_plane(const float *plane, int w, int h, int cls, int 
             int any = 0;
             if (n == 16) {
                 for (int k = 0; k < 16; k++)
-                    any |= row[x0 + k] >= floor;
+                    any |= row[x0 + k] >= bar;
             } else {
                 for (int k = 0; k < n; k++)
-                    any |= row[x0 + k] >= floor;
+                    any |= row[x0 + k] >= bar;
             }
             if (!any)
                 continue;
             for (int k = 0; k < n; k++) {
                 float value = row[x0 + k];
-                if (!(value >= floor) || !is_peak(plane, w, h, x0 + k, y, value))
+                if (!(value > conf) || !(value >= bar) ||
+                    !is_peak(plane, w, h, x0 + k, y, value))
                     continue;
                 int64_t order = ((int64_t)y * w + x0 + k) * classes + cls;
                 peak_offer(heap, count, capacity, value, order);
-                if (*count == capacity && heap[0].score > floor)
-                    floor = heap[0].score;
+                if (*count == capacity && heap[0].score > bar)
+                    bar = heap[0].score;
             }
         }
     }
@@ -481,14 +490,14 @@ static int decode_yolov5(const float *output, const int64_t *shape, int frame, f
         const float *r = rows + a * values;
         float objectness = r[4];
         /* Class scores are at most 1, so objectness bounds the score. */
-        if (!(objectness >= conf))
+        if (!(objectness > conf))
             continue;
         int best = 0;
         for (int c = 1; c < classes; c++)
             if (r[5 + c] > r[5 + best])
                 best = c;
         float score = objectness * r[5 + best];
-        if (!(score >= conf) || (allowed && !allowed[best]))
+        if (!(score > conf) || (allowed && !allowed[best]))
             continue;
         yolo_box(r[0], r[1], r[2], r[3], score, best, &dets[count++]);
     }
@@ -521,7 +530,7 @@ static int decode_yolov8(const float *output, const int64_t *shape, int frame, f
     }
     int count = 0;
     for (int64_t a = 0; a < anchors; a++) {
-        if (!(best_score[a] >= conf) || (allowed && !allowed[best_class[a]]))
+        if (!(best_score[a] > conf) || (allowed && !allowed[best_class[a]]))
             continue;
         yolo_box(rows[a], rows[anchors + a], rows[2 * anchors + a], rows[3 * anchors + a],
                  best_score[a], best_class[a], &dets[count++]);

@@ -20,7 +20,7 @@ typedef struct vs_detection {
 } vs_detection;
 
 typedef struct vs_detect_params {
-    float conf;                 /* minimum score */
+    float conf;                 /* candidates need a score > conf */
     float iou;                  /* NMS IoU threshold */
     int max_detections;         /* <= VS_MAX_DETECTIONS */
     int class_agnostic;         /* NMS across classes */

@@ -63,6 +63,9 @@ typedef struct graph {
     uint8_t class_allowed[VS_MAX_CLASSES];
     const char *labels[VS_MAX_CLASSES];
     int entry_capacity;
+    int64_t run_id;
+    int64_t output_shapes[VS_TORCH_MAX_OUTPUTS][4]; /* at max_batch, from the warmup */
+    int output_count;
     int next_video, decoders_running;
     monitor monitor;
 } graph;
@@ -133,6 +136,20 @@ static int open_model(graph *g, const vs_run_options *o, vs_error *err)
         .warmup = 1,
     };
     status = vs_torch_open(&g->torch, &torch_options, err->msg, sizeof err->msg);
+    if (status != VS_OK)
+        return VS_EMODEL;
+    /* The warmup batch's outputs must be what the manifest's decoder reads:
+     * a mismatch is a setup error now, not garbage boxes later. */
+    vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
+    int count = vs_torch_output_shapes(g->torch, outputs, VS_TORCH_MAX_OUTPUTS);
+    int ranks[VS_TORCH_MAX_OUTPUTS];
+    for (int i = 0; i < count; i++) {
+        memcpy(g->output_shapes[i], outputs[i].shape, sizeof g->output_shapes[i]);
+        ranks[i] = outputs[i].ndim;
+    }
+    g->output_count = count;
+    status = vs_detect_check_outputs(g->manifest, (const int64_t(*)[4])g->output_shapes, ranks,
+                                     count, err);
     return status == VS_OK ? VS_OK : VS_EMODEL;
 }
 
@@ -341,8 +358,8 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
     vs_stats_init(&post->stats, "postprocess", "frame");
     post->last_detections = calloc((size_t)video_count * VS_MAX_DETECTIONS, sizeof(vs_detection));
     post->last_detection_count = calloc((size_t)video_count, sizeof(int));
-    int64_t shape[4] = {o->batch, 0, 0, 0};
-    post->scratch = malloc(vs_detect_scratch_size(manifest, shape) + 64);
+    /* Sized from the real output (YOLO scratch grows with the anchor count). */
+    post->scratch = malloc(vs_detect_scratch_size(manifest, g->output_shapes[0]) + 64);
     if (!post->last_detections || !post->last_detection_count || !post->scratch)
         return vs_fail(err, VS_ENOMEM, "out of memory");
 
@@ -351,6 +368,7 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
     sink->batches = &g->batches;
     sink->frames = &g->frames;
     sink->store = g->store;
+    sink->run_id = g->run_id;
     sink->labels = g->labels;
     sink->out_dir = o->out_dir;
     sink->annotate = o->annotate;
@@ -467,6 +485,7 @@ static int open_store(graph *g, const vs_run_options *o, vs_video *videos, int v
              vs_torch_version());
     status = vs_store_begin_run(g->store, o->options_json ? o->options_json : "{}", versions,
                                 vs_torch_device_name(g->torch), host, &result->run_id, err);
+    g->run_id = result->run_id;
     if (status != VS_OK)
         return status;
     for (int i = 0; i < video_count && !o->force; i++) {

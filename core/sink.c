@@ -13,6 +13,7 @@
 #include <libavutil/frame.h>
 
 #include "annotate.h"
+#include "snapshot.h"
 #include "stages.h"
 #include "store.h"
 
@@ -33,6 +34,17 @@ static void fail_video(vs_sink_video *state, const vs_error *error)
     state->error = *error;
 }
 
+/* Mirrors the input tree; ".mp4" is appended unless already there, so a.mkv
+ * and a.mp4 side by side never collide. */
+static void annotated_path(const vs_sink_stage *stage, const vs_video *video, char *path,
+                           size_t size)
+{
+    size_t length = strlen(video->relative_path);
+    int has_mp4 = length > 4 && !strcasecmp(video->relative_path + length - 4, ".mp4");
+    snprintf(path, size, "%s/annotated/%s%s", stage->out_dir, video->relative_path,
+             has_mp4 ? "" : ".mp4");
+}
+
 static int start_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *state)
 {
     vs_error error = {{0}};
@@ -41,14 +53,15 @@ static int start_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *sta
                                              &stage->error) != VS_OK)
         return VS_EIO;
     if (stage->annotate) {
-        /* Mirrors the input tree; ".mp4" is appended unless already there, so
-         * a.mkv and a.mp4 side by side never collide. */
         char path[8400];
-        size_t length = strlen(video->relative_path);
-        int has_mp4 = length > 4 && !strcasecmp(video->relative_path + length - 4, ".mp4");
-        snprintf(path, sizeof path, "%s/annotated/%s%s", stage->out_dir, video->relative_path,
-                 has_mp4 ? "" : ".mp4");
+        annotated_path(stage, video, path, sizeof path);
         if (vs_annotate_open(&state->annotate, video, path, &error) != VS_OK)
+            fail_video(state, &error);
+    }
+    if (stage->snapshots) {
+        char dir[8400];
+        snprintf(dir, sizeof dir, "%s/snapshots/%s", stage->out_dir, video->relative_path);
+        if (vs_snapshot_open(&state->snapshot, video, dir, &error) != VS_OK)
             fail_video(state, &error);
     }
     return VS_OK;
@@ -65,6 +78,12 @@ static int add_picture(vs_sink_stage *stage, const vs_frame *frame, vs_sink_vide
         vs_annotate_close(state->annotate, 0, &error);
         state->annotate = NULL;
     }
+    if (state->snapshot && frame->analysed &&
+        vs_snapshot_frame(state->snapshot, frame, stage->labels, &error) != VS_OK) {
+        fail_video(state, &error);
+        vs_snapshot_close(state->snapshot, NULL, 0, &error);
+        state->snapshot = NULL;
+    }
     __atomic_add_fetch(&stage->detections, frame->detection_count, __ATOMIC_RELAXED);
     return VS_OK;
 }
@@ -77,9 +96,23 @@ static int end_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *state
         vs_store_begin_video(stage->store, stage->run_id, video, &state->video_id, &stage->error) != VS_OK)
         return VS_EIO;
     int finalize = video->status == VS_VIDEO_DONE || video->status == VS_VIDEO_FAILED;
-    if (state->annotate && vs_annotate_close(state->annotate, finalize, &error) != VS_OK)
+    if (state->annotate) {
+        if (vs_annotate_close(state->annotate, finalize, &error) != VS_OK) {
+            fail_video(state, &error);
+        } else if (finalize && stage->store) {
+            char path[8400];
+            annotated_path(stage, video, path, sizeof path);
+            if (vs_store_set_annotated(stage->store, state->video_id, path, &stage->error) != VS_OK)
+                return VS_EIO;
+        }
+        state->annotate = NULL;
+    }
+    /* Snapshot rows go into the store before the video's status does, so a
+     * video marked 'done' has all of its rows. */
+    if (state->snapshot &&
+        vs_snapshot_close(state->snapshot, stage->store, state->video_id, &error) != VS_OK)
         fail_video(state, &error);
-    state->annotate = NULL;
+    state->snapshot = NULL;
     if (state->failed && video->status == VS_VIDEO_DONE) {
         video->status = VS_VIDEO_FAILED;
         video->error = state->error;

@@ -387,7 +387,7 @@ at::Tensor host_output(Slot &slot, size_t i, int64_t numel)
     return buffer.narrow(0, 0, numel);
 }
 
-int submit_cuda(vs_torch *torch, Slot &slot, int frames, char *err, size_t errlen)
+int submit_cuda_queued(vs_torch *torch, Slot &slot, int frames, char *err, size_t errlen)
 {
     /* Everything below, allocations included, is ordered on the slot's stream:
      * device memory freed here (the input copy, the outputs) is reused by the
@@ -421,6 +421,29 @@ int submit_cuda(vs_torch *torch, Slot &slot, int frames, char *err, size_t errle
     slot.output_count = (int)outputs.size();
     slot.frames_in_flight = frames;
     return VS_OK;
+}
+
+/* A run that fails leaves the slot idle, and the caller may then refill its
+ * input at once: first let the copy already queued from it finish. */
+int submit_cuda(vs_torch *torch, Slot &slot, int frames, char *err, size_t errlen)
+{
+    auto drain = [&slot] {
+        try {
+            slot.stream->synchronize();
+        } catch (...) {
+            /* A broken device: the failure is reported already. */
+        }
+    };
+    int status;
+    try {
+        status = submit_cuda_queued(torch, slot, frames, err, errlen);
+    } catch (...) {
+        drain();
+        throw;
+    }
+    if (status != VS_OK)
+        drain();
+    return status;
 }
 #endif
 
@@ -664,6 +687,22 @@ int vs_torch_wait(vs_torch *torch, int slot_index, vs_torch_output *outputs, int
         *output_count = slot.output_count;
         return VS_OK;
     });
+}
+
+int vs_torch_output_shapes(const vs_torch *torch, vs_torch_output *outputs, int max_outputs)
+{
+    int count = 0;
+    for (const auto &frame_shape : torch->frame_shapes) {
+        if (count == max_outputs || frame_shape.size() + 1 > 4)
+            break;
+        vs_torch_output &out = outputs[count++];
+        out = vs_torch_output{};
+        out.ndim = (int)frame_shape.size() + 1;
+        out.shape[0] = torch->max_batch;
+        for (size_t d = 0; d < frame_shape.size(); d++)
+            out.shape[d + 1] = frame_shape[d];
+    }
+    return count;
 }
 
 const char *vs_torch_device_name(const vs_torch *torch)

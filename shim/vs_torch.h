@@ -69,6 +69,11 @@ int vs_torch_submit(vs_torch *torch, int slot, int frames, char *err, size_t err
 int vs_torch_wait(vs_torch *torch, int slot, vs_torch_output *outputs, int *output_count,
                   char *err, size_t errlen);
 
+/* Output shapes seen by the warmup batch, with shape[0] = max_batch, so a
+ * caller can check them against what it expects before the first frame.
+ * Returns the output count (0 when opened without warmup). */
+int vs_torch_output_shapes(const vs_torch *torch, vs_torch_output *outputs, int max_outputs);
+
 const char *vs_torch_device_name(const vs_torch *torch); /* e.g. "cpu" or "cuda:0 (NVIDIA H100)" */
 int vs_torch_is_cuda(const vs_torch *torch);
 void vs_torch_memory_stats(vs_torch *torch, vs_torch_memory *memory);

@@ -10,9 +10,11 @@
 #      heatmap max|d| <= 1e-3, same detections after conf 0.2 + class-agnostic NMS 0.4
 #      (class equal, score +-0.01, IoU >= 0.95), our decode == the graph's own decode.
 #
-# OUTDIR (default build/fidelity) keeps the frames, tensors and expected detections for the C
-# test (format: tests/fidelity/README.md). VIDSIFT_MODEL picks the .pt (default
-# build/models/centernet.pt, made with models/prepare.sh when missing).
+# OUTDIR (default build/fidelity) keeps the frames and a reference for the C side:
+# `vidsift models verify centernet --reference OUTDIR` (format: tests/fidelity/README.md).
+# VIDSIFT_MODEL picks the .pt (default build/models/centernet.pt, made with models/prepare.sh
+# when missing). FIDELITY_REQUIRED=1 (the ctest wrapper tests/integration/fidelity.sh) turns a
+# missing prerequisite into a failure instead of a skip.
 # Exit: 0 pass, 1 fail, 77 cannot run here (a prerequisite is missing).
 set -euo pipefail
 
@@ -23,18 +25,26 @@ python=${VIDSIFT_PYTHON:-/usr/bin/python3}
 backend=${FIDELITY_BACKEND:-wasm}
 
 die() { printf 'fidelity: error: %s\n' "$*" >&2; exit 1; }
-skip() { printf 'fidelity: skipped: %s\n' "$*" >&2; exit 77; }
+skip() {
+    [ "${FIDELITY_REQUIRED:-0}" = 1 ] && die "$*"
+    printf 'fidelity: skipped: %s\n' "$*" >&2
+    exit 77
+}
 
 for tool in ffmpeg node npm; do
-    command -v "$tool" >/dev/null 2>&1 || skip "$tool not found"
+    command -v "$tool" >/dev/null 2>&1 || skip "$tool not found (setup.sh installs it)"
 done
 "$python" -c 'import torch' 2>/dev/null || skip "$python cannot import torch (python3-torch)"
 
+samples=/usr/share/forensics-samples/original-files
 clips=$(dpkg -L forensics-samples-files 2>/dev/null | grep -E '\.mp4$' || true)
-dog=$(printf '%s\n' "$clips" | grep -m1 'VID_20191220_170832.mp4' || true)
-person=$(printf '%s\n' "$clips" | grep -m1 'movie-hello.mp4' || true)
-[ -n "$dog" ] && [ -n "$person" ] || skip "forensics-samples-files clips not installed"
+dog=$(printf '%s\n' "$clips" | grep -m1 'VID_20191220_170832.mp4' || echo "$samples/movie1/VID_20191220_170832.mp4")
+person=$(printf '%s\n' "$clips" | grep -m1 'movie-hello.mp4' || echo "$samples/movie2/movie-hello.mp4")
+[ -f "$dog" ] && [ -f "$person" ] || skip "forensics-samples-files clips not installed ($samples)"
 
+# A fresh reference every time: no file of an earlier run may pass for this one's.
+rm -rf "$out/frames"
+rm -f "$out"/{input.nhwc.f32,input.nchw.f32,heatmap.f32,boxes.f32,detections.f32,meta.json,reference.json,expected.json}
 mkdir -p "$out/frames" || die "cannot create $out"
 
 model=${VIDSIFT_MODEL:-$root/build/models/centernet.pt}

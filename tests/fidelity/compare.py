@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """compare.py REFDIR MODEL_PT: runs vidsift's TorchScript CenterNet on REFDIR/input.nhwc.f32 and
 compares it with the TF.js reference outputs that run_tfjs.js wrote there. Run with Debian's
-/usr/bin/python3 (torch 1.13). Writes REFDIR/input.nchw.f32 (what the C test feeds the shim) and
-REFDIR/expected.json (the final detections, for the C test). Exit 1 on any failed check.
+/usr/bin/python3 (torch 1.13). Writes REFDIR/input.nchw.f32 (what the C side feeds the shim) and
+REFDIR/reference.json (the index of the reference files and TF.js's final detections, read by
+`vidsift models verify --reference REFDIR`; format: README.md). Exit 1 on any failed check.
 
 Checks, per frame:
   - heatmap max |TorchScript - TF.js| <= 1e-3 (sigmoid scores);
@@ -96,9 +97,28 @@ def main():
         expected.append([{"class": int(r[5]), "label": labels[int(r[5])], "score": float(r[4]),
                           "box": [float(v) for v in r[:4]]} for r in theirs])
 
-    with open(os.path.join(ref, "expected.json"), "w") as f:
-        json.dump({"conf": CONF, "iou": IOU, "class_agnostic_nms": True, "max_detections": MAX_OUT,
-                   "box_units": "512x512 input pixels", "frames": expected}, f, indent=1)
+    def relative(path):
+        """Pictures inside REFDIR are named relative to it, so the directory can be moved."""
+        full = os.path.abspath(path)
+        inside = os.path.commonpath([full, os.path.abspath(ref)]) == os.path.abspath(ref)
+        return os.path.relpath(full, ref) if inside else full
+
+    reference = {
+        "format": "vidsift-reference 1",
+        "producer": f"TF.js {meta['tfjs']} ({meta['backend']} backend) running {meta['model']}",
+        "frames": n,
+        "input": {"file": "input.nchw.f32", "shape": [n, 3, SIZE, SIZE]},
+        "pictures": [relative(p) for p in meta["sources"]],
+        "outputs": [
+            {"name": "heatmap", "file": "heatmap.f32", "shape": [n, CLASSES, GRID, GRID]},
+            {"name": "boxes", "file": "boxes.f32", "shape": [n, 4, GRID, GRID]},
+        ],
+        "detections": {"conf": CONF, "iou": IOU, "class_agnostic_nms": True,
+                       "max_detections": MAX_OUT, "box_units": "model input pixels",
+                       "frames": expected},
+    }
+    with open(os.path.join(ref, "reference.json"), "w") as f:
+        json.dump(reference, f, indent=1)
         f.write("\n")
     print(f"fidelity: {n} frames, TF.js {meta['tfjs']} {meta['backend']} vs TorchScript: "
           f"heatmap max|d| {worst_hm:.2e} (tol {HEATMAP_TOL}), boxes max|d| {worst_bx:.2e} px "

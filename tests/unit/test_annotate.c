@@ -41,33 +41,46 @@ static void probe(const char *path, clip_info *info)
     char cmd[8400];
     snprintf(cmd, sizeof cmd,
              "ffprobe -v error -count_frames -show_entries"
-             " stream=codec_type,codec_name,width,height,nb_read_frames,duration"
-             " -of default=nw=1 '%s'",
+             " stream=codec_type,codec_name,width,height,nb_read_frames,duration '%s'",
              path);
     FILE *pipe = popen(cmd, "r");
     assert_non_null(pipe);
-    char line[256];
-    int audio = 0;
+    char line[256], type[32] = "", codec[32] = "";
+    int width = 0, height = 0;
+    int64_t frames = 0;
+    double duration = 0;
     while (fgets(line, sizeof line, pipe)) {
         line[strcspn(line, "\n")] = 0;
+        if (!strcmp(line, "[/STREAM]")) {
+            if (!strcmp(type, "video") && !info->codec[0]) {
+                snprintf(info->codec, sizeof info->codec, "%s", codec);
+                info->width = width;
+                info->height = height;
+                info->frames = frames;
+                info->duration = duration;
+            } else if (!strcmp(type, "audio") && !info->has_audio) {
+                info->has_audio = 1;
+                snprintf(info->audio_codec, sizeof info->audio_codec, "%s", codec);
+                info->audio_duration = duration;
+            }
+            continue;
+        }
         char *value = strchr(line, '=');
         if (!value)
             continue;
         *value++ = 0;
         if (!strcmp(line, "codec_name"))
-            snprintf(audio ? info->audio_codec : info->codec, sizeof info->codec, "%s", value);
+            snprintf(codec, sizeof codec, "%s", value);
         else if (!strcmp(line, "codec_type"))
-            audio = !strcmp(value, "audio");
-        if (!strcmp(line, "codec_type") && audio)
-            info->has_audio = 1;
-        else if (!strcmp(line, "width") && !audio)
-            info->width = atoi(value);
-        else if (!strcmp(line, "height") && !audio)
-            info->height = atoi(value);
-        else if (!strcmp(line, "nb_read_frames") && !audio)
-            info->frames = atoll(value);
-        else if (!strcmp(line, "duration") && strcmp(value, "N/A"))
-            *(audio ? &info->audio_duration : &info->duration) = atof(value);
+            snprintf(type, sizeof type, "%s", value);
+        else if (!strcmp(line, "width"))
+            width = atoi(value);
+        else if (!strcmp(line, "height"))
+            height = atoi(value);
+        else if (!strcmp(line, "nb_read_frames"))
+            frames = atoll(value);
+        else if (!strcmp(line, "duration"))
+            duration = strcmp(value, "N/A") ? atof(value) : 0;
     }
     assert_int_equal(pclose(pipe), 0);
 }
@@ -206,7 +219,7 @@ static const vs_detection fixed_box = {.x1 = 40, .y1 = 60, .x2 = 200, .y2 = 180,
 static void test_video_only(void **state)
 {
     (void)state;
-    char dir[4096], source[4200], out[4200];
+    char dir[1024], source[1100], out[1100];
     snprintf(dir, sizeof dir, "%s", test_tmpdir("annotate-video"));
     snprintf(source, sizeof source, "%s/testsrc.mp4", dir);
     snprintf(out, sizeof out, "%s/nested/deeper/annotated.mp4", dir);
@@ -223,7 +236,7 @@ static void test_video_only(void **state)
     assert_int_equal(result.frames, 50);
     assert_true(result.duration > in.duration - 0.001 && result.duration < in.duration + 0.001);
     assert_int_equal(result.has_audio, 0);
-    char part[4300];
+    char part[1200];
     snprintf(part, sizeof part, "%s.part", out);
     assert_int_equal(access(part, F_OK), -1);
 }
@@ -231,7 +244,7 @@ static void test_video_only(void **state)
 static void test_audio_copied(void **state)
 {
     (void)state;
-    char dir[4096], source[4200], out[4200];
+    char dir[1024], source[1100], out[1100];
     snprintf(dir, sizeof dir, "%s", test_tmpdir("annotate-audio"));
     snprintf(source, sizeof source, "%s/testsrc-sine.mp4", dir);
     snprintf(out, sizeof out, "%s/annotated.mp4", dir);
@@ -256,7 +269,7 @@ static void test_audio_copied(void **state)
 static void test_mpeg4_fallback(void **state)
 {
     (void)state;
-    char dir[4096], source[4200], out[4200];
+    char dir[1024], source[1100], out[1100];
     snprintf(dir, sizeof dir, "%s", test_tmpdir("annotate-mpeg4"));
     snprintf(source, sizeof source, "%s/testsrc.mp4", dir);
     snprintf(out, sizeof out, "%s/annotated.mp4", dir);
@@ -308,7 +321,7 @@ static int near_color(const uint8_t *pixel, const uint8_t rgb[3], int tolerance)
 static void test_box_pixels(void **state)
 {
     (void)state;
-    char dir[4096], source[4200], out[4200];
+    char dir[1024], source[1100], out[1100];
     snprintf(dir, sizeof dir, "%s", test_tmpdir("annotate-pixels"));
     snprintf(source, sizeof source, "%s/gray.mp4", dir);
     snprintf(out, sizeof out, "%s/annotated.mp4", dir);
@@ -349,7 +362,7 @@ static void test_box_pixels(void **state)
 static void test_boxes_at_edges(void **state)
 {
     (void)state;
-    char dir[4096], source[4200], out[4200];
+    char dir[1024], source[1100], out[1100];
     snprintf(dir, sizeof dir, "%s", test_tmpdir("annotate-edges"));
     snprintf(source, sizeof source, "%s/gray.mp4", dir);
     snprintf(out, sizeof out, "%s/annotated.mp4", dir);
@@ -366,7 +379,7 @@ static void test_boxes_at_edges(void **state)
 static void test_part_file_and_abort(void **state)
 {
     (void)state;
-    char dir[4096], source[4200], out[4200], part[4300];
+    char dir[1024], source[1100], out[1100], part[1200];
     snprintf(dir, sizeof dir, "%s", test_tmpdir("annotate-abort"));
     snprintf(source, sizeof source, "%s/testsrc.mp4", dir);
     snprintf(out, sizeof out, "%s/annotated.mp4", dir);
@@ -402,7 +415,7 @@ static void test_part_file_and_abort(void **state)
 static void test_open_errors(void **state)
 {
     (void)state;
-    char dir[4096], source[4200], out[4200];
+    char dir[1024], source[1100], out[1100];
     snprintf(dir, sizeof dir, "%s", test_tmpdir("annotate-errors"));
     snprintf(source, sizeof source, "%s/testsrc.mp4", dir);
     make_clip(source, "testsrc=size=320x240:rate=25", 0, "libx264");
@@ -440,11 +453,90 @@ static void test_open_errors(void **state)
     free(frame);
 }
 
+/* A gray YUV420P picture of width x height. */
+static AVFrame *gray_picture(int width, int height)
+{
+    AVFrame *picture = av_frame_alloc();
+    assert_non_null(picture);
+    picture->format = AV_PIX_FMT_YUV420P;
+    picture->width = width;
+    picture->height = height;
+    assert_int_equal(av_frame_get_buffer(picture, 0), 0);
+    for (int plane = 0; plane < 3; plane++)
+        for (int y = 0; y < (plane ? height / 2 : height); y++)
+            memset(picture->data[plane] + (ptrdiff_t)y * picture->linesize[plane], 128,
+                   (size_t)(plane ? width / 2 : width));
+    return picture;
+}
+
+/* A stream that changes size mid-way is scaled to the first picture's size,
+ * and boxes (in the coordinates of each picture) follow. */
+static void test_resolution_change(void **state)
+{
+    (void)state;
+    char dir[1024], source[1100], out[1100];
+    snprintf(dir, sizeof dir, "%s", test_tmpdir("annotate-resize"));
+    snprintf(source, sizeof source, "%s/gray.mp4", dir);
+    snprintf(out, sizeof out, "%s/annotated.mp4", dir);
+    make_clip(source, "color=c=gray:size=320x240:rate=25", 0, "libx264");
+    vs_video video;
+    memset(&video, 0, sizeof video);
+    snprintf(video.path, sizeof video.path, "%s", source);
+    video.fps = 25;
+    video.time_base_num = 1;
+    video.time_base_den = 25;
+    vs_annotate *annotate;
+    vs_error err = {{0}};
+    assert_int_equal(vs_annotate_open(&annotate, &video, out, &err), VS_OK);
+    AVFrame *small = gray_picture(320, 240), *large = gray_picture(640, 480);
+    vs_frame *frame = calloc(1, sizeof *frame);
+    for (int i = 0; i < 20; i++) {
+        int second_half = i >= 10;
+        memset(frame, 0, sizeof *frame);
+        frame->kind = VS_FRAME_PICTURE;
+        frame->video = &video;
+        frame->picture = second_half ? large : small;
+        frame->index = frame->pts = i;
+        frame->analysed = 1;
+        frame->detection_count = 1;
+        frame->detections[0] = fixed_box;
+        if (second_half) { /* the same place, in the larger picture's pixels */
+            frame->detections[0].x1 *= 2;
+            frame->detections[0].y1 *= 2;
+            frame->detections[0].x2 *= 2;
+            frame->detections[0].y2 *= 2;
+        }
+        if (vs_annotate_frame(annotate, frame, labels, &err) != VS_OK)
+            fail_msg("%s", err.msg);
+    }
+    assert_int_equal(vs_annotate_close(annotate, 1, &err), VS_OK);
+    clip_info result;
+    probe(out, &result);
+    assert_int_equal(result.frames, 20);
+    assert_int_equal(result.width, 320);
+    assert_int_equal(result.height, 240);
+    pixel_grab grab = {.wanted = 15};
+    decode_clip(out, &video, grab_rgb, &grab);
+    assert_non_null(grab.rgb);
+    uint8_t color[3], gray[3] = {128, 128, 128};
+    vs_annotate_class_color(fixed_box.class_id, color);
+    const uint8_t *rgb = grab.rgb;
+#define PIXEL(x, y) (rgb + ((size_t)(y) * grab.width + (x)) * 3)
+    assert_true(near_color(PIXEL(40, 120), color, 40));
+    assert_true(near_color(PIXEL(199, 120), color, 40));
+    assert_true(near_color(PIXEL(120, 120), gray, 12));
+#undef PIXEL
+    free(grab.rgb);
+    free(frame);
+    av_frame_free(&small);
+    av_frame_free(&large);
+}
+
 /* Audio that MP4 cannot hold (PCM in Matroska) is left out with a note. */
 static void test_audio_left_out(void **state)
 {
     (void)state;
-    char dir[4096], source[4200], out[4200];
+    char dir[1024], source[1100], out[1100];
     snprintf(dir, sizeof dir, "%s", test_tmpdir("annotate-pcm"));
     snprintf(source, sizeof source, "%s/pcm.mkv", dir);
     snprintf(out, sizeof out, "%s/annotated.mp4", dir);
@@ -498,6 +590,7 @@ static void test_font(void **state)
 
 int main(void)
 {
+    av_log_set_level(AV_LOG_ERROR); /* keep libx264's banner out of the test log */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_font),
         cmocka_unit_test(test_video_only),
@@ -508,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_part_file_and_abort),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_audio_left_out),
+        cmocka_unit_test(test_resolution_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

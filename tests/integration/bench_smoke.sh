@@ -1,0 +1,79 @@
+# vidsift bench on a tiny generated clip: every stage measured (frames/s > 0),
+# the pipeline and the sequential baseline ran, the JSON is complete. Nothing
+# here skips: a missing stage, model or tool is a failure.
+source "$(dirname "$0")/common.bash"
+
+PYTHON=/usr/bin/python3
+command -v ffmpeg >/dev/null || fail "ffmpeg is missing (apt-get install ffmpeg)"
+[ -x "$PYTHON" ] || fail "$PYTHON is missing (Debian's python3)"
+[ -f "$VS_MODELS_DIR/centernet.manifest.json" ] ||
+    fail "no default model in $VS_MODELS_DIR (bash models/prepare.sh $VS_MODELS_DIR)"
+
+clip="$WORK/testsrc_128x96.mp4"
+ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc=size=128x96:rate=10 -frames:v 16 \
+    -c:v libx264 -pix_fmt yuv420p "$clip" || fail "could not make $clip"
+
+"$VIDSIFT" bench --help >"$WORK/help" || fail "bench --help exited $?"
+grep -q -- "--batches" "$WORK/help" || fail "bench --help does not describe --batches"
+status=0
+"$VIDSIFT" bench --batches 0,x "$clip" >/dev/null 2>"$WORK/stderr" || status=$?
+[ "$status" = 2 ] || fail "bench --batches 0,x exited $status, expected 2"
+status=0
+"$VIDSIFT" bench --model "$WORK/missing.manifest.json" "$clip" >/dev/null 2>"$WORK/stderr" ||
+    status=$?
+[ "$status" = 2 ] && grep -q missing.manifest.json "$WORK/stderr" ||
+    fail "bench with a missing model exited $status: $(cat "$WORK/stderr")"
+pass "--help, a bad --batches and a missing model"
+
+status=0
+TMPDIR="$WORK" "$VIDSIFT" bench --frames 8 --batches 1,2 --sequential --json "$clip" \
+    >"$WORK/bench.json" 2>"$WORK/stderr" || status=$?
+if [ "$status" != 0 ]; then
+    cat "$WORK/stderr" >&2
+    fail "vidsift bench exited $status"
+fi
+"$PYTHON" - "$WORK/bench.json" <<'PY' || fail "bench JSON incomplete: $(cat "$WORK/bench.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+stages = r["stages"]
+def one(stage, **keys):
+    found = [s for s in stages if s["stage"] == stage and all(s.get(k) == v for k, v in keys.items())]
+    assert len(found) == 1, f"{stage} {keys}: {len(found)} entries in {[s['name'] for s in stages]}"
+    assert found[0]["fps"] > 0 and found[0]["frames"] > 0, found[0]
+    return found[0]
+assert one("decode")["frames"] == 8, "decode: not the first 8 frames"
+assert one("preprocess")["frames"] == 8
+one("infer", batch=1, precision="fp32")
+one("infer", batch=2, precision="fp32")
+one("infer", batch=8, precision="fp32")  # the pipeline's batch is always measured alone
+one("postprocess")
+store = one("store")
+assert store["rows_per_s"] > 0, store
+one("annotate")
+for s in stages:
+    assert s["fps"] > 0, s
+p = r["pipeline"]
+assert p["frames"] == 8 and p["fps"] > 0, p
+assert p["efficiency"] > 0 and p["slowest_stage"], p
+assert p["rss_peak_bytes"] > 0 and "gpu" in p, p
+speedup = r["batch_speedup"]  # batch 8 (the pipeline's, measured too) over batch 1
+assert speedup["ratio"] > 0 and speedup["from_batch"] == 1 and speedup["to_batch"] == 8, speedup
+q = r["sequential"]
+assert q["frames"] == 8 and q["fps"] > 0 and q["pipeline_ratio"] > 0, q
+assert r["rss_peak_bytes"] > 0
+assert r["clips"][0]["width"] == 128 and r["clips"][0]["height"] == 96, r["clips"]
+PY
+pass "every stage measured with frames/s > 0; pipeline, batch speed-up and sequential reported"
+
+leftover=$(find "$WORK" -maxdepth 1 -name 'vidsift-bench-*' | head -1)
+[ -z "$leftover" ] || fail "the temporary directory $leftover was left behind"
+pass "temporary directory removed"
+
+status=0
+"$VIDSIFT" bench --frames 4 --batches 1 --batch 1 --no-annotate --no-store "$clip" \
+    >"$WORK/table" 2>"$WORK/stderr" || status=$?
+[ "$status" = 0 ] || { cat "$WORK/stderr" >&2; fail "bench (text) exited $status"; }
+grep -q "pipeline efficiency" "$WORK/table" || fail "no efficiency line: $(cat "$WORK/table")"
+! grep -q "annotate" "$WORK/table" || fail "--no-annotate still measured annotate"
+pass "text table, --no-annotate and --no-store"
+finish
