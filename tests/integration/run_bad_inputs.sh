@@ -7,14 +7,20 @@ make_clip "$WORK/in/good.mp4" 128x96 10 10 -c:v libx264 -pix_fmt yuv420p
 : >"$WORK/in/empty.mp4"
 head -c 20000 /dev/urandom >"$WORK/in/random.mp4"
 make_clip "$WORK/big.mp4" 160x120 40 10 -c:v libx264 -pix_fmt yuv420p -movflags +faststart
-head -c "$(($(stat -c %s "$WORK/big.mp4") / 2))" "$WORK/big.mp4" >"$WORK/in/truncated.mp4"
+size=$(stat -c %s "$WORK/big.mp4")
+head -c "$((size / 2))" "$WORK/big.mp4" >"$WORK/in/truncated.mp4"
+head -c "$((size / 10))" "$WORK/big.mp4" >"$WORK/in/truncated10.mp4"
+# Without faststart the moov atom is written last: cut at 90%, it is missing.
+make_clip "$WORK/moov_last.mp4" 160x120 40 10 -c:v libx264 -pix_fmt yuv420p
+head -c "$(($(stat -c %s "$WORK/moov_last.mp4") * 9 / 10))" "$WORK/moov_last.mp4" >"$WORK/in/no_moov.mp4"
 ffmpeg -nostdin -loglevel error -f lavfi -i sine=duration=1 -c:a aac "$WORK/in/audio_only.m4a"
 ffmpeg -nostdin -loglevel error -f lavfi -i testsrc2=size=64x48 -frames:v 1 "$WORK/in/still.png"
 make_clip "$WORK/in/noperm.mp4" 64x48 3 10 -c:v libx264 -pix_fmt yuv420p
 chmod 000 "$WORK/in/noperm.mp4"
 ln -s . "$WORK/in/loop"
 
-inputs=("$WORK/in/empty.mp4" "$WORK/in/random.mp4" "$WORK/in/truncated.mp4" "$WORK/in/audio_only.m4a"
+inputs=("$WORK/in/empty.mp4" "$WORK/in/random.mp4" "$WORK/in/truncated.mp4" "$WORK/in/truncated10.mp4"
+    "$WORK/in/no_moov.mp4" "$WORK/in/audio_only.m4a"
     "$WORK/in/still.png" "$WORK/in/good.mp4")
 # root reads anything: the permission case only means something for other users
 [ "$(id -u)" = 0 ] || inputs+=("$WORK/in/noperm.mp4")
@@ -24,7 +30,7 @@ db="$WORK/out/results.db"
     fail "the good video was not processed fully"
 pass "the good clip is done beside the bad ones"
 
-for name in empty.mp4 random.mp4 truncated.mp4 audio_only.m4a still.png; do
+for name in empty.mp4 random.mp4 truncated.mp4 truncated10.mp4 no_moov.mp4 audio_only.m4a still.png; do
     [ "$(sql "$db" "select status from videos where path like '%/$name'")" = failed ] ||
         fail "$name: not recorded as failed"
     line=$(grep -F "$name" "$WORK/stderr" | head -1)

@@ -9,7 +9,7 @@ SEED=${VS_KILL_SEED:-20261123}
 RANDOM=$SEED
 mkdir -p "$WORK/in"
 for i in 1 2 3 4; do
-    make_clip "$WORK/in/clip$i.mp4" 160x120 $((6 + 3 * i)) 10 -c:v libx264 -pix_fmt yuv420p
+    make_clip "$WORK/in/clip$i.mp4" 96x64 $((3 + 2 * i)) 10 -c:v libx264 -pix_fmt yuv420p
 done
 
 run_vidsift 0 --out "$WORK/reference" --batch 4 "$WORK/in"
