@@ -79,8 +79,17 @@ static const char usage[] =
     "exit status: 0 measured, 1 a measurement failed, 2 usage or setup error, 130 interrupted\n";
 
 enum {
-    OPT_MODEL = 256, OPT_DEVICE, OPT_HALF, OPT_THREADS, OPT_FRAMES, OPT_BATCHES, OPT_BATCH,
-    OPT_NO_ANNOTATE, OPT_NO_STORE, OPT_SEQUENTIAL, OPT_JSON,
+    OPT_MODEL = 256,
+    OPT_DEVICE,
+    OPT_HALF,
+    OPT_THREADS,
+    OPT_FRAMES,
+    OPT_BATCHES,
+    OPT_BATCH,
+    OPT_NO_ANNOTATE,
+    OPT_NO_STORE,
+    OPT_SEQUENTIAL,
+    OPT_JSON,
 };
 
 static const struct option options_table[] = {
@@ -106,7 +115,7 @@ static const char *const default_clips[] = {
 };
 
 #define MAX_CLIPS 64
-#define MAX_BATCH_SIZES 9     /* --batches entries, plus the pipeline's batch */
+#define MAX_BATCH_SIZES 9 /* --batches entries, plus the pipeline's batch */
 #define MAX_FIGURES 40
 #define MAX_NOTES 8
 #define INFER_WARMUP_BATCHES 2 /* TorchScript profiles a new shape on its first runs */
@@ -134,7 +143,7 @@ typedef struct figure {
     const char *precision; /* infer: fp32 or fp16 */
     int64_t frames;        /* frames processed (store: frames of STORE_ROWS_PER_FRAME rows) */
     double seconds, fps;
-    int64_t rows;          /* store only */
+    int64_t rows; /* store only */
     double rows_per_s;
 } figure;
 
@@ -142,7 +151,7 @@ typedef struct bench_clip {
     char source[PATH_MAX]; /* as given */
     char path[PATH_MAX];   /* the copy that is measured */
     int width, height;
-    int64_t frames;        /* decoded from the copy */
+    int64_t frames; /* decoded from the copy */
 } bench_clip;
 
 typedef struct bench {
@@ -156,7 +165,7 @@ typedef struct bench {
     char device[128];
     figure figures[MAX_FIGURES];
     int figure_count;
-    char notes[MAX_NOTES][320];  /* what was not measured, or measured differently, and why */
+    char notes[MAX_NOTES][320]; /* what was not measured, or measured differently, and why */
     int note_count;
     /* preprocessed frames sitting in the FP32 model's input, one per batch position */
     vs_letterbox *geometry;
@@ -272,7 +281,8 @@ static int parse_batches(const char *text, bench_config *config)
         errno = 0;
         long value = strtol(p, &end, 10);
         if (errno || end == p || value < 1 || value > 64 || (*end && *end != ',')) {
-            fprintf(stderr, "vidsift bench: --batches: '%s' is not a list of sizes 1-64 (e.g. 1,8,16)\n",
+            fprintf(stderr,
+                    "vidsift bench: --batches: '%s' is not a list of sizes 1-64 (e.g. 1,8,16)\n",
                     text);
             return 0;
         }
@@ -411,7 +421,8 @@ static void describe_video(vs_video *video, const clip_decoder *d)
     snprintf(video->container, sizeof video->container, "%s", d->format->iformat->name);
     const uint8_t *matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, NULL);
     if (matrix) {
-        int degrees = (int)lround(-av_display_rotation_get((const int32_t *)matrix) / 90.0) * 90 % 360;
+        int degrees =
+            (int)lround(-av_display_rotation_get((const int32_t *)matrix) / 90.0) * 90 % 360;
         video->rotation = degrees < 0 ? degrees + 360 : degrees;
     }
 }
@@ -424,9 +435,10 @@ static void describe_frame(vs_frame *frame, vs_video *video, int64_t index)
     frame->video = video;
     frame->index = index;
     frame->pts = pts;
-    frame->pts_ms = pts == AV_NOPTS_VALUE || !video->time_base_den
-                        ? (video->fps > 0 ? (int64_t)llround(index * 1000.0 / video->fps) : 0)
-                        : (int64_t)llround(pts * 1000.0 * video->time_base_num / video->time_base_den);
+    frame->pts_ms =
+        pts == AV_NOPTS_VALUE || !video->time_base_den
+            ? (video->fps > 0 ? (int64_t)llround(index * 1000.0 / video->fps) : 0)
+            : (int64_t)llround(pts * 1000.0 * video->time_base_num / video->time_base_den);
     frame->analysed = 1;
     frame->carried = 0;
 }
@@ -588,8 +600,8 @@ static int generate_clip(const char *path, int width, int height, int frames, vs
             int box_x = (i * 17) % (width - width / 4), box_y = height / 3;
             for (int y = 0; y < height; y++)
                 for (int x = 0; x < width; x++) {
-                    int inside = x >= box_x && x < box_x + width / 4 && y >= box_y &&
-                                 y < box_y + height / 3;
+                    int inside =
+                        x >= box_x && x < box_x + width / 4 && y >= box_y && y < box_y + height / 3;
                     picture->data[0][y * picture->linesize[0] + x] =
                         (uint8_t)(inside ? 235 : (x + y + 4 * i) & 255);
                 }
@@ -652,8 +664,9 @@ static int prepare_clips(bench *b, char **paths, int path_count, vs_error *err)
             int status = generate_clip(generated, GENERATED_WIDTH, GENERATED_HEIGHT, frames, err);
             if (status != VS_OK)
                 return status;
-            add_note(b, "inputs: a generated %dx%d test pattern (forensics-samples-files not "
-                        "installed); it has nothing to detect",
+            add_note(b,
+                     "inputs: a generated %dx%d test pattern (forensics-samples-files not "
+                     "installed); it has nothing to detect",
                      GENERATED_WIDTH, GENERATED_HEIGHT);
             sources[count++] = generated;
         }
@@ -843,8 +856,8 @@ static int measure_postprocess(bench *b, const vs_torch_output *outputs, int out
 {
     model_outputs m;
     model_outputs_from(&m, outputs, output_count);
-    int status = vs_detect_check_outputs(&b->manifest, (const int64_t(*)[4])m.shapes, m.ranks,
-                                         m.count, err);
+    int status =
+        vs_detect_check_outputs(&b->manifest, (const int64_t(*)[4])m.shapes, m.ranks, m.count, err);
     if (status != VS_OK)
         return status;
     void *scratch = malloc(vs_detect_scratch_size(&b->manifest, m.shapes[0]));
@@ -865,8 +878,8 @@ static int measure_postprocess(bench *b, const vs_torch_output *outputs, int out
             memcpy(b->drawn, detections, (size_t)count * sizeof *detections);
             b->drawn_count = count;
         }
-        vs_detect_to_source(detections, count, &b->geometry[position],
-                            b->source_width[position], b->source_height[position]);
+        vs_detect_to_source(detections, count, &b->geometry[position], b->source_width[position],
+                            b->source_height[position]);
         frames++;
         elapsed = vs_now_ms() - started;
     }
@@ -916,7 +929,8 @@ static int measure_model(bench *b, vs_error *err)
         say("loading the model in FP16");
         status = open_model(b, &half, 1, max_batch, err);
         if (status == VS_OK) {
-            size_t floats = (size_t)max_batch * 3 * b->manifest.input_height * b->manifest.input_width;
+            size_t floats =
+                (size_t)max_batch * 3 * b->manifest.input_height * b->manifest.input_width;
             memcpy(vs_torch_input(half, 0), vs_torch_input(torch, 0), floats * sizeof(float));
             for (int i = 0; i < b->config.batch_count && status == VS_OK; i++) {
                 say("inference FP16, batch %d", b->config.batches[i]);
@@ -943,8 +957,8 @@ static int measure_store(bench *b, vs_error *err)
     if (status != VS_OK)
         return status;
     double seconds = rows_per_s > 0 ? STORE_BENCH_ROWS / rows_per_s : 0;
-    figure *f = add_figure(b, "store", "store (SQLite)", STORE_BENCH_ROWS / STORE_ROWS_PER_FRAME,
-                           seconds);
+    figure *f =
+        add_figure(b, "store", "store (SQLite)", STORE_BENCH_ROWS / STORE_ROWS_PER_FRAME, seconds);
     if (f) {
         f->rows = STORE_BENCH_ROWS;
         f->rows_per_s = rows_per_s;
@@ -979,8 +993,8 @@ static int videos_status(const vs_video *videos, int count, vs_error *err)
 {
     for (int i = 0; i < count; i++)
         if (videos[i].status != VS_VIDEO_DONE)
-            return vs_fail(err, VS_EIO, "%s", videos[i].error.msg[0] ? videos[i].error.msg
-                                                                    : "a video did not finish");
+            return vs_fail(err, VS_EIO, "%s",
+                           videos[i].error.msg[0] ? videos[i].error.msg : "a video did not finish");
     return VS_OK;
 }
 
@@ -1053,8 +1067,8 @@ static int measure_annotate(bench *b, vs_error *err)
         if (status == VS_OK) {
             describe_video(video, &d);
             double started = vs_now_ms();
-            status = vs_annotate_open(&annotate, video, annotated_path(b, "annotate", video, path),
-                                      err);
+            status =
+                vs_annotate_open(&annotate, video, annotated_path(b, "annotate", video, path), err);
             annotate_ms += vs_now_ms() - started;
         }
         for (int64_t index = 0; status == VS_OK && !stop_requested; index++) {
@@ -1116,8 +1130,8 @@ static int sequential_video(bench *b, vs_video *video, vs_torch *torch, vs_prepr
     if (status == VS_OK && store)
         status = vs_store_begin_video(store, run_id, video, &video_id, err);
     if (status == VS_OK && b->config.annotate)
-        status = vs_annotate_open(&annotate, video, annotated_path(b, "sequential", video, path),
-                                  err);
+        status =
+            vs_annotate_open(&annotate, video, annotated_path(b, "sequential", video, path), err);
     while (status == VS_OK && !stop_requested) {
         status = decoder_next(&d, picture, err);
         if (status != VS_OK)
@@ -1203,14 +1217,14 @@ static int run_sequential(bench *b, vs_error *err)
         snprintf(path, sizeof path, "%s/sequential.db", b->temp_dir);
         status = vs_store_open(&store, path, err);
         if (status == VS_OK)
-            status = vs_store_begin_run(store, "{\"bench\":\"sequential\"}", NULL, b->device,
-                                        NULL, &run_id, err);
+            status = vs_store_begin_run(store, "{\"bench\":\"sequential\"}", NULL, b->device, NULL,
+                                        &run_id, err);
     }
     int64_t frames = 0;
     started = vs_now_ms();
     for (int i = 0; i < scan.video_count && status == VS_OK; i++) {
-        status = sequential_video(b, &scan.videos[i], torch, &pre, store, run_id, &scratch, frame,
-                                  err);
+        status =
+            sequential_video(b, &scan.videos[i], torch, &pre, store, run_id, &scratch, frame, err);
         frames += scan.videos[i].frames_decoded;
     }
     ended_ms = vs_now_ms();
@@ -1239,13 +1253,13 @@ static int run_sequential(bench *b, vs_error *err)
 /* ---- figures ---- */
 
 typedef struct bench_summary {
-    double pipeline_fps;         /* frames decoded / wall time of vs_pipeline_run */
-    const figure *slowest;       /* the slowest stage the pipeline runs */
-    double efficiency;           /* pipeline_fps / slowest->fps */
+    double pipeline_fps;                  /* frames decoded / wall time of vs_pipeline_run */
+    const figure *slowest;                /* the slowest stage the pipeline runs */
+    double efficiency;                    /* pipeline_fps / slowest->fps */
     const figure *batch_low, *batch_high; /* for the batch speed-up (FP32) */
-    double batch_speedup;        /* per-frame throughput, high over low */
+    double batch_speedup;                 /* per-frame throughput, high over low */
     double sequential_fps, sequential_ratio;
-    int64_t rss_peak_bytes;      /* this process, every measurement included */
+    int64_t rss_peak_bytes; /* this process, every measurement included */
 } bench_summary;
 
 static void summarise(const bench *b, bench_summary *s)
@@ -1300,8 +1314,8 @@ static void print_table(FILE *out, const bench *b, const bench_summary *s)
 {
     fprintf(out, "\nvidsift bench: %s on %s; CPU inference threads: %d%s\n", b->manifest.name,
             b->device, inference_threads(b), b->config.threads ? "" : " (all cores)");
-    fprintf(out, "inputs (%s):\n", b->config.frames > 0 ? "the first --frames frames of each clip"
-                                                         : "whole clips");
+    fprintf(out, "inputs (%s):\n",
+            b->config.frames > 0 ? "the first --frames frames of each clip" : "whole clips");
     for (int i = 0; i < b->clip_count; i++)
         fprintf(out, "  %-40.40s %5dx%-5d %6lld frames\n", base_name(b->clips[i].source),
                 b->clips[i].width, b->clips[i].height, (long long)b->clips[i].frames);
@@ -1330,7 +1344,9 @@ static void print_table(FILE *out, const bench *b, const bench_summary *s)
                 s->sequential_fps);
     fputc('\n', out);
     if (s->slowest && b->pipeline_ran)
-        fprintf(out, "pipeline efficiency: %.2f (pipeline %.1f frames/s / slowest stage, %s, %.1f frames/s)\n",
+        fprintf(out,
+                "pipeline efficiency: %.2f (pipeline %.1f frames/s / slowest stage, %s, %.1f "
+                "frames/s)\n",
                 s->efficiency, s->pipeline_fps, s->slowest->name, s->slowest->fps);
     if (b->pipeline_ran && b->pipeline.bottleneck)
         fprintf(out, "pipeline's own bottleneck (from its stage timings): %s\n",
@@ -1343,7 +1359,8 @@ static void print_table(FILE *out, const bench *b, const bench_summary *s)
     fprintf(out, "peak RSS: %.0f MiB in the pipeline run", mib(b->pipeline.rss_peak_bytes));
     fprintf(out, ", %.0f MiB for this whole process (every measurement)\n", mib(s->rss_peak_bytes));
     if (b->pipeline_ran && b->pipeline.gpu_monitored)
-        fprintf(out, "GPU busy: %.0f%% average, %.0f%% p95 during the pipeline; memory peak %.0f MiB\n",
+        fprintf(out,
+                "GPU busy: %.0f%% average, %.0f%% p95 during the pipeline; memory peak %.0f MiB\n",
                 b->pipeline.gpu_util_avg, b->pipeline.gpu_util_p95,
                 mib(b->pipeline.gpu_memory_peak_bytes));
     else if (b->pipeline_ran)
@@ -1448,7 +1465,8 @@ static int make_temp_dir(bench *b, vs_error *err)
     int length = snprintf(b->temp_dir, sizeof b->temp_dir, "%s/vidsift-bench-XXXXXX", tmp);
     if (length < 0 || (size_t)length >= sizeof b->temp_dir) {
         b->temp_dir[0] = 0;
-        return vs_fail(err, VS_EINVAL, "TMPDIR is too long for vidsift bench (%d characters at most)",
+        return vs_fail(err, VS_EINVAL,
+                       "TMPDIR is too long for vidsift bench (%d characters at most)",
                        TEMP_DIR_MAX - 22);
     }
     if (!mkdtemp(b->temp_dir)) {
@@ -1465,8 +1483,14 @@ static int make_temp_dir(bench *b, vs_error *err)
 
 static int parse_options(int argc, char **argv, bench_config *c)
 {
-    *c = (bench_config){.model = "centernet", .device = "auto", .frames = 64, .batch = 8,
-                        .batches = {1, 8, 16}, .batch_count = 3, .annotate = 1, .store = 1};
+    *c = (bench_config){.model = "centernet",
+                        .device = "auto",
+                        .frames = 64,
+                        .batch = 8,
+                        .batches = {1, 8, 16},
+                        .batch_count = 3,
+                        .annotate = 1,
+                        .store = 1};
     optind = 1;
     int option;
     while ((option = getopt_long(argc, argv, "h", options_table, NULL)) != -1) {
@@ -1474,10 +1498,22 @@ static int parse_options(int argc, char **argv, bench_config *c)
         case OPT_MODEL: c->model = optarg; break;
         case OPT_DEVICE: c->device = optarg; break;
         case OPT_HALF: c->half = 1; break;
-        case OPT_THREADS: if (!parse_int("threads", optarg, 0, 256, &c->threads)) return 2; break;
-        case OPT_FRAMES: if (!parse_int("frames", optarg, 0, 1000000, &c->frames)) return 2; break;
-        case OPT_BATCHES: if (!parse_batches(optarg, c)) return 2; break;
-        case OPT_BATCH: if (!parse_int("batch", optarg, 1, 64, &c->batch)) return 2; break;
+        case OPT_THREADS:
+            if (!parse_int("threads", optarg, 0, 256, &c->threads))
+                return 2;
+            break;
+        case OPT_FRAMES:
+            if (!parse_int("frames", optarg, 0, 1000000, &c->frames))
+                return 2;
+            break;
+        case OPT_BATCHES:
+            if (!parse_batches(optarg, c))
+                return 2;
+            break;
+        case OPT_BATCH:
+            if (!parse_int("batch", optarg, 1, 64, &c->batch))
+                return 2;
+            break;
         case OPT_NO_ANNOTATE: c->annotate = 0; break;
         case OPT_NO_STORE: c->store = 0; break;
         case OPT_SEQUENTIAL: c->sequential = 1; break;
@@ -1532,8 +1568,8 @@ int cmd_bench(int argc, char **argv)
     if (strchr(model, '/') || strstr(model, ".json"))
         snprintf(b->manifest_path, sizeof b->manifest_path, "%s", model);
     else
-        snprintf(b->manifest_path, sizeof b->manifest_path, "%s/%s.manifest.json",
-                 cli_models_dir(), model);
+        snprintf(b->manifest_path, sizeof b->manifest_path, "%s/%s.manifest.json", cli_models_dir(),
+                 model);
     vs_error err = {{0}};
     if (vs_manifest_load(&b->manifest, b->manifest_path, &err) != VS_OK) {
         fprintf(stderr, "vidsift bench: %s\n", err.msg);

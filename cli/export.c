@@ -60,15 +60,28 @@ typedef enum export_format { FORMAT_NONE, FORMAT_CSV, FORMAT_JSONL, FORMAT_COCO 
 
 /* The detection query every format reads; ?1 is the --video pattern or NULL.
  * Its order matches the images query, which COCO relies on to number images. */
-#define DETECTIONS_SQL                                                                           \
-    "SELECT v.path, d.video_id, d.frame_index, d.pts_ms, d.class_id, d.label, d.score,"          \
-    " d.x1, d.y1, d.x2, d.y2, d.carried, d.track_id"                                             \
-    " FROM detections d JOIN videos v ON v.id = d.video_id"                                      \
-    " WHERE ?1 IS NULL OR v.path GLOB ?1"                                                        \
+#define DETECTIONS_SQL                                                                             \
+    "SELECT v.path, d.video_id, d.frame_index, d.pts_ms, d.class_id, d.label, d.score,"            \
+    " d.x1, d.y1, d.x2, d.y2, d.carried, d.track_id"                                               \
+    " FROM detections d JOIN videos v ON v.id = d.video_id"                                        \
+    " WHERE ?1 IS NULL OR v.path GLOB ?1"                                                          \
     " ORDER BY d.video_id, d.frame_index, d.id"
 
-enum { COL_PATH, COL_VIDEO_ID, COL_FRAME, COL_PTS, COL_CLASS, COL_LABEL, COL_SCORE, COL_X1, COL_Y1,
-       COL_X2, COL_Y2, COL_CARRIED, COL_TRACK };
+enum {
+    COL_PATH,
+    COL_VIDEO_ID,
+    COL_FRAME,
+    COL_PTS,
+    COL_CLASS,
+    COL_LABEL,
+    COL_SCORE,
+    COL_X1,
+    COL_Y1,
+    COL_X2,
+    COL_Y2,
+    COL_CARRIED,
+    COL_TRACK
+};
 
 typedef struct export_job {
     sqlite3 *db;
@@ -96,8 +109,11 @@ static int prepare(export_job *job, const char *sql, sqlite3_stmt **stmt)
 /* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
 static int utf8_sequence_length(const unsigned char *s)
 {
-    int length = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
-                               : s[0] >= 0xf0 && s[0] < 0xf5 ? 4 : 0;
+    int length = s[0] < 0x80                   ? 1
+                 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
+                 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
+                 : s[0] >= 0xf0 && s[0] < 0xf5 ? 4
+                                               : 0;
     for (int i = 1; i < length; i++)
         if ((s[i] & 0xc0) != 0x80)
             return 0;
@@ -166,9 +182,10 @@ static int export_csv(export_job *job)
     int rc;
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         put_csv_field(job->out, column_text(stmt, COL_PATH));
-        fprintf(job->out, ",%lld,%lld,%lld,%d,", (long long)sqlite3_column_int64(stmt, COL_VIDEO_ID),
-                (long long)sqlite3_column_int64(stmt, COL_FRAME),
-                (long long)sqlite3_column_int64(stmt, COL_PTS), sqlite3_column_int(stmt, COL_CLASS));
+        fprintf(
+            job->out, ",%lld,%lld,%lld,%d,", (long long)sqlite3_column_int64(stmt, COL_VIDEO_ID),
+            (long long)sqlite3_column_int64(stmt, COL_FRAME),
+            (long long)sqlite3_column_int64(stmt, COL_PTS), sqlite3_column_int(stmt, COL_CLASS));
         put_csv_field(job->out, column_text(stmt, COL_LABEL));
         fprintf(job->out, ",%.4f,%.2f,%.2f,%.2f,%.2f,%d,", sqlite3_column_double(stmt, COL_SCORE),
                 sqlite3_column_double(stmt, COL_X1), sqlite3_column_double(stmt, COL_Y1),
@@ -199,13 +216,16 @@ static int export_jsonl(export_job *job)
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         fputs("{\"video\":", job->out);
         put_json_string(job->out, column_text(stmt, COL_PATH));
-        fprintf(job->out, ",\"video_id\":%lld,\"frame_index\":%lld,\"pts_ms\":%lld,\"class_id\":%d,"
-                          "\"label\":",
+        fprintf(job->out,
+                ",\"video_id\":%lld,\"frame_index\":%lld,\"pts_ms\":%lld,\"class_id\":%d,"
+                "\"label\":",
                 (long long)sqlite3_column_int64(stmt, COL_VIDEO_ID),
                 (long long)sqlite3_column_int64(stmt, COL_FRAME),
-                (long long)sqlite3_column_int64(stmt, COL_PTS), sqlite3_column_int(stmt, COL_CLASS));
+                (long long)sqlite3_column_int64(stmt, COL_PTS),
+                sqlite3_column_int(stmt, COL_CLASS));
         put_json_string(job->out, column_text(stmt, COL_LABEL));
-        fprintf(job->out, ",\"score\":%.4f,\"box\":[%.2f,%.2f,%.2f,%.2f],\"carried\":%s,\"track_id\":",
+        fprintf(job->out,
+                ",\"score\":%.4f,\"box\":[%.2f,%.2f,%.2f,%.2f],\"carried\":%s,\"track_id\":",
                 sqlite3_column_double(stmt, COL_SCORE), sqlite3_column_double(stmt, COL_X1),
                 sqlite3_column_double(stmt, COL_Y1), sqlite3_column_double(stmt, COL_X2),
                 sqlite3_column_double(stmt, COL_Y2),
@@ -234,10 +254,12 @@ static int coco_images(export_job *job)
         long long frame = (long long)sqlite3_column_int64(stmt, 1);
         const char *path = column_text(stmt, 3);
         image_id++; /* not inside the fprintf: its arguments are unsequenced */
-        fprintf(job->out, "%s\n{\"id\":%lld,\"video\":", image_id > 1 ? "," : "", (long long)image_id);
+        fprintf(job->out, "%s\n{\"id\":%lld,\"video\":", image_id > 1 ? "," : "",
+                (long long)image_id);
         put_json_string(job->out, path);
-        fprintf(job->out, ",\"video_id\":%lld,\"frame_index\":%lld,\"pts_ms\":%lld,\"width\":%d,"
-                          "\"height\":%d,\"file_name\":",
+        fprintf(job->out,
+                ",\"video_id\":%lld,\"frame_index\":%lld,\"pts_ms\":%lld,\"width\":%d,"
+                "\"height\":%d,\"file_name\":",
                 (long long)sqlite3_column_int64(stmt, 0), frame,
                 (long long)sqlite3_column_int64(stmt, 2), sqlite3_column_int(stmt, 4),
                 sqlite3_column_int(stmt, 5));
@@ -339,8 +361,9 @@ static int open_database(export_job *job)
         return db_error(job, "open the database");
     sqlite3_busy_timeout(job->db, VS_STORE_BUSY_MS);
     sqlite3_stmt *stmt;
-    if (sqlite3_prepare_v2(job->db, "SELECT user_version, application_id FROM pragma_user_version,"
-                                    " pragma_application_id",
+    if (sqlite3_prepare_v2(job->db,
+                           "SELECT user_version, application_id FROM pragma_user_version,"
+                           " pragma_application_id",
                            -1, &stmt, NULL) != SQLITE_OK)
         return db_error(job, "read the database (is it a vidsift results database?)");
     int version = 0, application_id = 0;
@@ -395,15 +418,9 @@ int cmd_export(int argc, char **argv)
             if (parse_format(optarg, &format))
                 return 2;
             break;
-        case OPT_VIDEO:
-            job.pattern = optarg;
-            break;
-        case 'o':
-            out_path = optarg;
-            break;
-        case 'h':
-            fputs(usage, stdout);
-            return 0;
+        case OPT_VIDEO: job.pattern = optarg; break;
+        case 'o': out_path = optarg; break;
+        case 'h': fputs(usage, stdout); return 0;
         case ':':
             fprintf(stderr, "vidsift export: %s needs a value\n", argv[optind - 1]);
             fputs(usage, stderr);
@@ -416,9 +433,9 @@ int cmd_export(int argc, char **argv)
     }
     if (optind != argc - 1 || format == FORMAT_NONE) {
         fprintf(stderr, "vidsift export: %s\n",
-                optind >= argc       ? "which database? (DB is required)"
-                : optind < argc - 1  ? "one database at a time"
-                                     : "--format is required (csv, jsonl or coco)");
+                optind >= argc      ? "which database? (DB is required)"
+                : optind < argc - 1 ? "one database at a time"
+                                    : "--format is required (csv, jsonl or coco)");
         fputs(usage, stderr);
         return 2;
     }
@@ -440,7 +457,7 @@ int cmd_export(int argc, char **argv)
             return 1;
         }
     }
-    status = format == FORMAT_CSV ? export_csv(&job)
+    status = format == FORMAT_CSV     ? export_csv(&job)
              : format == FORMAT_JSONL ? export_jsonl(&job)
                                       : export_coco(&job);
     sqlite3_exec(job.db, "COMMIT", NULL, NULL, NULL);

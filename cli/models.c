@@ -131,8 +131,7 @@ typedef struct models_options {
 
 /* Parses argv (argv[0] is the subcommand) into o; returns the index of the
  * first operand, or -1 after printing help (exit 0) / -2 on a usage error. */
-static int parse_options(int argc, char **argv, const char *help, int accepts,
-                         models_options *o)
+static int parse_options(int argc, char **argv, const char *help, int accepts, models_options *o)
 {
     static const struct option table[] = {
         {"dir", required_argument, NULL, OPT_DIR},
@@ -312,8 +311,7 @@ static int models_list(int argc, char **argv)
         vs_error err = {{0}};
         if (vs_manifest_load(manifest, path, &err) == VS_OK) {
             char input[32], size[32];
-            snprintf(input, sizeof input, "%dx%d", manifest->input_width,
-                     manifest->input_height);
+            snprintf(input, sizeof input, "%dx%d", manifest->input_width, manifest->input_height);
             format_size(file_size(manifest->model_path), size, sizeof size);
             printf("%-24s %-10s %-10s %7d %10s  ok\n", name, vs_decoder_name(manifest->decoder),
                    input, manifest->classes, size);
@@ -348,7 +346,8 @@ static void print_informational(const char *path)
         printf("%-16s", "outputs");
         const cJSON *item;
         int first = 1;
-        cJSON_ArrayForEach(item, outputs) {
+        cJSON_ArrayForEach(item, outputs)
+        {
             if (cJSON_IsString(item)) {
                 printf("%s%s", first ? "" : ", ", item->valuestring);
                 first = 0;
@@ -394,8 +393,8 @@ static int models_info(int argc, char **argv)
     printf("%-16s%g %g %g\n", "mean", m->mean[0], m->mean[1], m->mean[2]);
     printf("%-16s%g %g %g\n", "std", m->std[0], m->std[1], m->std[2]);
     printf("%-16s%d\n", "classes", m->classes);
-    printf("%-16s%s (%d labels: %s%s%s%s%s)\n", "labels", m->labels_path, m->classes,
-           m->labels[0], m->classes > 1 ? ", " : "", m->classes > 1 ? m->labels[1] : "",
+    printf("%-16s%s (%d labels: %s%s%s%s%s)\n", "labels", m->labels_path, m->classes, m->labels[0],
+           m->classes > 1 ? ", " : "", m->classes > 1 ? m->labels[1] : "",
            m->classes > 2 ? ", " : "", m->classes > 2 ? "..." : "");
     printf("%-16s%g\n", "conf", m->conf);
     printf("%-16s%g\n", "iou", m->iou);
@@ -424,8 +423,8 @@ static void shape_text(const vs_torch_output *output, char *out, size_t size)
     size_t used = 0;
     out[0] = 0;
     for (int d = 0; d < output->ndim && d < 4 && used < size; d++) {
-        int n = snprintf(out + used, size - used, "%s%lld", d ? "," : "[",
-                         (long long)output->shape[d]);
+        int n =
+            snprintf(out + used, size - used, "%s%lld", d ? "," : "[", (long long)output->shape[d]);
         if (n < 0)
             return;
         used += (size_t)n;
@@ -505,8 +504,8 @@ static int verify_outputs(const vs_manifest *m, vs_torch *torch)
     for (int i = 0; i < count; i++)
         data[i] = outputs[i].data;
     vs_detection detections[VS_MAX_DETECTIONS];
-    int found = vs_detect_frame(m, data, (const int64_t(*)[4])shapes, count, 0, NULL, scratch,
-                                detections);
+    int found =
+        vs_detect_frame(m, data, (const int64_t(*)[4])shapes, count, 0, NULL, scratch, detections);
     free(scratch);
     if (found < 0) {
         fprintf(stderr, "vidsift models verify: %s: the %s decoder refused the outputs (%d)\n",
@@ -558,8 +557,8 @@ typedef struct reference {
     char (*pictures)[PATH_MAX]; /* frames of them, or NULL */
     float conf, iou;
     int class_agnostic_nms, max_detections;
-    vs_detection *expected;     /* frames * VS_MAX_DETECTIONS */
-    int *expected_count;        /* per frame */
+    vs_detection *expected; /* frames * VS_MAX_DETECTIONS */
+    int *expected_count;    /* per frame */
 } reference;
 
 static void reference_free(reference *ref)
@@ -626,14 +625,12 @@ static int reference_tensor_load(const reference *ref, const cJSON *item, const 
     for (int d = 0; d < t->rank; d++) {
         const cJSON *dim = cJSON_GetArrayItem(shape, d);
         if (!cJSON_IsNumber(dim) || dim->valuedouble < 1 || dim->valuedouble > 1e8)
-            return reference_error(ref, "%s: \"shape\" holds a dimension that is not 1..1e8",
-                                   what);
+            return reference_error(ref, "%s: \"shape\" holds a dimension that is not 1..1e8", what);
         t->shape[d] = (int64_t)dim->valuedouble;
         t->count *= (size_t)t->shape[d];
     }
     if (t->count > ((size_t)1 << 30) / sizeof(float))
-        return reference_error(ref, "%s: %zu floats is more than this check reads", what,
-                                t->count);
+        return reference_error(ref, "%s: %zu floats is more than this check reads", what, t->count);
     if (t->shape[0] != ref->frames)
         return reference_error(ref, "%s: batch %lld, but \"frames\" is %d", what,
                                (long long)t->shape[0], ref->frames);
@@ -668,18 +665,20 @@ static int reference_detections_load(reference *ref, const cJSON *frame_list, in
         double class_id, score;
         if (json_number(item, "class", &class_id) || json_number(item, "score", &score) ||
             !cJSON_IsArray(box) || cJSON_GetArraySize(box) != 4)
-            return reference_error(ref, "frame %d detection %d needs \"class\", \"score\" and a "
-                                   "4-number \"box\"", frame, k);
+            return reference_error(ref,
+                                   "frame %d detection %d needs \"class\", \"score\" and a "
+                                   "4-number \"box\"",
+                                   frame, k);
         float corner[4];
         for (int j = 0; j < 4; j++) {
             const cJSON *v = cJSON_GetArrayItem(box, j);
             if (!cJSON_IsNumber(v))
-                return reference_error(ref, "frame %d detection %d: \"box\" is not numbers",
-                                       frame, k);
+                return reference_error(ref, "frame %d detection %d: \"box\" is not numbers", frame,
+                                       k);
             corner[j] = (float)v->valuedouble;
         }
-        ref->expected[(size_t)frame * VS_MAX_DETECTIONS + k] = (vs_detection){
-            corner[0], corner[1], corner[2], corner[3], (float)score, (int)class_id};
+        ref->expected[(size_t)frame * VS_MAX_DETECTIONS + k] =
+            (vs_detection){corner[0], corner[1], corner[2], corner[3], (float)score, (int)class_id};
     }
     ref->expected_count[frame] = count;
     return 0;
@@ -693,8 +692,10 @@ static int reference_load(reference *ref, const char *dir)
     snprintf(ref->index, sizeof ref->index, "%s/%s", dir, REFERENCE_INDEX);
     char *text = read_text(ref->index, 1 << 24);
     if (!text)
-        return reference_error(ref, "cannot read the reference index: %s (make one with "
-                               "tests/fidelity/check.sh DIR)", strerror(errno));
+        return reference_error(ref,
+                               "cannot read the reference index: %s (make one with "
+                               "tests/fidelity/check.sh DIR)",
+                               strerror(errno));
     cJSON *root = cJSON_Parse(text);
     free(text);
     if (!root)
@@ -738,7 +739,7 @@ static int reference_load(reference *ref, const char *dir)
         json_number(detections, "conf", &conf) || json_number(detections, "iou", &iou) ||
         json_number(detections, "max_detections", &max_detections) || !cJSON_IsBool(agnostic)) {
         reference_error(ref, "\"detections\" needs \"conf\", \"iou\", \"max_detections\", "
-                        "\"class_agnostic_nms\" and \"frames\" (one list per frame)");
+                             "\"class_agnostic_nms\" and \"frames\" (one list per frame)");
         goto done;
     }
     ref->conf = (float)conf;
@@ -933,8 +934,8 @@ static int match_detections(const vs_detection *expected, int expected_count,
                 best = k;
             }
         }
-        const char *label = want->class_id >= 0 && want->class_id < m->classes
-                                ? m->labels[want->class_id] : "?";
+        const char *label =
+            want->class_id >= 0 && want->class_id < m->classes ? m->labels[want->class_id] : "?";
         if (best < 0) {
             printf("MISMATCH        frame %d: reference %s %.4f [%.1f %.1f %.1f %.1f] not found\n",
                    frame, label, want->score, want->x1, want->y1, want->x2, want->y2);
@@ -951,9 +952,9 @@ static int match_detections(const vs_detection *expected, int expected_count,
         if (!(score_d <= SCORE_TOLERANCE) || !(best_iou >= IOU_MINIMUM)) {
             printf("MISMATCH        frame %d: %s %.4f [%.1f %.1f %.1f %.1f], reference %.4f "
                    "[%.1f %.1f %.1f %.1f]: score |d| %.4f, IoU %.4f\n",
-                   frame, label, found[best].score, found[best].x1, found[best].y1,
-                   found[best].x2, found[best].y2, want->score, want->x1, want->y1, want->x2,
-                   want->y2, score_d, best_iou);
+                   frame, label, found[best].score, found[best].x1, found[best].y1, found[best].x2,
+                   found[best].y2, want->score, want->x1, want->y1, want->x2, want->y2, score_d,
+                   best_iou);
             problems++;
         }
     }
@@ -995,8 +996,8 @@ static int verify_reference(const vs_manifest *m, vs_torch *torch, const referen
         if (!same) {
             char shape[96];
             shape_text(&outputs[i], shape, sizeof shape);
-            printf("MISMATCH        output %d (%s) is %s; the reference's has another shape\n",
-                   i, want->name, shape);
+            printf("MISMATCH        output %d (%s) is %s; the reference's has another shape\n", i,
+                   want->name, shape);
             return 1;
         }
     }
@@ -1042,13 +1043,13 @@ static int verify_reference(const vs_manifest *m, vs_torch *torch, const referen
                 used += n > 0 && (size_t)n < sizeof line - used ? (size_t)n : 0;
             }
             if (frame_rel > OUTPUT_TOLERANCE) {
-                printf("MISMATCH        frame %d: %s differs by %.3g (relative %.3g > %g)\n",
-                       frame, want->name, frame_abs, frame_rel, OUTPUT_TOLERANCE);
+                printf("MISMATCH        frame %d: %s differs by %.3g (relative %.3g > %g)\n", frame,
+                       want->name, frame_abs, frame_rel, OUTPUT_TOLERANCE);
                 problems++;
             }
         }
-        int found_count = vs_detect_frame(m, data, (const int64_t(*)[4])shapes, count, frame,
-                                          NULL, scratch, found);
+        int found_count = vs_detect_frame(m, data, (const int64_t(*)[4])shapes, count, frame, NULL,
+                                          scratch, found);
         if (found_count < 0) {
             fprintf(stderr, "vidsift models verify: %s: the %s decoder refused the outputs (%d)\n",
                     m->model_path, vs_decoder_name(m->decoder), found_count);
@@ -1085,13 +1086,16 @@ static int verify_reference(const vs_manifest *m, vs_torch *torch, const referen
                PICTURE_TOLERANCE);
         if (!(preprocess_worst <= PICTURE_TOLERANCE)) {
             printf("MISMATCH        preprocess differs from the reference's input by %.3g grey "
-                   "levels\n", preprocess_worst);
+                   "levels\n",
+                   preprocess_worst);
             problems++;
         }
     }
     if (problems) {
-        fprintf(stderr, "vidsift models verify: %s does not match the reference %s (%d "
-                "problem%s above)\n", m->model_path, ref->dir, problems, problems == 1 ? "" : "s");
+        fprintf(stderr,
+                "vidsift models verify: %s does not match the reference %s (%d "
+                "problem%s above)\n",
+                m->model_path, ref->dir, problems, problems == 1 ? "" : "s");
         return 1;
     }
     return 0;
@@ -1104,24 +1108,24 @@ static int reference_fits(const reference *ref, const vs_manifest *m, const char
     const int64_t *shape = ref->input.shape;
     if (ref->input.rank != 4 || shape[1] != 3 || shape[2] != m->input_height ||
         shape[3] != m->input_width)
-        return reference_error(ref, "input is not [N,3,%d,%d], the input of %s",
-                               m->input_height, m->input_width, manifest_path);
+        return reference_error(ref, "input is not [N,3,%d,%d], the input of %s", m->input_height,
+                               m->input_width, manifest_path);
     if (fabsf(ref->conf - m->conf) > 1e-6f || fabsf(ref->iou - m->iou) > 1e-6f ||
         ref->class_agnostic_nms != m->class_agnostic_nms ||
         ref->max_detections != m->max_detections)
-        return reference_error(ref, "detections were made with conf %g, iou %g, %s NMS, max %d; "
-                               "%s says conf %g, iou %g, %s NMS, max %d",
-                               ref->conf, ref->iou,
-                               ref->class_agnostic_nms ? "class-agnostic" : "per-class",
-                               ref->max_detections, manifest_path, m->conf, m->iou,
-                               m->class_agnostic_nms ? "class-agnostic" : "per-class",
-                               m->max_detections);
+        return reference_error(
+            ref,
+            "detections were made with conf %g, iou %g, %s NMS, max %d; "
+            "%s says conf %g, iou %g, %s NMS, max %d",
+            ref->conf, ref->iou, ref->class_agnostic_nms ? "class-agnostic" : "per-class",
+            ref->max_detections, manifest_path, m->conf, m->iou,
+            m->class_agnostic_nms ? "class-agnostic" : "per-class", m->max_detections);
     for (int frame = 0; frame < ref->frames; frame++)
         for (int k = 0; k < ref->expected_count[frame]; k++) {
             int class_id = ref->expected[(size_t)frame * VS_MAX_DETECTIONS + k].class_id;
             if (class_id < 0 || class_id >= m->classes)
-                return reference_error(ref, "frame %d: class %d is not one of the %d of %s",
-                                       frame, class_id, m->classes, manifest_path);
+                return reference_error(ref, "frame %d: class %d is not one of the %d of %s", frame,
+                                       class_id, m->classes, manifest_path);
         }
     return 0;
 }

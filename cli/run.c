@@ -55,9 +55,26 @@ static const char usage[] =
     "exit status: 0 all videos done, 1 some failed, 2 usage or setup error, 130 interrupted\n";
 
 enum {
-    OPT_MODEL = 256, OPT_DEVICE, OPT_HALF, OPT_BATCH, OPT_THREADS, OPT_CONF, OPT_IOU, OPT_CLASSES,
-    OPT_EVERY, OPT_SAMPLE_FPS, OPT_SKIP_SIMILAR, OPT_JOBS, OPT_OUT, OPT_DB, OPT_NO_ANNOTATE,
-    OPT_SNAPSHOTS, OPT_FORCE, OPT_QUIET, OPT_JSON, OPT_PROGRESS,
+    OPT_MODEL = 256,
+    OPT_DEVICE,
+    OPT_HALF,
+    OPT_BATCH,
+    OPT_THREADS,
+    OPT_CONF,
+    OPT_IOU,
+    OPT_CLASSES,
+    OPT_EVERY,
+    OPT_SAMPLE_FPS,
+    OPT_SKIP_SIMILAR,
+    OPT_JOBS,
+    OPT_OUT,
+    OPT_DB,
+    OPT_NO_ANNOTATE,
+    OPT_SNAPSHOTS,
+    OPT_FORCE,
+    OPT_QUIET,
+    OPT_JSON,
+    OPT_PROGRESS,
 };
 
 static const struct option options_table[] = {
@@ -106,8 +123,8 @@ static int parse_int(const char *name, const char *text, int min, int max, int *
     errno = 0;
     long value = strtol(text, &end, 10);
     if (errno || *end || end == text || value < min || value > max) {
-        fprintf(stderr, "vidsift run: --%s: '%s' is not a whole number from %d to %d\n", name,
-                text, min, max);
+        fprintf(stderr, "vidsift run: --%s: '%s' is not a whole number from %d to %d\n", name, text,
+                min, max);
         return 0;
     }
     *out = (int)value;
@@ -120,14 +137,13 @@ static int parse_real(const char *name, const char *text, double min, double max
     errno = 0;
     double value = strtod(text, &end);
     if (errno || *end || end == text || !(value >= min && value <= max)) {
-        fprintf(stderr, "vidsift run: --%s: '%s' is not a number from %g to %g\n", name, text,
-                min, max);
+        fprintf(stderr, "vidsift run: --%s: '%s' is not a number from %g to %g\n", name, text, min,
+                max);
         return 0;
     }
     *out = value;
     return 1;
 }
-
 
 static void show_progress(void *context, const vs_video *videos, int video_count,
                           int64_t frames_done, double elapsed_s)
@@ -184,8 +200,15 @@ static int make_dirs(const char *path)
 
 int cmd_run(int argc, char **argv)
 {
-    vs_run_options o = {.device = "auto", .batch = 8, .conf = -1, .iou = -1, .every = 1,
-                        .jobs = 1, .out_dir = "vidsift-out", .annotate = 1, .store = 1,
+    vs_run_options o = {.device = "auto",
+                        .batch = 8,
+                        .conf = -1,
+                        .iou = -1,
+                        .every = 1,
+                        .jobs = 1,
+                        .out_dir = "vidsift-out",
+                        .annotate = 1,
+                        .store = 1,
                         .stop = &stop_requested};
     const char *model = "centernet", *progress_mode = "auto";
     int quiet = 0, json = 0;
@@ -202,15 +225,41 @@ int cmd_run(int argc, char **argv)
         case OPT_MODEL: model = optarg; break;
         case OPT_DEVICE: o.device = optarg; break;
         case OPT_HALF: o.half = 1; break;
-        case OPT_BATCH: if (!parse_int("batch", optarg, 1, 64, &o.batch)) return 2; break;
-        case OPT_THREADS: if (!parse_int("threads", optarg, 0, 256, &o.threads)) return 2; break;
-        case OPT_CONF: if (!parse_real("conf", optarg, 0, 1, &real)) return 2; o.conf = (float)real; break;
-        case OPT_IOU: if (!parse_real("iou", optarg, 0, 1, &real)) return 2; o.iou = (float)real; break;
+        case OPT_BATCH:
+            if (!parse_int("batch", optarg, 1, 64, &o.batch))
+                return 2;
+            break;
+        case OPT_THREADS:
+            if (!parse_int("threads", optarg, 0, 256, &o.threads))
+                return 2;
+            break;
+        case OPT_CONF:
+            if (!parse_real("conf", optarg, 0, 1, &real))
+                return 2;
+            o.conf = (float)real;
+            break;
+        case OPT_IOU:
+            if (!parse_real("iou", optarg, 0, 1, &real))
+                return 2;
+            o.iou = (float)real;
+            break;
         case OPT_CLASSES: o.classes = optarg; break;
-        case OPT_EVERY: if (!parse_int("every", optarg, 1, 1000000, &o.every)) return 2; break;
-        case OPT_SAMPLE_FPS: if (!parse_real("sample-fps", optarg, 0.001, 1000, &o.sample_fps)) return 2; break;
-        case OPT_SKIP_SIMILAR: if (!parse_real("skip-similar", optarg, 0, 1, &o.skip_similar)) return 2; break;
-        case OPT_JOBS: if (!parse_int("jobs", optarg, 1, 64, &o.jobs)) return 2; break;
+        case OPT_EVERY:
+            if (!parse_int("every", optarg, 1, 1000000, &o.every))
+                return 2;
+            break;
+        case OPT_SAMPLE_FPS:
+            if (!parse_real("sample-fps", optarg, 0.001, 1000, &o.sample_fps))
+                return 2;
+            break;
+        case OPT_SKIP_SIMILAR:
+            if (!parse_real("skip-similar", optarg, 0, 1, &o.skip_similar))
+                return 2;
+            break;
+        case OPT_JOBS:
+            if (!parse_int("jobs", optarg, 1, 64, &o.jobs))
+                return 2;
+            break;
         case OPT_OUT: o.out_dir = optarg; break;
         case OPT_DB: o.db_path = optarg; break;
         case OPT_NO_ANNOTATE: o.annotate = 0; break;
@@ -238,7 +287,8 @@ int cmd_run(int argc, char **argv)
     if (strchr(model, '/') || strstr(model, ".json"))
         snprintf(manifest_path, sizeof manifest_path, "%s", model);
     else
-        snprintf(manifest_path, sizeof manifest_path, "%s/%s.manifest.json", cli_models_dir(), model);
+        snprintf(manifest_path, sizeof manifest_path, "%s/%s.manifest.json", cli_models_dir(),
+                 model);
     o.manifest_path = manifest_path;
 
     vs_error err = {{0}};

@@ -33,10 +33,10 @@
 
 /* 20 colours that stay distinct from each other and from most scenes. */
 static const uint8_t palette[][3] = {
-    {230, 25, 75},   {60, 180, 75},   {255, 225, 25}, {0, 130, 200},   {245, 130, 48},
-    {145, 30, 180},  {70, 240, 240},  {240, 50, 230}, {210, 245, 60},  {250, 190, 212},
-    {0, 128, 128},   {220, 190, 255}, {170, 110, 40}, {255, 250, 200}, {128, 0, 0},
-    {170, 255, 195}, {128, 128, 0},   {255, 215, 180}, {0, 0, 128},    {128, 128, 128},
+    {230, 25, 75},   {60, 180, 75},   {255, 225, 25},  {0, 130, 200},   {245, 130, 48},
+    {145, 30, 180},  {70, 240, 240},  {240, 50, 230},  {210, 245, 60},  {250, 190, 212},
+    {0, 128, 128},   {220, 190, 255}, {170, 110, 40},  {255, 250, 200}, {128, 0, 0},
+    {170, 255, 195}, {128, 128, 0},   {255, 215, 180}, {0, 0, 128},     {128, 128, 128},
 };
 
 /* Canvases the encoder may hold at once (see next_canvas). */
@@ -49,36 +49,36 @@ typedef struct yuv_color {
 struct vs_annotate {
     char out_path[4096], part_path[4200];
     char source_path[4096];
-    char encoder_wanted[32];  /* "" = automatic */
+    char encoder_wanted[32]; /* "" = automatic */
     char note[512];
     AVRational source_time_base;
     double fps;
 
-    AVFormatContext *output;  /* muxer; pb open from vs_annotate_open on */
+    AVFormatContext *output; /* muxer; pb open from vs_annotate_open on */
     int header_written;
-    AVCodecContext *encoder;  /* NULL until the first picture */
+    AVCodecContext *encoder; /* NULL until the first picture */
     AVStream *video_stream;
-    AVPacket *packet;         /* encoder output, reused */
-    int64_t frame_duration;   /* in encoder time base */
-    int64_t last_pts;         /* in encoder time base; INT64_MIN before the first frame */
+    AVPacket *packet;       /* encoder output, reused */
+    int64_t frame_duration; /* in encoder time base */
+    int64_t last_pts;       /* in encoder time base; INT64_MIN before the first frame */
 
     struct SwsContext *scaler;
     int scaler_width, scaler_height, scaler_format; /* source geometry it was built for */
     AVFrame *canvases[CANVAS_RING]; /* YUV420P at the encoder's (first picture's) size */
     int canvas_count;
-    AVFrame *canvas;          /* the one being drawn on: one of canvases */
-    int bt709;                /* colour matrix of the canvas */
+    AVFrame *canvas; /* the one being drawn on: one of canvases */
+    int bt709;       /* colour matrix of the canvas */
     int thickness, text_scale;
 
     uint8_t display_matrix[36]; /* copied from the source's video stream */
     int has_display_matrix;
 
-    AVFormatContext *source;  /* second opening of the source, audio only; NULL = no audio */
+    AVFormatContext *source; /* second opening of the source, audio only; NULL = no audio */
     int source_audio_index;
-    AVStream *audio_stream;   /* in output */
-    AVPacket *audio_packet;   /* read ahead: the next audio packet not yet written */
+    AVStream *audio_stream; /* in output */
+    AVPacket *audio_packet; /* read ahead: the next audio packet not yet written */
     int audio_pending, audio_done;
-    int failed;               /* an earlier call failed: the encoder state is not usable */
+    int failed; /* an earlier call failed: the encoder state is not usable */
 };
 
 static int av_failure(vs_error *err, int averror, const char *path, const char *doing)
@@ -154,8 +154,10 @@ static void fill_rect(AVFrame *canvas, int x0, int y0, int x1, int y1, yuv_color
         memset(canvas->data[0] + (ptrdiff_t)y * canvas->linesize[0] + x0, c.y, (size_t)(x1 - x0));
     int cx0 = x0 / 2, cx1 = (x1 + 1) / 2;
     for (int y = y0 / 2; y < (y1 + 1) / 2; y++) {
-        memset(canvas->data[1] + (ptrdiff_t)y * canvas->linesize[1] + cx0, c.u, (size_t)(cx1 - cx0));
-        memset(canvas->data[2] + (ptrdiff_t)y * canvas->linesize[2] + cx0, c.v, (size_t)(cx1 - cx0));
+        memset(canvas->data[1] + (ptrdiff_t)y * canvas->linesize[1] + cx0, c.u,
+               (size_t)(cx1 - cx0));
+        memset(canvas->data[2] + (ptrdiff_t)y * canvas->linesize[2] + cx0, c.v,
+               (size_t)(cx1 - cx0));
     }
 }
 
@@ -178,15 +180,17 @@ static int even_down(int v)
 
 /* One detection: a frame of `thickness` pixels inside the box's edges, and
  * a "label score" tag above it (inside it when there is no room above). */
-static void draw_detection(vs_annotate *a, const vs_detection *det, double scale_x,
-                           double scale_y, const char *const *labels)
+static void draw_detection(vs_annotate *a, const vs_detection *det, double scale_x, double scale_y,
+                           const char *const *labels)
 {
     AVFrame *canvas = a->canvas;
     uint8_t rgb[3];
     vs_annotate_class_color(det->class_id, rgb);
     yuv_color color = to_yuv(rgb, a->bt709);
-    int x0 = even_down((int)lrint(det->x1 * scale_x)), y0 = even_down((int)lrint(det->y1 * scale_y));
-    int x1 = even_down((int)lrint(det->x2 * scale_x) + 1), y1 = even_down((int)lrint(det->y2 * scale_y) + 1);
+    int x0 = even_down((int)lrint(det->x1 * scale_x)),
+        y0 = even_down((int)lrint(det->y1 * scale_y));
+    int x1 = even_down((int)lrint(det->x2 * scale_x) + 1),
+        y1 = even_down((int)lrint(det->y2 * scale_y) + 1);
     int t = a->thickness;
     if (x1 - x0 < 2 * t || y1 - y0 < 2 * t) {
         fill_rect(canvas, x0, y0, x1, y1, color);
@@ -220,8 +224,7 @@ static void draw_detection(vs_annotate *a, const vs_detection *det, double scale
     draw_text(canvas, tag_x + pad, tag_y + pad, text, scale, ink);
 }
 
-int vs_annotate_open(vs_annotate **out, const vs_video *video, const char *out_path,
-                     vs_error *err)
+int vs_annotate_open(vs_annotate **out, const vs_video *video, const char *out_path, vs_error *err)
 {
     return vs_annotate_open_with(out, video, out_path, NULL, err);
 }
@@ -345,15 +348,14 @@ static int prepare_scaler(vs_annotate *a, const AVFrame *picture, vs_error *err)
         if (av_get_pix_fmt(twin) != AV_PIX_FMT_NONE)
             format = av_get_pix_fmt(twin);
     }
-    a->scaler = sws_getCachedContext(a->scaler, picture->width, picture->height, format,
-                                     a->canvas->width, a->canvas->height, AV_PIX_FMT_YUV420P,
-                                     SWS_BILINEAR, NULL, NULL, NULL);
+    a->scaler =
+        sws_getCachedContext(a->scaler, picture->width, picture->height, format, a->canvas->width,
+                             a->canvas->height, AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
     if (!a->scaler)
         return vs_fail(err, VS_EIO, "annotate.c: %s: cannot convert %s pictures to YUV420P",
                        a->source_path, av_get_pix_fmt_name(picture->format));
     const int *matrix = sws_getCoefficients(a->bt709 ? SWS_CS_ITU709 : SWS_CS_DEFAULT);
-    sws_setColorspaceDetails(a->scaler, matrix, source_full_range, matrix, 0, 0, 1 << 16,
-                             1 << 16);
+    sws_setColorspaceDetails(a->scaler, matrix, source_full_range, matrix, 0, 0, 1 << 16, 1 << 16);
     a->scaler_width = picture->width;
     a->scaler_height = picture->height;
     a->scaler_format = picture->format;
@@ -395,16 +397,12 @@ static int audio_frame_size(vs_annotate *a, const AVStream *in)
         return (int)av_rescale_q(a->audio_packet->duration, in->time_base,
                                  (AVRational){1, par->sample_rate});
     switch (par->codec_id) {
-    case AV_CODEC_ID_AAC:
-        return 1024;
+    case AV_CODEC_ID_AAC: return 1024;
     case AV_CODEC_ID_MP2:
-    case AV_CODEC_ID_MP3:
-        return 1152;
+    case AV_CODEC_ID_MP3: return 1152;
     case AV_CODEC_ID_AC3:
-    case AV_CODEC_ID_EAC3:
-        return 1536;
-    default:
-        return 0;
+    case AV_CODEC_ID_EAC3: return 1536;
+    default: return 0;
     }
 }
 
@@ -470,8 +468,7 @@ static int start_encoding(vs_annotate *a, const AVFrame *picture, vs_error *err)
     if (codec->id == AV_CODEC_ID_MPEG4 && time_base.den > 65535)
         time_base = (AVRational){1, 1000};
     AVRational frame_rate = a->fps > 0 ? av_d2q(a->fps, 100000) : (AVRational){0, 1};
-    a->frame_duration =
-        frame_rate.num > 0 ? av_rescale_q(1, av_inv_q(frame_rate), time_base) : 1;
+    a->frame_duration = frame_rate.num > 0 ? av_rescale_q(1, av_inv_q(frame_rate), time_base) : 1;
     if (a->frame_duration < 1)
         a->frame_duration = 1;
 
@@ -648,8 +645,8 @@ static int finish_file(vs_annotate *a, vs_error *err)
     int status = drain_encoder(a, err);
     /* Audio up to the end of the last frame; the rest would outlast the video. */
     if (status == VS_OK)
-        status = copy_audio_until(a, a->last_pts + a->frame_duration - 1, a->encoder->time_base,
-                                  err);
+        status =
+            copy_audio_until(a, a->last_pts + a->frame_duration - 1, a->encoder->time_base, err);
     if (status != VS_OK)
         return status;
     rc = av_write_trailer(a->output);
@@ -670,8 +667,8 @@ int vs_annotate_close(vs_annotate *a, int finalize, vs_error *err)
     }
     if (a->output) {
         if (finalize && status == VS_OK && rename(a->part_path, a->out_path) != 0)
-            status = vs_fail(err, VS_EIO, "annotate.c: cannot rename %s to %s: %s",
-                             a->part_path, a->out_path, strerror(errno));
+            status = vs_fail(err, VS_EIO, "annotate.c: cannot rename %s to %s: %s", a->part_path,
+                             a->out_path, strerror(errno));
         if (!finalize || status != VS_OK)
             unlink(a->part_path);
     }

@@ -26,8 +26,7 @@ typedef struct vs_annotate vs_annotate;
 /* Creates OUT_PATH's parent directories and OUT_PATH.part, and opens the
  * source again for its audio. The encoder starts with the first picture,
  * whose pixel format and colour properties it takes. */
-int vs_annotate_open(vs_annotate **out, const vs_video *video, const char *out_path,
-                     vs_error *err);
+int vs_annotate_open(vs_annotate **out, const vs_video *video, const char *out_path, vs_error *err);
 /* As vs_annotate_open with a named encoder ("libx264", "mpeg4"); NULL picks
  * libx264 if this FFmpeg has it, else mpeg4. */
 int vs_annotate_open_with(vs_annotate **out, const vs_video *video, const char *out_path,

@@ -63,7 +63,8 @@ static int open_video(decoder *d, vs_video *video, int codec_threads, vs_error *
     if (d->stream_index < 0)
         return vs_fail(err, VS_EINVAL, "%s: no video stream", video->path);
     AVStream *stream = d->format->streams[d->stream_index];
-    if (stream->disposition & AV_DISPOSITION_ATTACHED_PIC || !strncmp(d->format->iformat->name, "image2", 6) ||
+    if (stream->disposition & AV_DISPOSITION_ATTACHED_PIC ||
+        !strncmp(d->format->iformat->name, "image2", 6) ||
         strstr(d->format->iformat->name, "_pipe"))
         return vs_fail(err, VS_EINVAL, "%s: a still image, not a video", video->path);
     if (!codec)
@@ -112,9 +113,9 @@ static void close_video(decoder *d)
  * to sensor noise that a full-size comparison would count. */
 static double thumb_difference(decoder *d, const AVFrame *picture)
 {
-    d->thumb_scaler = sws_getCachedContext(d->thumb_scaler, picture->width, picture->height,
-                                           picture->format, THUMB_SIZE, THUMB_SIZE,
-                                           AV_PIX_FMT_GRAY8, SWS_AREA, NULL, NULL, NULL);
+    d->thumb_scaler =
+        sws_getCachedContext(d->thumb_scaler, picture->width, picture->height, picture->format,
+                             THUMB_SIZE, THUMB_SIZE, AV_PIX_FMT_GRAY8, SWS_AREA, NULL, NULL, NULL);
     if (!d->thumb_scaler)
         return 1.0;
     uint8_t *planes[4] = {d->thumb, NULL, NULL, NULL};
@@ -269,7 +270,7 @@ void *vs_decode_thread(void *arg)
         decoder d = {0};
         int status = decode_video(stage, &d, video, &video->error);
         close_video(&d);
-        video->status = status == VS_OK     ? VS_VIDEO_DONE
+        video->status = status == VS_OK      ? VS_VIDEO_DONE
                         : status == VS_EINTR ? VS_VIDEO_INTERRUPTED
                                              : VS_VIDEO_FAILED;
         if (status == VS_EINTR)

@@ -104,11 +104,16 @@ static float rank_score(float score)
 static int ranks_before(const vs_detection *a, const vs_detection *b)
 {
     float sa = rank_score(a->score), sb = rank_score(b->score);
-    if (sa != sb) return sa > sb;
-    if (a->class_id != b->class_id) return a->class_id < b->class_id;
-    if (a->y1 != b->y1) return a->y1 < b->y1;
-    if (a->x1 != b->x1) return a->x1 < b->x1;
-    if (a->y2 != b->y2) return a->y2 < b->y2;
+    if (sa != sb)
+        return sa > sb;
+    if (a->class_id != b->class_id)
+        return a->class_id < b->class_id;
+    if (a->y1 != b->y1)
+        return a->y1 < b->y1;
+    if (a->x1 != b->x1)
+        return a->x1 < b->x1;
+    if (a->y2 != b->y2)
+        return a->y2 < b->y2;
     return a->x2 < b->x2;
 }
 
@@ -253,9 +258,8 @@ static const char *outputs_problem(const vs_manifest *m, const int64_t (*shapes)
             int64_t channels = i == 0 ? m->classes : 4;
             if ((ranks && ranks[i] != 4) || shapes[i][0] < 1 || shapes[i][1] != channels ||
                 shapes[i][2] != h || shapes[i][3] != w || shapes[i][0] != shapes[0][0]) {
-                snprintf(expected, size, "%s [N,%lld,%lld,%lld] (%s)",
-                         i == 0 ? "heatmap" : "boxes", (long long)channels, (long long)h,
-                         (long long)w,
+                snprintf(expected, size, "%s [N,%lld,%lld,%lld] (%s)", i == 0 ? "heatmap" : "boxes",
+                         (long long)channels, (long long)h, (long long)w,
                          i == 0 ? "classes, input / stride" : "4 box values, input / stride");
                 *bad_output = i;
                 return expected;
@@ -275,8 +279,9 @@ static const char *outputs_problem(const vs_manifest *m, const int64_t (*shapes)
     int64_t per_anchor = yolov5 ? s[2] : s[1];
     if ((ranks && ranks[0] != 3) || s[0] < 1 || anchors < 1 || per_anchor != values ||
         anchors > (int64_t)1 << 24) {
-        snprintf(expected, size, yolov5 ? "[N,A,%lld] (A anchors of 5 + %d classes)"
-                                        : "[N,%lld,A] (4 + %d classes, A anchors)",
+        snprintf(expected, size,
+                 yolov5 ? "[N,A,%lld] (A anchors of 5 + %d classes)"
+                        : "[N,%lld,A] (4 + %d classes, A anchors)",
                  (long long)values, m->classes);
         return expected;
     }
@@ -383,8 +388,8 @@ static int is_peak(const float *plane, int w, int h, int x, int y, float value)
  * values of a frame are far below the threshold, so blocks of 16 are
  * rejected with one vectorisable comparison against `bar` before any
  * neighbour is read. */
-static void centernet_scan_plane(const float *plane, int w, int h, int cls, int classes,
-                                 float conf, peak *heap, int *count, int capacity)
+static void centernet_scan_plane(const float *plane, int w, int h, int cls, int classes, float conf,
+                                 peak *heap, int *count, int capacity)
 {
     /* Once the heap is full a value must at least equal its worst entry (an
      * equal one can still win on the tie-break order): raise the bar. */
@@ -407,8 +412,7 @@ static void centernet_scan_plane(const float *plane, int w, int h, int cls, int 
                 continue;
             for (int k = 0; k < n; k++) {
                 float value = row[x0 + k];
-                if (!(value > conf) || !(value >= bar) ||
-                    !is_peak(plane, w, h, x0 + k, y, value))
+                if (!(value > conf) || !(value >= bar) || !is_peak(plane, w, h, x0 + k, y, value))
                     continue;
                 int64_t order = ((int64_t)y * w + x0 + k) * classes + cls;
                 peak_offer(heap, count, capacity, value, order);
@@ -453,8 +457,16 @@ static int decode_centernet(const vs_manifest *m, const float *const *outputs,
             b[k] = boxes[(size_t)k * plane + (size_t)gy * w + gx];
         vs_detection *d = &dets[i];
         centernet_box(m->stride, gx, gy, b, d);
-        if (d->x1 > d->x2) { float t = d->x1; d->x1 = d->x2; d->x2 = t; }
-        if (d->y1 > d->y2) { float t = d->y1; d->y1 = d->y2; d->y2 = t; }
+        if (d->x1 > d->x2) {
+            float t = d->x1;
+            d->x1 = d->x2;
+            d->x2 = t;
+        }
+        if (d->y1 > d->y2) {
+            float t = d->y1;
+            d->y1 = d->y2;
+            d->y2 = t;
+        }
         d->score = best_of_rest.score;
         d->class_id = cls;
     }
@@ -512,7 +524,8 @@ static int decode_yolov8(const float *output, const int64_t *shape, int frame, f
 {
     int64_t anchors = shape[2];
     const float *rows = output + (size_t)frame * shape[1] * anchors;
-    float *best_score = (float *)((char *)scratch + align16((size_t)anchors * sizeof(vs_detection)));
+    float *best_score =
+        (float *)((char *)scratch + align16((size_t)anchors * sizeof(vs_detection)));
     int32_t *best_class =
         (int32_t *)((char *)best_score + align16((size_t)anchors * sizeof(float)));
     const float *first = rows + 4 * anchors;
@@ -578,16 +591,14 @@ int vs_detect_frame(const vs_manifest *manifest, const float *const *outputs,
         return count;
     case VS_DECODER_YOLOV5:
         dets = scratch;
-        count = decode_yolov5(outputs[0], shapes[0], frame, conf, allowed, manifest->classes,
-                              dets);
+        count = decode_yolov5(outputs[0], shapes[0], frame, conf, allowed, manifest->classes, dets);
         break;
     case VS_DECODER_YOLOV8:
         dets = scratch;
         count = decode_yolov8(outputs[0], shapes[0], frame, conf, allowed, manifest->classes,
                               scratch, dets);
         break;
-    default:
-        return VS_EINVAL;
+    default: return VS_EINVAL;
     }
     count = vs_nms(dets, count, iou, agnostic, max_keep);
     memcpy(out, dets, (size_t)count * sizeof *out);

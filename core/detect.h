@@ -20,10 +20,10 @@ typedef struct vs_detection {
 } vs_detection;
 
 typedef struct vs_detect_params {
-    float conf;                 /* candidates need a score > conf */
-    float iou;                  /* NMS IoU threshold */
-    int max_detections;         /* <= VS_MAX_DETECTIONS */
-    int class_agnostic;         /* NMS across classes */
+    float conf;                   /* candidates need a score > conf */
+    float iou;                    /* NMS IoU threshold */
+    int max_detections;           /* <= VS_MAX_DETECTIONS */
+    int class_agnostic;           /* NMS across classes */
     const uint8_t *class_allowed; /* NULL = all; else [classes] 0/1 filter */
 } vs_detect_params;
 
@@ -61,8 +61,8 @@ float vs_iou(const vs_detection *a, const vs_detection *b);
 
 /* Geometry of the preprocess mapping from source to model input. */
 typedef struct vs_letterbox {
-    float scale_x, scale_y; /* input pixels per source pixel */
-    float pad_x, pad_y;     /* input pixels of padding on the left/top (whole pixels) */
+    float scale_x, scale_y;   /* input pixels per source pixel */
+    float pad_x, pad_y;       /* input pixels of padding on the left/top (whole pixels) */
     int resized_w, resized_h; /* the source resized to this, placed at (pad_x, pad_y) */
 } vs_letterbox;
 

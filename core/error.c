@@ -27,5 +27,6 @@ void vs_error_prefix(vs_error *err, const char *fmt, ...)
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
     /* Long messages lose their tail, never their head: the file name comes first. */
-    snprintf(err->msg, sizeof err->msg, "%s: %.*s", prefix, (int)(sizeof err->msg - sizeof prefix - 3), old);
+    snprintf(err->msg, sizeof err->msg, "%s: %.*s", prefix,
+             (int)(sizeof err->msg - sizeof prefix - 3), old);
 }

@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-#define VS_FONT_CELL 8     /* rows per glyph, and bits per row */
-#define VS_FONT_ADVANCE 6  /* pixels from one glyph's left edge to the next (unscaled) */
+#define VS_FONT_CELL 8    /* rows per glyph, and bits per row */
+#define VS_FONT_ADVANCE 6 /* pixels from one glyph's left edge to the next (unscaled) */
 
 /* The 8 rows of c's glyph, top first; bit 7 is the leftmost pixel.
  * Characters outside printable ASCII (including UTF-8 bytes) show as '?'. */

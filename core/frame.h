@@ -18,24 +18,24 @@ struct AVFrame;
 
 typedef enum vs_video_status {
     VS_VIDEO_PENDING = 0,
-    VS_VIDEO_DONE,     /* every frame decoded and analysed */
-    VS_VIDEO_FAILED,   /* error text says why; rows written before the error are kept */
-    VS_VIDEO_SKIPPED,  /* already complete in the store (resume) */
+    VS_VIDEO_DONE,    /* every frame decoded and analysed */
+    VS_VIDEO_FAILED,  /* error text says why; rows written before the error are kept */
+    VS_VIDEO_SKIPPED, /* already complete in the store (resume) */
     VS_VIDEO_INTERRUPTED,
 } vs_video_status;
 
 typedef struct vs_video {
-    int index;                 /* position in the run's stable input order */
-    char path[4096];           /* as given / found */
-    char relative_path[4096];  /* path below the input root it was found under */
+    int index;                /* position in the run's stable input order */
+    char path[4096];          /* as given / found */
+    char relative_path[4096]; /* path below the input root it was found under */
     int64_t size_bytes, mtime_s;
-    char fingerprint[33];      /* hex digest of size + first and last 64 KiB */
+    char fingerprint[33]; /* hex digest of size + first and last 64 KiB */
     char container[32], codec[32];
-    int width, height;         /* coded size of the first frame */
-    int rotation;              /* display rotation in degrees (0, 90, 180, 270) */
-    double fps;                /* average frame rate, 0 when unknown */
+    int width, height; /* coded size of the first frame */
+    int rotation;      /* display rotation in degrees (0, 90, 180, 270) */
+    double fps;        /* average frame rate, 0 when unknown */
     double duration_s;
-    int64_t frames_expected;   /* from the container, 0 when unknown */
+    int64_t frames_expected;          /* from the container, 0 when unknown */
     int time_base_num, time_base_den; /* of the video stream */
     int has_audio;
     /* written by the decoder when the video ends */
@@ -53,12 +53,12 @@ typedef enum vs_frame_kind {
 typedef struct vs_frame {
     vs_frame_kind kind;
     vs_video *video;
-    struct AVFrame *picture;    /* VS_FRAME_PICTURE: decoded picture, owned by this slot */
-    int64_t index;              /* 0-based decoded frame number within the video */
-    int64_t pts;                /* in the video stream's time base; AV_NOPTS_VALUE if unknown */
+    struct AVFrame *picture; /* VS_FRAME_PICTURE: decoded picture, owned by this slot */
+    int64_t index;           /* 0-based decoded frame number within the video */
+    int64_t pts;             /* in the video stream's time base; AV_NOPTS_VALUE if unknown */
     int64_t pts_ms;
-    int analysed;               /* went through the model */
-    int carried;                /* --skip-similar: detections copied from the last analysed frame */
+    int analysed; /* went through the model */
+    int carried;  /* --skip-similar: detections copied from the last analysed frame */
     int detection_count;
     vs_detection detections[VS_MAX_DETECTIONS]; /* source-pixel coordinates */
 } vs_frame;

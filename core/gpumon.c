@@ -6,8 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct nvml_utilization { unsigned int gpu, memory; } nvml_utilization;
-typedef struct nvml_memory { unsigned long long total, free, used; } nvml_memory;
+typedef struct nvml_utilization {
+    unsigned int gpu, memory;
+} nvml_utilization;
+typedef struct nvml_memory {
+    unsigned long long total, free, used;
+} nvml_memory;
 typedef void *nvml_device;
 
 struct vs_gpumon {
@@ -37,9 +41,10 @@ int vs_gpumon_open(vs_gpumon **out, int device_index, vs_error *err)
     int (*get_name)(nvml_device, char *, unsigned) =
         (int (*)(nvml_device, char *, unsigned))dlsym(library, "nvmlDeviceGetName");
     monitor->shutdown = (int (*)(void))dlsym(library, "nvmlShutdown");
-    monitor->utilization = (int (*)(nvml_device, nvml_utilization *))dlsym(
-        library, "nvmlDeviceGetUtilizationRates");
-    monitor->memory = (int (*)(nvml_device, nvml_memory *))dlsym(library, "nvmlDeviceGetMemoryInfo");
+    monitor->utilization =
+        (int (*)(nvml_device, nvml_utilization *))dlsym(library, "nvmlDeviceGetUtilizationRates");
+    monitor->memory =
+        (int (*)(nvml_device, nvml_memory *))dlsym(library, "nvmlDeviceGetMemoryInfo");
     if (!init || !by_index || !monitor->shutdown || !monitor->utilization || !monitor->memory ||
         init() != 0) {
         dlclose(library);

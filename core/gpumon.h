@@ -11,7 +11,7 @@
 typedef struct vs_gpumon vs_gpumon;
 
 typedef struct vs_gpu_sample {
-    int utilization_percent;  /* busy fraction of the last sampling period */
+    int utilization_percent; /* busy fraction of the last sampling period */
     int64_t memory_used_bytes, memory_total_bytes;
 } vs_gpu_sample;
 

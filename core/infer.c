@@ -30,8 +30,8 @@ void *vs_infer_thread(void *arg)
         vs_batch *batch = item;
         double started = vs_now_ms();
         if (batch->frames > 0) {
-            int status = vs_torch_submit(stage->torch, batch->slot, batch->frames,
-                                         batch->error.msg, sizeof batch->error.msg);
+            int status = vs_torch_submit(stage->torch, batch->slot, batch->frames, batch->error.msg,
+                                         sizeof batch->error.msg);
             batch->failed = status != VS_OK;
         }
         if (pending) {

@@ -74,12 +74,18 @@ static int field_error(const parse_ctx *ctx, const char *field, const char *what
 
 static const char *json_type_name(const cJSON *item)
 {
-    if (cJSON_IsNull(item)) return "null";
-    if (cJSON_IsBool(item)) return "a boolean";
-    if (cJSON_IsNumber(item)) return "a number";
-    if (cJSON_IsString(item)) return "a string";
-    if (cJSON_IsArray(item)) return "an array";
-    if (cJSON_IsObject(item)) return "an object";
+    if (cJSON_IsNull(item))
+        return "null";
+    if (cJSON_IsBool(item))
+        return "a boolean";
+    if (cJSON_IsNumber(item))
+        return "a number";
+    if (cJSON_IsString(item))
+        return "a string";
+    if (cJSON_IsArray(item))
+        return "an array";
+    if (cJSON_IsObject(item))
+        return "an object";
     return "an invalid value";
 }
 
@@ -172,8 +178,8 @@ static int get_unit_interval(const parse_ctx *ctx, const cJSON *object, const ch
 }
 
 /* String fields; returns the string in *out (owned by the cJSON tree). */
-static int get_string(const parse_ctx *ctx, const cJSON *object, const char *key,
-                      const char *field, int required, const char **out)
+static int get_string(const parse_ctx *ctx, const cJSON *object, const char *key, const char *field,
+                      int required, const char **out)
 {
     const cJSON *item = member(object, key);
     if (!item) {
@@ -191,9 +197,9 @@ static int get_string(const parse_ctx *ctx, const cJSON *object, const char *key
 }
 
 /* Picks one of `choices` (NULL-terminated); the index lands in *out. */
-static int get_choice(const parse_ctx *ctx, const cJSON *object, const char *key,
-                      const char *field, int required, const char *const *choices,
-                      const char *expected, int fallback, int *out)
+static int get_choice(const parse_ctx *ctx, const cJSON *object, const char *key, const char *field,
+                      int required, const char *const *choices, const char *expected, int fallback,
+                      int *out)
 {
     const char *value;
     int status = get_string(ctx, object, key, field, required, &value);
@@ -209,14 +215,14 @@ static int get_choice(const parse_ctx *ctx, const cJSON *object, const char *key
             return VS_OK;
         }
     char shown[64];
-    return vs_fail(ctx->err, VS_EINVAL, "%s: field '%s': '%s' is not one of %s", ctx->file,
-                   field, printable(value, shown, sizeof shown), expected);
+    return vs_fail(ctx->err, VS_EINVAL, "%s: field '%s': '%s' is not one of %s", ctx->file, field,
+                   printable(value, shown, sizeof shown), expected);
 }
 
 /* mean and std: an array of three numbers (one per channel, in the tensor's
  * channel order) or one number for all three. */
-static int get_triple(const parse_ctx *ctx, const cJSON *input, const char *key,
-                      const char *field, float fallback, int nonzero, float out[3])
+static int get_triple(const parse_ctx *ctx, const cJSON *input, const char *key, const char *field,
+                      float fallback, int nonzero, float out[3])
 {
     const cJSON *item = member(input, key);
     if (!item) {
@@ -251,8 +257,8 @@ static int get_triple(const parse_ctx *ctx, const cJSON *input, const char *key,
 
 /* Resolves a file name against the manifest's directory: models ship as a
  * directory and must work wherever it is installed. */
-static int resolve_path(const parse_ctx *ctx, const char *field, const char *dir,
-                        const char *name, char *out, size_t size)
+static int resolve_path(const parse_ctx *ctx, const char *field, const char *dir, const char *name,
+                        char *out, size_t size)
 {
     int n;
     if (name[0] == '/' || !dir || !dir[0])
@@ -285,8 +291,9 @@ static int check_outputs(const parse_ctx *ctx, const cJSON *root, vs_decoder_kin
         return field_error(ctx, "outputs",
                            "the centernet decoder expects [\"heatmap\", \"boxes\"] in that order");
     if (decoder != VS_DECODER_CENTERNET && count != 1)
-        return vs_fail(ctx->err, VS_EINVAL, "%s: field 'outputs': decoder %s expects 1 output, got %d",
-                       ctx->file, vs_decoder_name(decoder), count);
+        return vs_fail(ctx->err, VS_EINVAL,
+                       "%s: field 'outputs': decoder %s expects 1 output, got %d", ctx->file,
+                       vs_decoder_name(decoder), count);
     return VS_OK;
 }
 
@@ -299,7 +306,7 @@ static int parse_input(const parse_ctx *ctx, const cJSON *root, vs_manifest *m)
         return type_error(ctx, "input", "an object", input);
 
     static const char *const known[] = {"width", "height", "layout", "colour", "scale",
-                                        "mean", "std", "resize", NULL};
+                                        "mean",  "std",    "resize", NULL};
     int status = check_duplicates(ctx, input, "input.", known);
     if (status != VS_OK)
         return status;
@@ -307,16 +314,16 @@ static int parse_input(const parse_ctx *ctx, const cJSON *root, vs_manifest *m)
     static const char *const colours[] = {"rgb", "bgr", NULL};
     static const char *const resizes[] = {"stretch", "letterbox", NULL};
     int layout, colour, resize;
-    if ((status = get_int(ctx, input, "width", "input.width", 1, 0, INPUT_SIZE_MIN,
-                          INPUT_SIZE_MAX, &m->input_width)) ||
+    if ((status = get_int(ctx, input, "width", "input.width", 1, 0, INPUT_SIZE_MIN, INPUT_SIZE_MAX,
+                          &m->input_width)) ||
         (status = get_int(ctx, input, "height", "input.height", 1, 0, INPUT_SIZE_MIN,
                           INPUT_SIZE_MAX, &m->input_height)) ||
-        (status = get_choice(ctx, input, "layout", "input.layout", 0, layouts, "nchw", 0,
-                             &layout)) ||
-        (status = get_choice(ctx, input, "colour", "input.colour", 0, colours, "rgb|bgr", 0,
-                             &colour)) ||
-        (status = get_choice(ctx, input, "resize", "input.resize", 0, resizes,
-                             "stretch|letterbox", VS_RESIZE_STRETCH, &resize)) ||
+        (status =
+             get_choice(ctx, input, "layout", "input.layout", 0, layouts, "nchw", 0, &layout)) ||
+        (status =
+             get_choice(ctx, input, "colour", "input.colour", 0, colours, "rgb|bgr", 0, &colour)) ||
+        (status = get_choice(ctx, input, "resize", "input.resize", 0, resizes, "stretch|letterbox",
+                             VS_RESIZE_STRETCH, &resize)) ||
         (status = get_triple(ctx, input, "mean", "input.mean", 0.0f, 0, m->mean)) ||
         (status = get_triple(ctx, input, "std", "input.std", 1.0f, 1, m->std)))
         return status;
@@ -341,9 +348,10 @@ static int parse_tree(const parse_ctx *ctx, const cJSON *root, vs_manifest *m, c
         return vs_fail(ctx->err, VS_EINVAL, "%s: expected a JSON object at the top level, got %s",
                        ctx->file, json_type_name(root));
 
-    static const char *const known[] = {"name", "file", "input", "decoder", "outputs",
-                                        "stride", "labels", "classes", "conf", "iou",
-                                        "max_detections", "class_agnostic_nms", "source", NULL};
+    static const char *const known[] = {"name",    "file",   "input",          "decoder",
+                                        "outputs", "stride", "labels",         "classes",
+                                        "conf",    "iou",    "max_detections", "class_agnostic_nms",
+                                        "source",  NULL};
     const char *name, *file, *labels;
     int status;
     if ((status = check_duplicates(ctx, root, "", known)) ||
@@ -379,14 +387,13 @@ static int parse_tree(const parse_ctx *ctx, const cJSON *root, vs_manifest *m, c
     if ((status = check_outputs(ctx, root, m->decoder)) ||
         (status = get_int(ctx, root, "stride", "stride", 0, 4, 1, STRIDE_MAX, &m->stride)) ||
         (status = get_string(ctx, root, "labels", "labels", 1, &labels)) ||
-        (status = resolve_path(ctx, "labels", dir, labels, m->labels_path,
-                               sizeof m->labels_path)) ||
-        (status = get_int(ctx, root, "classes", "classes", 1, 0, 1, VS_MAX_CLASSES,
-                          &m->classes)) ||
+        (status =
+             resolve_path(ctx, "labels", dir, labels, m->labels_path, sizeof m->labels_path)) ||
+        (status = get_int(ctx, root, "classes", "classes", 1, 0, 1, VS_MAX_CLASSES, &m->classes)) ||
         (status = get_unit_interval(ctx, root, "conf", 0.25f, &m->conf)) ||
         (status = get_unit_interval(ctx, root, "iou", 0.45f, &m->iou)) ||
-        (status = get_int(ctx, root, "max_detections", "max_detections", 0, VS_MAX_DETECTIONS,
-                          1, VS_MAX_DETECTIONS, &m->max_detections)))
+        (status = get_int(ctx, root, "max_detections", "max_detections", 0, VS_MAX_DETECTIONS, 1,
+                          VS_MAX_DETECTIONS, &m->max_detections)))
         return status;
 
     /* CenterNet's grid must tile the input exactly, or box positions drift. */
@@ -458,10 +465,14 @@ static const char *label_problem(const unsigned char *s, size_t len)
         }
         size_t extra;
         unsigned int min;
-        if ((c & 0xe0) == 0xc0) extra = 1, min = 0x80;
-        else if ((c & 0xf0) == 0xe0) extra = 2, min = 0x800;
-        else if ((c & 0xf8) == 0xf0) extra = 3, min = 0x10000;
-        else return "invalid UTF-8 in label";
+        if ((c & 0xe0) == 0xc0)
+            extra = 1, min = 0x80;
+        else if ((c & 0xf0) == 0xe0)
+            extra = 2, min = 0x800;
+        else if ((c & 0xf8) == 0xf0)
+            extra = 3, min = 0x10000;
+        else
+            return "invalid UTF-8 in label";
         if (i + extra >= len)
             return "invalid UTF-8 in label";
         unsigned int code = c & (0x3f >> extra);
@@ -521,8 +532,8 @@ int vs_labels_parse(vs_manifest *manifest, const char *text, const char *name_fo
                                "end, a gap would shift the class ids)",
                                file, blank_line);
             if (len >= VS_LABEL_MAX)
-                return vs_fail(err, VS_EINVAL, "%s: line %d: label is %zu bytes, at most %d",
-                               file, line_number, len, VS_LABEL_MAX - 1);
+                return vs_fail(err, VS_EINVAL, "%s: line %d: label is %zu bytes, at most %d", file,
+                               line_number, len, VS_LABEL_MAX - 1);
             const char *problem = label_problem((const unsigned char *)start, len);
             if (problem)
                 return vs_fail(err, VS_EINVAL, "%s: line %d: %s", file, line_number, problem);
@@ -612,8 +623,7 @@ int vs_manifest_load(vs_manifest *manifest, const char *path, vs_error *err)
     if (access(manifest->labels_path, F_OK) != 0) {
         status = vs_fail(err, VS_EIO, "%s: field 'labels': labels file %s not found", path,
                          manifest->labels_path);
-    } else if ((status = read_text(manifest->labels_path, LABELS_MAX_BYTES, &text, err)) ==
-               VS_OK) {
+    } else if ((status = read_text(manifest->labels_path, LABELS_MAX_BYTES, &text, err)) == VS_OK) {
         status = vs_labels_parse(manifest, text, manifest->labels_path, err);
         free(text);
     } else {

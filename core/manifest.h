@@ -25,14 +25,14 @@ typedef enum vs_resize_mode {
 
 typedef struct vs_manifest {
     char name[64];
-    char model_path[4096];  /* resolved against the manifest's directory */
+    char model_path[4096]; /* resolved against the manifest's directory */
     char labels_path[4096];
     int input_width, input_height;
-    int bgr;                /* colour order: 0 rgb, 1 bgr */
+    int bgr;                      /* colour order: 0 rgb, 1 bgr */
     float scale, mean[3], std[3]; /* value = (pixel * scale - mean) / std */
     vs_resize_mode resize;
     vs_decoder_kind decoder;
-    int stride;             /* CenterNet output stride */
+    int stride; /* CenterNet output stride */
     int classes;
     float conf, iou;
     int max_detections;

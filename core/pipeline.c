@@ -155,7 +155,8 @@ static int open_model(graph *g, const vs_run_options *o, vs_error *err)
 
 static int make_pools(graph *g, const vs_run_options *o, vs_error *err)
 {
-    int keeps_unanalysed = o->annotate && (o->every > 1 || o->sample_fps > 0 || o->skip_similar > 0);
+    int keeps_unanalysed =
+        o->annotate && (o->every > 1 || o->sample_fps > 0 || o->skip_similar > 0);
     /* Room for markers of several short videos, and for frames that ride along
      * without being analysed when the annotator needs every frame. */
     g->entry_capacity = o->batch + 2 * o->jobs + 4 + (keeps_unanalysed ? 2 * o->batch + 32 : 0);
@@ -242,7 +243,9 @@ static void *monitor_thread(void *arg)
         until.tv_nsec %= 1000000000L;
         pthread_cond_timedwait(&m->wake, &m->lock, &until);
         vs_store_sample sample = {.t_ms = vs_now_ms() - m->started_ms,
-                                  .rss_bytes = vs_rss_bytes(), .gpu_util = -1, .gpu_mem_bytes = -1};
+                                  .rss_bytes = vs_rss_bytes(),
+                                  .gpu_util = -1,
+                                  .gpu_mem_bytes = -1};
         if (sample.rss_bytes > m->rss_peak)
             m->rss_peak = sample.rss_bytes;
         vs_gpu_sample gpu;
@@ -315,16 +318,23 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
     /* On CPU, inference is the bottleneck and owns every core: extra decoder
      * threads would only preempt its OpenMP workers, which then wait for each
      * other at every layer. On CUDA, decoding is what keeps the GPU fed. */
-    int codec_threads = vs_torch_is_cuda(g->torch) ? (int)((cores > 1 ? cores : 2) / o->jobs + 1) : 1;
+    int codec_threads =
+        vs_torch_is_cuda(g->torch) ? (int)((cores > 1 ? cores : 2) / o->jobs + 1) : 1;
     for (int j = 0; j < o->jobs; j++) {
         vs_decode_stage *d = &g->decoders[j];
         *d = (vs_decode_stage){
-            .videos = videos, .video_count = video_count, .next_video = &g->next_video,
-            .decoders_running = &g->decoders_running, .frames = &g->frames,
-            .out = &g->queues[VS_QUEUE_DECODED], .stop = o->stop,
+            .videos = videos,
+            .video_count = video_count,
+            .next_video = &g->next_video,
+            .decoders_running = &g->decoders_running,
+            .frames = &g->frames,
+            .out = &g->queues[VS_QUEUE_DECODED],
+            .stop = o->stop,
             .codec_threads = codec_threads,
-            .sampling = {.every = o->every, .sample_fps = o->sample_fps,
-                         .skip_similar = o->skip_similar, .keep_unsampled = o->annotate},
+            .sampling = {.every = o->every,
+                         .sample_fps = o->sample_fps,
+                         .skip_similar = o->skip_similar,
+                         .keep_unsampled = o->annotate},
         };
         vs_stats_init(&d->stats, "decode", "frame");
     }
@@ -418,11 +428,13 @@ static void summarize(graph *g, const vs_run_options *o, vs_video *videos, int v
         }
 
     static const char *const queue_names[VS_QUEUE_COUNT] = {"decoded", "batched", "inferred",
-                                                             "detected"};
+                                                            "detected"};
     for (int q = 0; q < VS_QUEUE_COUNT; q++) {
         vs_queue *queue = &g->queues[q];
         r->queues[q] = (vs_queue_summary){
-            .name = queue_names[q], .capacity = queue->capacity, .max = queue->occupancy_max,
+            .name = queue_names[q],
+            .capacity = queue->capacity,
+            .max = queue->occupancy_max,
             .average = queue->pushes ? (double)queue->occupancy_sum / queue->pushes : 0,
             .full_waits = queue->full_waits};
     }
@@ -573,15 +585,21 @@ int vs_pipeline_run(const vs_run_options *o, vs_video *videos, int video_count,
         for (int s = 0; s < VS_STAGE_COUNT; s++) {
             const vs_stage_summary *st = &result->stages[s];
             const vs_queue_summary *q = s > 0 ? &result->queues[s - 1] : NULL;
-            stats[s] = (vs_store_stage_stat){
-                .stage = st->name, .unit = st->unit, .count = st->count, .frames = st->frames,
-                .total_ms = st->total_ms, .avg_ms = st->avg_ms, .p95_ms = st->p95_ms,
-                .max_ms = st->max_ms, .queue_avg = q ? q->average : -1,
-                .queue_max = q ? q->max : -1, .queue_capacity = q ? q->capacity : -1};
+            stats[s] = (vs_store_stage_stat){.stage = st->name,
+                                             .unit = st->unit,
+                                             .count = st->count,
+                                             .frames = st->frames,
+                                             .total_ms = st->total_ms,
+                                             .avg_ms = st->avg_ms,
+                                             .p95_ms = st->p95_ms,
+                                             .max_ms = st->max_ms,
+                                             .queue_avg = q ? q->average : -1,
+                                             .queue_max = q ? q->max : -1,
+                                             .queue_capacity = q ? q->capacity : -1};
         }
         vs_store_add_stage_stats(g->store, result->run_id, stats, VS_STAGE_COUNT, &store_error);
-        vs_store_add_samples(g->store, result->run_id, g->monitor.samples,
-                             g->monitor.sample_count, &store_error);
+        vs_store_add_samples(g->store, result->run_id, g->monitor.samples, g->monitor.sample_count,
+                             &store_error);
         const char *run_status = status != VS_OK         ? "failed"
                                  : result->interrupted   ? "interrupted"
                                  : result->videos_failed ? "partial"

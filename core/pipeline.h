@@ -14,23 +14,29 @@
 #include "manifest.h"
 #include "stats.h"
 
-enum { VS_STAGE_DECODE, VS_STAGE_PREPROCESS, VS_STAGE_INFER, VS_STAGE_POSTPROCESS, VS_STAGE_SINK,
-       VS_STAGE_COUNT };
+enum {
+    VS_STAGE_DECODE,
+    VS_STAGE_PREPROCESS,
+    VS_STAGE_INFER,
+    VS_STAGE_POSTPROCESS,
+    VS_STAGE_SINK,
+    VS_STAGE_COUNT
+};
 enum { VS_QUEUE_DECODED, VS_QUEUE_BATCHED, VS_QUEUE_INFERRED, VS_QUEUE_DETECTED, VS_QUEUE_COUNT };
 
 typedef struct vs_run_options {
     const char *manifest_path;
-    const char *device;       /* auto | cpu | cuda | cuda:N */
+    const char *device; /* auto | cpu | cuda | cuda:N */
     int half;
-    int batch;                /* 1..64 */
-    float conf, iou;          /* < 0: the manifest's default */
-    const char *classes;      /* comma-separated labels, NULL = all */
+    int batch;           /* 1..64 */
+    float conf, iou;     /* < 0: the manifest's default */
+    const char *classes; /* comma-separated labels, NULL = all */
     int every;
     double sample_fps, skip_similar;
-    int jobs;                 /* videos decoded at once */
-    int threads;              /* CPU intra-op threads for inference; 0 = auto */
+    int jobs;    /* videos decoded at once */
+    int threads; /* CPU intra-op threads for inference; 0 = auto */
     const char *out_dir;
-    const char *db_path;      /* NULL: OUT/results.db */
+    const char *db_path; /* NULL: OUT/results.db */
     int annotate, snapshots, force, store;
     const char *options_json; /* recorded in the runs table */
     const volatile sig_atomic_t *stop;
@@ -64,7 +70,7 @@ typedef struct vs_run_result {
     int64_t gpu_memory_peak_bytes, gpu_memory_used_bytes;
     int64_t torch_cuda_peak_bytes;
     int interrupted;
-    int started;          /* 0: setup failed (model, store, memory) before any frame */
+    int started; /* 0: setup failed (model, store, memory) before any frame */
     int64_t run_id;
 } vs_run_result;
 

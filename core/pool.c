@@ -47,9 +47,8 @@ void *vs_pool_get(vs_pool *pool)
     __atomic_add_fetch(&pool->gets, 1, __ATOMIC_RELAXED);
     int in_use = pool->count - vs_queue_count(&pool->free_slots);
     int seen = __atomic_load_n(&pool->in_use_max, __ATOMIC_RELAXED);
-    while (in_use > seen &&
-           !__atomic_compare_exchange_n(&pool->in_use_max, &seen, in_use, 0, __ATOMIC_RELAXED,
-                                        __ATOMIC_RELAXED))
+    while (in_use > seen && !__atomic_compare_exchange_n(&pool->in_use_max, &seen, in_use, 0,
+                                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ;
     return slot;
 }

@@ -35,9 +35,9 @@ static void detect(vs_postprocess_stage *stage, vs_batch *batch, int position, v
         outputs[i] = batch->outputs[i].data;
         memcpy(shapes[i], batch->outputs[i].shape, sizeof shapes[i]);
     }
-    int count = vs_detect_frame(stage->manifest, outputs, (const int64_t(*)[4])shapes,
-                                batch->output_count, position, &stage->params, stage->scratch,
-                                frame->detections);
+    int count =
+        vs_detect_frame(stage->manifest, outputs, (const int64_t(*)[4])shapes, batch->output_count,
+                        position, &stage->params, stage->scratch, frame->detections);
     frame->detection_count = count > 0 ? count : 0;
     vs_detect_to_source(frame->detections, frame->detection_count, &batch->geometry[position],
                         frame->picture->width, frame->picture->height);

@@ -67,8 +67,8 @@ static int stretch_tf_legacy(vs_preprocess *pre, const struct AVFrame *picture, 
         pre->rgb_scratch_size = needed;
     }
     pre->scaler = sws_getCachedContext(pre->scaler, w, h, picture->format, w, h, AV_PIX_FMT_RGB24,
-                                       SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT,
-                                       NULL, NULL, NULL);
+                                       SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL,
+                                       NULL, NULL);
     if (!pre->scaler)
         return vs_fail(err, VS_EINVAL, "cannot convert %dx%d %s frames", w, h,
                        av_get_pix_fmt_name(picture->format));
@@ -101,7 +101,8 @@ static int stretch_tf_legacy(vs_preprocess *pre, const struct AVFrame *picture, 
                 float tl = top[left + k], tr = top[right + k];
                 float bl = bottom[left + k], br = bottom[right + k];
                 float upper = tl + (tr - tl) * x_lerp, lower = bl + (br - bl) * x_lerp;
-                input[c * plane + (size_t)y * in_w + x] = (upper + (lower - upper) * y_lerp) / 255.0f;
+                input[c * plane + (size_t)y * in_w + x] =
+                    (upper + (lower - upper) * y_lerp) / 255.0f;
             }
         }
     }
@@ -123,14 +124,15 @@ int vs_preprocess_frame(vs_preprocess *pre, const struct AVFrame *picture, float
     }
     int out_w = (int)(picture->width * geometry->scale_x + 0.5f);
     int out_h = (int)(picture->height * geometry->scale_y + 0.5f);
-    if (out_w > in_w) out_w = in_w;
-    if (out_h > in_h) out_h = in_h;
+    if (out_w > in_w)
+        out_w = in_w;
+    if (out_h > in_h)
+        out_h = in_h;
     int pad_x = (int)geometry->pad_x, pad_y = (int)geometry->pad_y;
 
-    pre->scaler = sws_getCachedContext(pre->scaler, picture->width, picture->height,
-                                       picture->format, out_w, out_h,
-                                       pre->direct_float ? AV_PIX_FMT_GBRPF32 : AV_PIX_FMT_RGB24,
-                                       SWS_BILINEAR, NULL, NULL, NULL);
+    pre->scaler = sws_getCachedContext(
+        pre->scaler, picture->width, picture->height, picture->format, out_w, out_h,
+        pre->direct_float ? AV_PIX_FMT_GBRPF32 : AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL, NULL);
     if (!pre->scaler)
         return vs_fail(err, VS_EINVAL, "cannot scale %dx%d %s frames", picture->width,
                        picture->height, av_get_pix_fmt_name(picture->format));

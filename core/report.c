@@ -86,7 +86,8 @@ char *vs_report_json(const vs_run_result *r, const vs_video *videos, int video_c
         cJSON_AddNumberToObject(gpu, "utilization_p95", r->gpu_util_p95);
         cJSON_AddNumberToObject(gpu, "memory_peak_bytes", (double)r->gpu_memory_peak_bytes);
         cJSON_AddNumberToObject(gpu, "memory_used_bytes", (double)r->gpu_memory_used_bytes);
-        cJSON_AddNumberToObject(gpu, "torch_peak_allocated_bytes", (double)r->torch_cuda_peak_bytes);
+        cJSON_AddNumberToObject(gpu, "torch_peak_allocated_bytes",
+                                (double)r->torch_cuda_peak_bytes);
     } else {
         cJSON_AddStringToObject(gpu, "note", r->gpu_note);
     }
@@ -102,7 +103,8 @@ void vs_report_print(FILE *out, const vs_run_result *r, const vs_video *videos, 
             r->videos_failed, r->videos_skipped, r->videos_interrupted);
     for (int i = 0; i < video_count; i++)
         if (videos[i].status == VS_VIDEO_FAILED || videos[i].status == VS_VIDEO_INTERRUPTED)
-            fprintf(out, "    %s: %s\n", vs_video_status_name(videos[i].status), videos[i].error.msg);
+            fprintf(out, "    %s: %s\n", vs_video_status_name(videos[i].status),
+                    videos[i].error.msg);
     fprintf(out, "  frames: %lld decoded, %lld analysed, %lld detections in %.2f s\n",
             (long long)r->frames_decoded, (long long)r->frames_analysed, (long long)r->detections,
             r->wall_s);
@@ -121,11 +123,15 @@ void vs_report_print(FILE *out, const vs_run_result *r, const vs_video *videos, 
         fprintf(out, " %s %.1f/%d of %d%s", r->queues[q].name ? r->queues[q].name : "?",
                 r->queues[q].average, r->queues[q].max, r->queues[q].capacity,
                 q + 1 < VS_QUEUE_COUNT ? "," : "\n");
-    fprintf(out, "  memory: peak RSS %.1f MiB, final %.1f MiB; pools: %d frame slots (max %d in use), %d batch slots\n",
+    fprintf(out,
+            "  memory: peak RSS %.1f MiB, final %.1f MiB; pools: %d frame slots (max %d in use), "
+            "%d batch slots\n",
             mib(r->rss_peak_bytes), mib(r->rss_final_bytes), r->frame_pool_size,
             r->frame_pool_max_in_use, r->batch_pool_size);
     if (r->gpu_monitored)
-        fprintf(out, "  GPU: utilization avg %.0f%%, p95 %.0f%%; memory used %.0f MiB, peak %.0f MiB (libtorch peak %.0f MiB)\n",
+        fprintf(out,
+                "  GPU: utilization avg %.0f%%, p95 %.0f%%; memory used %.0f MiB, peak %.0f MiB "
+                "(libtorch peak %.0f MiB)\n",
                 r->gpu_util_avg, r->gpu_util_p95, mib(r->gpu_memory_used_bytes),
                 mib(r->gpu_memory_peak_bytes), mib(r->torch_cuda_peak_bytes));
     else

@@ -21,7 +21,10 @@ typedef struct walk_state {
     void *context;
     vs_scan_result *result;
     int capacity;
-    struct { dev_t dev; ino_t ino; } ancestors[256]; /* directories on the current path */
+    struct {
+        dev_t dev;
+        ino_t ino;
+    } ancestors[256]; /* directories on the current path */
     int depth;
 } walk_state;
 
@@ -78,7 +81,8 @@ static int looks_like_video(const char *path)
     if (!format || score < AVPROBE_SCORE_EXTENSION)
         return 0;
     if (strstr(format->name, "_pipe") || !strncmp(format->name, "image2", 6) ||
-        !strcmp(format->name, "mp3") || !strcmp(format->name, "wav") || !strcmp(format->name, "flac"))
+        !strcmp(format->name, "mp3") || !strcmp(format->name, "wav") ||
+        !strcmp(format->name, "flac"))
         return 0;
     return 1;
 }
@@ -226,7 +230,8 @@ int vs_fingerprint(vs_video *video, vs_error *err)
     static const int whence[2] = {SEEK_SET, SEEK_END};
     unsigned char buffer[FINGERPRINT_SPAN];
     for (int part = 0; part < 2; part++) {
-        off_t offset = part == 0 ? 0 : -(off_t)(st.st_size < FINGERPRINT_SPAN ? st.st_size : FINGERPRINT_SPAN);
+        off_t offset =
+            part == 0 ? 0 : -(off_t)(st.st_size < FINGERPRINT_SPAN ? st.st_size : FINGERPRINT_SPAN);
         if (lseek(fd, offset, whence[part]) < 0)
             break;
         ssize_t n = read(fd, buffer, sizeof buffer);

@@ -17,7 +17,7 @@ typedef void (*vs_scan_report)(void *context, const char *path, const char *prob
 typedef struct vs_scan_result {
     vs_video *videos; /* sorted by path within each argument, arguments in order */
     int video_count;
-    int problems;     /* entries reported through the callback */
+    int problems; /* entries reported through the callback */
 } vs_scan_result;
 
 int vs_scan(const char *const *paths, int path_count, vs_scan_report report, void *context,

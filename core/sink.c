@@ -71,9 +71,11 @@ static int add_picture(vs_sink_stage *stage, const vs_frame *frame, vs_sink_vide
 {
     vs_error error = {{0}};
     if (stage->store && (frame->analysed || frame->carried) &&
-        vs_store_add_frame(stage->store, state->video_id, frame, stage->labels, &stage->error) != VS_OK)
+        vs_store_add_frame(stage->store, state->video_id, frame, stage->labels, &stage->error) !=
+            VS_OK)
         return VS_EIO;
-    if (state->annotate && vs_annotate_frame(state->annotate, frame, stage->labels, &error) != VS_OK) {
+    if (state->annotate &&
+        vs_annotate_frame(state->annotate, frame, stage->labels, &error) != VS_OK) {
         fail_video(state, &error);
         vs_annotate_close(state->annotate, 0, &error);
         state->annotate = NULL;
@@ -93,7 +95,8 @@ static int end_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *state
     vs_error error = {{0}};
     /* A video that never opened has no START marker: its row still records why. */
     if (!state->started && stage->store &&
-        vs_store_begin_video(stage->store, stage->run_id, video, &state->video_id, &stage->error) != VS_OK)
+        vs_store_begin_video(stage->store, stage->run_id, video, &state->video_id, &stage->error) !=
+            VS_OK)
         return VS_EIO;
     int finalize = video->status == VS_VIDEO_DONE || video->status == VS_VIDEO_FAILED;
     if (state->annotate) {
@@ -117,7 +120,8 @@ static int end_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *state
         video->status = VS_VIDEO_FAILED;
         video->error = state->error;
     }
-    if (stage->store && vs_store_end_video(stage->store, state->video_id, video, &stage->error) != VS_OK)
+    if (stage->store &&
+        vs_store_end_video(stage->store, state->video_id, video, &stage->error) != VS_OK)
         return VS_EIO;
     return VS_OK;
 }
@@ -127,10 +131,8 @@ static int consume(vs_sink_stage *stage, vs_frame *frame)
     vs_video *video = frame->video;
     vs_sink_video *state = &stage->per_video[video->index];
     switch (frame->kind) {
-    case VS_FRAME_VIDEO_START:
-        return start_video(stage, video, state);
-    case VS_FRAME_VIDEO_END:
-        return end_video(stage, video, state);
+    case VS_FRAME_VIDEO_START: return start_video(stage, video, state);
+    case VS_FRAME_VIDEO_END: return end_video(stage, video, state);
     case VS_FRAME_PICTURE: {
         double started = vs_now_ms();
         int status = add_picture(stage, frame, state);

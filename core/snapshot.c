@@ -58,8 +58,8 @@ struct vs_snapshot {
     const char *const *labels; /* from the last vs_snapshot_frame */
     int failed;                /* a frame failed: nothing is written at close */
     int have_thumb;
-    region thumb;              /* the whole first analysed picture */
-    class_best *best;          /* VS_MAX_CLASSES entries */
+    region thumb;     /* the whole first analysed picture */
+    class_best *best; /* VS_MAX_CLASSES entries */
     int classes_seen;
 };
 
@@ -96,8 +96,8 @@ static int plane_shift_h(const AVPixFmtDescriptor *desc, int plane)
 
 /* Copies [x0, x1) x [y0, y1) of picture into r, widened outward to whole
  * chroma samples. Allocates only when r's buffer is too small. */
-static int copy_region(vs_snapshot *s, region *r, const AVFrame *picture, int x0, int y0,
-                       int x1, int y1, vs_error *err)
+static int copy_region(vs_snapshot *s, region *r, const AVFrame *picture, int x0, int y0, int x1,
+                       int y1, vs_error *err)
 {
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(picture->format);
     if (!desc || (desc->flags & (AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_BITSTREAM)))
@@ -131,8 +131,8 @@ static int copy_region(vs_snapshot *s, region *r, const AVFrame *picture, int x0
         int skip_bytes = av_image_get_linesize(picture->format, x0, p);
         int row_bytes = av_image_get_linesize(picture->format, width, p);
         int rows = -((-height) >> shift_h);
-        const uint8_t *source = picture->data[p] +
-                                (ptrdiff_t)(y0 >> shift_h) * picture->linesize[p] + skip_bytes;
+        const uint8_t *source =
+            picture->data[p] + (ptrdiff_t)(y0 >> shift_h) * picture->linesize[p] + skip_bytes;
         av_image_copy_plane(r->data[p], r->linesize[p], source, picture->linesize[p], row_bytes,
                             rows);
     }
@@ -236,13 +236,12 @@ static int region_to_rgb(const vs_snapshot *s, const region *r, int width, int h
     if (desc && !(desc->flags & AV_PIX_FMT_FLAG_RGB)) {
         const int *matrix =
             sws_getCoefficients(r->colorspace == AVCOL_SPC_BT709 ? SWS_CS_ITU709 : SWS_CS_DEFAULT);
-        sws_setColorspaceDetails(scaler, matrix, full_range, sws_getCoefficients(SWS_CS_DEFAULT),
-                                 1, 0, 1 << 16, 1 << 16);
+        sws_setColorspaceDetails(scaler, matrix, full_range, sws_getCoefficients(SWS_CS_DEFAULT), 1,
+                                 0, 1 << 16, 1 << 16);
     }
     uint8_t *planes[4] = {out->pixels};
     int pitches[4] = {out->pitch};
-    sws_scale(scaler, (const uint8_t *const *)r->data, r->linesize, 0, r->height, planes,
-              pitches);
+    sws_scale(scaler, (const uint8_t *const *)r->data, r->linesize, 0, r->height, planes, pitches);
     sws_freeContext(scaler);
     return VS_OK;
 }
@@ -293,13 +292,12 @@ static int make_dirs(const char *path, vs_error *err)
 }
 
 /* NAME.part, then rename: a JPEG under its final name is always whole. */
-static int write_jpeg(tjhandle compressor, const rgb_image *image, const char *path,
-                      vs_error *err)
+static int write_jpeg(tjhandle compressor, const rgb_image *image, const char *path, vs_error *err)
 {
     unsigned char *jpeg = NULL;
     unsigned long jpeg_size = 0;
-    if (tjCompress2(compressor, image->pixels, image->width, image->pitch, image->height,
-                    TJPF_RGB, &jpeg, &jpeg_size, TJSAMP_420, VS_SNAPSHOT_QUALITY, 0) != 0) {
+    if (tjCompress2(compressor, image->pixels, image->width, image->pitch, image->height, TJPF_RGB,
+                    &jpeg, &jpeg_size, TJSAMP_420, VS_SNAPSHOT_QUALITY, 0) != 0) {
         tjFree(jpeg);
         return vs_fail(err, VS_EIO, "snapshot.c: %s: JPEG compression failed: %s", path,
                        tjGetErrorStr2(compressor));
@@ -381,11 +379,11 @@ static int write_all(vs_snapshot *s, vs_store *store, int64_t video_id, vs_error
     int thumb_w = VS_SNAPSHOT_THUMB_WIDTH;
     int thumb_h = (int)lrint((double)VS_SNAPSHOT_THUMB_WIDTH * shown_h / shown_w);
     thumb_h = thumb_h < 1 ? 1 : thumb_h;
-    status = write_snapshot(s, compressor, &s->thumb, quarter ? thumb_h : thumb_w,
-                            quarter ? thumb_w : thumb_h, "thumb", "thumb", -1, 0, store,
-                            video_id, err);
+    status =
+        write_snapshot(s, compressor, &s->thumb, quarter ? thumb_h : thumb_w,
+                       quarter ? thumb_w : thumb_h, "thumb", "thumb", -1, 0, store, video_id, err);
 
-    char (*taken)[80] = calloc((size_t)s->classes_seen + 1, sizeof *taken);
+    char(*taken)[80] = calloc((size_t)s->classes_seen + 1, sizeof *taken);
     int taken_count = 0;
     for (int c = 0; c < VS_MAX_CLASSES && taken; c++) {
         const class_best *best = &s->best[c];
@@ -393,10 +391,9 @@ static int write_all(vs_snapshot *s, vs_store *store, int64_t video_id, vs_error
             continue;
         crop_name(s, c, taken, taken_count, taken[taken_count], sizeof taken[0]);
         vs_error crop_error;
-        int crop_status =
-            write_snapshot(s, compressor, &best->crop, best->crop.width, best->crop.height,
-                           taken[taken_count], "best", c, best->score, store, video_id,
-                           status == VS_OK ? err : &crop_error);
+        int crop_status = write_snapshot(
+            s, compressor, &best->crop, best->crop.width, best->crop.height, taken[taken_count],
+            "best", c, best->score, store, video_id, status == VS_OK ? err : &crop_error);
         taken_count++;
         if (status == VS_OK)
             status = crop_status; /* keep the first error, write the rest */

@@ -27,31 +27,31 @@
  * k-th analysed entry is frame k of the model input. Markers and frames not
  * analysed ride along so that every sink sees each video in order. */
 typedef struct vs_batch {
-    int slot;               /* shim slot, fixed per batch slot */
-    float *input;           /* vs_torch_input(slot) */
-    int frames;             /* analysed frames in input */
+    int slot;     /* shim slot, fixed per batch slot */
+    float *input; /* vs_torch_input(slot) */
+    int frames;   /* analysed frames in input */
     int entry_count;
     vs_frame **entries;     /* entry_capacity pointers, allocated once */
     vs_letterbox *geometry; /* per analysed frame, allocated once */
     vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
     int output_count;
-    int failed;             /* inference failed: error says why */
+    int failed; /* inference failed: error says why */
     vs_error error;
     double inferred_ms;
 } vs_batch;
 
 typedef struct vs_sampling {
-    int every;              /* analyse every Nth decoded frame (1 = all) */
-    double sample_fps;      /* analyse at most this many frames per second of video; 0 = off */
-    double skip_similar;    /* mean luma difference (0..1) below which a frame is carried; 0 = off */
-    int keep_unsampled;     /* pass frames not analysed on (the annotator draws every frame) */
+    int every;           /* analyse every Nth decoded frame (1 = all) */
+    double sample_fps;   /* analyse at most this many frames per second of video; 0 = off */
+    double skip_similar; /* mean luma difference (0..1) below which a frame is carried; 0 = off */
+    int keep_unsampled;  /* pass frames not analysed on (the annotator draws every frame) */
 } vs_sampling;
 
 typedef struct vs_decode_stage {
     vs_video *videos;
     int video_count;
-    int *next_video;        /* shared by the decoder threads */
-    int *decoders_running;  /* the last one out closes `out` */
+    int *next_video;       /* shared by the decoder threads */
+    int *decoders_running; /* the last one out closes `out` */
     vs_pool *frames;
     vs_queue *out;
     vs_sampling sampling;
@@ -64,9 +64,9 @@ typedef struct vs_batch_stage {
     vs_queue *in, *out;
     vs_pool *batches;
     int max_batch, entry_capacity;
-    size_t frame_floats;    /* floats per frame of input */
+    size_t frame_floats; /* floats per frame of input */
     vs_preprocess preprocess;
-    vs_stage_stats stats;   /* preprocess time per frame */
+    vs_stage_stats stats; /* preprocess time per frame */
     vs_error error;
     int failed;
 } vs_batch_stage;
@@ -74,7 +74,7 @@ typedef struct vs_batch_stage {
 typedef struct vs_infer_stage {
     vs_queue *in, *out;
     vs_torch *torch;
-    vs_stage_stats stats;   /* per batch */
+    vs_stage_stats stats; /* per batch */
     int64_t batches_run;
 } vs_infer_stage;
 
@@ -85,7 +85,7 @@ typedef struct vs_postprocess_stage {
     void *scratch;
     vs_detection *last_detections; /* per video: VS_MAX_DETECTIONS each, for carried frames */
     int *last_detection_count;
-    vs_stage_stats stats;   /* per frame */
+    vs_stage_stats stats; /* per frame */
 } vs_postprocess_stage;
 
 struct vs_store;
@@ -93,26 +93,26 @@ struct vs_annotate;
 struct vs_snapshot;
 
 typedef struct vs_sink_video {
-    int64_t video_id;            /* row in the store */
+    int64_t video_id; /* row in the store */
     struct vs_annotate *annotate;
     struct vs_snapshot *snapshot;
     int started;
-    int failed;                  /* an output of this video failed; merged at its END */
+    int failed; /* an output of this video failed; merged at its END */
     vs_error error;
 } vs_sink_video;
 
 typedef struct vs_sink_stage {
     vs_queue *in;
     vs_pool *batches, *frames;
-    struct vs_store *store;      /* NULL: no database */
+    struct vs_store *store; /* NULL: no database */
     int64_t run_id;
     const char *const *labels;
     const char *out_dir;
     int annotate, snapshots;
-    vs_sink_video *per_video;    /* one per video of the run, allocated once */
+    vs_sink_video *per_video;        /* one per video of the run, allocated once */
     int64_t frames_done, detections; /* read by the progress monitor */
-    vs_stage_stats stats;        /* per frame */
-    int failed;                  /* a store error: the run cannot keep its promise */
+    vs_stage_stats stats;            /* per frame */
+    int failed;                      /* a store error: the run cannot keep its promise */
     vs_error error;
 } vs_sink_stage;
 

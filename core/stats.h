@@ -12,9 +12,9 @@
 
 typedef struct vs_stage_stats {
     const char *name;
-    const char *unit;   /* "frame" or "batch": what one sample timed */
-    int64_t count;      /* samples taken */
-    int64_t frames;     /* frames those samples covered */
+    const char *unit; /* "frame" or "batch": what one sample timed */
+    int64_t count;    /* samples taken */
+    int64_t frames;   /* frames those samples covered */
     double total_ms, max_ms;
     float samples_ms[VS_STATS_SAMPLES];
 } vs_stage_stats;

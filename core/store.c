@@ -28,7 +28,7 @@ struct vs_store {
     sqlite3 *db;
     char path[4096];
     int busy_ms;
-    sqlite3_stmt *insert_detection;  /* prepared once: the one hot statement */
+    sqlite3_stmt *insert_detection; /* prepared once: the one hot statement */
     int64_t rows_in_transaction;
     double transaction_started_ms;
 };
@@ -158,8 +158,7 @@ static int store_fail(const vs_store *store, int rc, const char *doing, vs_error
         return vs_fail(err, VS_EIO, "store.c: %s: cannot %s: %s%s%s%s", path, doing, detail,
                        system_errno ? " (" : "", system_errno ? strerror(system_errno) : "",
                        system_errno ? ")" : "");
-    default:
-        return vs_fail(err, VS_EIO, "store.c: %s: cannot %s: %s", path, doing, detail);
+    default: return vs_fail(err, VS_EIO, "store.c: %s: cannot %s: %s", path, doing, detail);
     }
 }
 
@@ -169,8 +168,8 @@ static int store_exec(vs_store *store, const char *sql, const char *doing, vs_er
     return rc == SQLITE_OK ? VS_OK : store_fail(store, rc, doing, err);
 }
 
-static int store_prepare(vs_store *store, const char *sql, sqlite3_stmt **stmt,
-                         const char *doing, vs_error *err)
+static int store_prepare(vs_store *store, const char *sql, sqlite3_stmt **stmt, const char *doing,
+                         vs_error *err)
 {
     int rc = sqlite3_prepare_v2(store->db, sql, -1, stmt, NULL);
     return rc == SQLITE_OK ? VS_OK : store_fail(store, rc, doing, err);
@@ -317,9 +316,9 @@ static int check_identity(vs_store *store, int64_t *version, vs_error *err)
     if (status == VS_OK)
         status = read_int(store, "PRAGMA application_id", &application_id, err);
     if (status == VS_OK)
-        status = read_int(store,
-                          "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
-                          &tables, err);
+        status =
+            read_int(store, "SELECT count(*) FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'",
+                     &tables, err);
     if (status != VS_OK)
         return status;
     if (*version > VS_STORE_SCHEMA_VERSION)
@@ -347,9 +346,8 @@ int vs_store_open(vs_store **out, const char *path, vs_error *err)
     snprintf(store->path, sizeof store->path, "%s", path);
     store->busy_ms = VS_STORE_BUSY_MS;
 
-    int rc = sqlite3_open_v2(path, &store->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         status = store_fail(store, rc, "open the database", err);
         vs_store_close(store);
@@ -451,28 +449,22 @@ int vs_store_end_run(vs_store *store, int64_t run_id, const char *status_text,
 const char *vs_store_status_name(vs_video_status status)
 {
     switch (status) {
-    case VS_VIDEO_DONE:
-        return "done";
-    case VS_VIDEO_FAILED:
-        return "failed";
-    case VS_VIDEO_SKIPPED:
-        return "skipped";
-    case VS_VIDEO_INTERRUPTED:
-        return "interrupted";
-    case VS_VIDEO_PENDING:
-        break;
+    case VS_VIDEO_DONE: return "done";
+    case VS_VIDEO_FAILED: return "failed";
+    case VS_VIDEO_SKIPPED: return "skipped";
+    case VS_VIDEO_INTERRUPTED: return "interrupted";
+    case VS_VIDEO_PENDING: break;
     }
     return "running";
 }
 
-int vs_store_video_is_complete(vs_store *store, const vs_video *video, int *complete,
-                               vs_error *err)
+int vs_store_video_is_complete(vs_store *store, const vs_video *video, int *complete, vs_error *err)
 {
     *complete = 0;
     sqlite3_stmt *stmt;
-    int status = store_prepare(store,
-                               "SELECT size, mtime, fingerprint, status FROM videos WHERE path = ?1",
-                               &stmt, "look up a video", err);
+    int status =
+        store_prepare(store, "SELECT size, mtime, fingerprint, status FROM videos WHERE path = ?1",
+                      &stmt, "look up a video", err);
     if (status != VS_OK)
         return status;
     sqlite3_bind_text(stmt, 1, video->path, -1, SQLITE_STATIC);
@@ -511,15 +503,15 @@ static int delete_video_rows(vs_store *store, int64_t video_id, vs_error *err)
     return VS_OK;
 }
 
-int vs_store_begin_video(vs_store *store, int64_t run_id, const vs_video *video,
-                         int64_t *video_id, vs_error *err)
+int vs_store_begin_video(vs_store *store, int64_t run_id, const vs_video *video, int64_t *video_id,
+                         vs_error *err)
 {
     static const char upsert[] =
         "INSERT INTO videos(path, relative_path, size, mtime, fingerprint, container, codec,"
         " width, height, rotation, fps, frames, duration_s, has_audio, run_id, status,"
         " started_at)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'running', "
-        NOW_SQL ")"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+        "'running', " NOW_SQL ")"
         " ON CONFLICT(path) DO UPDATE SET relative_path = excluded.relative_path,"
         " size = excluded.size, mtime = excluded.mtime, fingerprint = excluded.fingerprint,"
         " container = excluded.container, codec = excluded.codec, width = excluded.width,"
@@ -640,8 +632,8 @@ int vs_store_set_annotated(vs_store *store, int64_t video_id, const char *annota
     sqlite3_stmt *stmt;
     int status = store_begin(store, err);
     if (status == VS_OK)
-        status = store_prepare(store, "UPDATE videos SET annotated_path = ?2 WHERE id = ?1",
-                               &stmt, "record an annotated video", err);
+        status = store_prepare(store, "UPDATE videos SET annotated_path = ?2 WHERE id = ?1", &stmt,
+                               "record an annotated video", err);
     if (status != VS_OK)
         return status;
     sqlite3_bind_int64(stmt, 1, video_id);
@@ -719,8 +711,8 @@ int vs_store_add_stage_stats(vs_store *store, int64_t run_id, const vs_store_sta
     return status != VS_OK ? status : store_commit_if_due(store, err);
 }
 
-int vs_store_add_samples(vs_store *store, int64_t run_id, const vs_store_sample *samples,
-                         int count, vs_error *err)
+int vs_store_add_samples(vs_store *store, int64_t run_id, const vs_store_sample *samples, int count,
+                         vs_error *err)
 {
     sqlite3_stmt *stmt;
     int status = store_begin(store, err);

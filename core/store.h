@@ -20,7 +20,7 @@
 #include "frame.h"
 #include "vs_error.h"
 
-#define VS_STORE_SCHEMA_VERSION 1        /* PRAGMA user_version written by this build */
+#define VS_STORE_SCHEMA_VERSION 1          /* PRAGMA user_version written by this build */
 #define VS_STORE_APPLICATION_ID 0x56534654 /* PRAGMA application_id: "VSFT" */
 #define VS_STORE_BUSY_MS 5000
 #define VS_STORE_COMMIT_ROWS 50000
@@ -30,22 +30,22 @@ typedef struct vs_store vs_store;
 
 /* One pipeline stage's timing, as the report shows it. */
 typedef struct vs_store_stage_stat {
-    const char *stage;      /* "decode", "preprocess", "infer", ... */
-    const char *unit;       /* what one sample timed: "frame" or "batch"; NULL = unknown */
-    int64_t count;          /* samples taken */
-    int64_t frames;         /* frames those samples covered */
+    const char *stage; /* "decode", "preprocess", "infer", ... */
+    const char *unit;  /* what one sample timed: "frame" or "batch"; NULL = unknown */
+    int64_t count;     /* samples taken */
+    int64_t frames;    /* frames those samples covered */
     double total_ms, avg_ms, p95_ms, max_ms;
-    double queue_avg;       /* mean occupancy of the stage's input queue; < 0 = unknown */
-    int queue_max;          /* highest occupancy seen; < 0 = unknown */
-    int queue_capacity;     /* < 0 = unknown */
+    double queue_avg;   /* mean occupancy of the stage's input queue; < 0 = unknown */
+    int queue_max;      /* highest occupancy seen; < 0 = unknown */
+    int queue_capacity; /* < 0 = unknown */
 } vs_store_stage_stat;
 
 /* One resource sample of the run's time series. */
 typedef struct vs_store_sample {
-    double t_ms;            /* since the run started */
-    int64_t rss_bytes;      /* < 0 = unknown */
-    double gpu_util;        /* percent, 0-100; < 0 = unknown (no GPU) */
-    int64_t gpu_mem_bytes;  /* < 0 = unknown */
+    double t_ms;           /* since the run started */
+    int64_t rss_bytes;     /* < 0 = unknown */
+    double gpu_util;       /* percent, 0-100; < 0 = unknown (no GPU) */
+    int64_t gpu_mem_bytes; /* < 0 = unknown */
 } vs_store_sample;
 
 /* Opens (creating if needed) the database at path: checks it is a vidsift
@@ -60,8 +60,8 @@ void vs_store_set_busy_timeout(vs_store *store, int milliseconds);
 int vs_store_begin_run(vs_store *store, const char *options_json, const char *versions_json,
                        const char *device, const char *host, int64_t *run_id, vs_error *err);
 /* status: "done", "failed" or "interrupted". Commits. */
-int vs_store_end_run(vs_store *store, int64_t run_id, const char *status,
-                     const char *summary_json, vs_error *err);
+int vs_store_end_run(vs_store *store, int64_t run_id, const char *status, const char *summary_json,
+                     vs_error *err);
 
 /* *complete = 1 when the database holds video->path with the same size, mtime
  * and fingerprint and status 'done' (resume skips it). */
@@ -70,8 +70,8 @@ int vs_store_video_is_complete(vs_store *store, const vs_video *video, int *comp
 /* Upserts the video's row (status 'running', this run) and deletes any
  * detections and snapshots stored for it earlier, in one committed
  * transaction: a redo never duplicates rows. */
-int vs_store_begin_video(vs_store *store, int64_t run_id, const vs_video *video,
-                         int64_t *video_id, vs_error *err);
+int vs_store_begin_video(vs_store *store, int64_t run_id, const vs_video *video, int64_t *video_id,
+                         vs_error *err);
 /* Buffers one frame's detections (VS_FRAME_PICTURE; other kinds are ignored).
  * labels[class_id] names each class (NULL, or a NULL entry: label stays NULL). */
 int vs_store_add_frame(vs_store *store, int64_t video_id, const vs_frame *frame,
@@ -88,8 +88,8 @@ int vs_store_add_snapshot(vs_store *store, int64_t video_id, const char *kind, i
 
 int vs_store_add_stage_stats(vs_store *store, int64_t run_id, const vs_store_stage_stat *stats,
                              int count, vs_error *err);
-int vs_store_add_samples(vs_store *store, int64_t run_id, const vs_store_sample *samples,
-                         int count, vs_error *err);
+int vs_store_add_samples(vs_store *store, int64_t run_id, const vs_store_sample *samples, int count,
+                         vs_error *err);
 
 /* Commits the open transaction, if any. */
 int vs_store_commit(vs_store *store, vs_error *err);

@@ -11,13 +11,13 @@
 
 enum {
     VS_OK = 0,
-    VS_EOF = 1,         /* not an error: end of a stream */
-    VS_EINVAL = -1,     /* bad argument, option or input data */
-    VS_EIO = -2,        /* file system or codec I/O */
+    VS_EOF = 1,     /* not an error: end of a stream */
+    VS_EINVAL = -1, /* bad argument, option or input data */
+    VS_EIO = -2,    /* file system or codec I/O */
     VS_ENOMEM = -3,
-    VS_EMODEL = -4,     /* model unusable: missing, corrupt, shape mismatch */
-    VS_EINTR = -5,      /* run interrupted by a signal */
-    VS_EBUSY = -6,      /* resource held by another process (locked DB) */
+    VS_EMODEL = -4, /* model unusable: missing, corrupt, shape mismatch */
+    VS_EINTR = -5,  /* run interrupted by a signal */
+    VS_EBUSY = -6,  /* resource held by another process (locked DB) */
 };
 
 typedef struct vs_error {
@@ -25,8 +25,7 @@ typedef struct vs_error {
 } vs_error;
 
 /* Formats msg into err (if err is non-NULL) and returns status. */
-int vs_fail(vs_error *err, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+int vs_fail(vs_error *err, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Prefixes the existing message with "prefix: ". */
 void vs_error_prefix(vs_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

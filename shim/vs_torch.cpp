@@ -58,14 +58,15 @@ extern "C" {
 #include <string>
 #include <vector>
 
-namespace {
+namespace
+{
 
 struct Slot {
-    at::Tensor input;           /* [max_batch, C, H, W] float32; page-locked on CUDA */
+    at::Tensor input;            /* [max_batch, C, H, W] float32; page-locked on CUDA */
     float *input_data = nullptr; /* input's data, so that vs_torch_input is a pure lookup */
     at::Tensor outputs[VS_TORCH_MAX_OUTPUTS]; /* last run: float32, contiguous, host */
     int output_count = 0;
-    int frames_in_flight = 0;   /* frames of the submitted run; 0 = idle */
+    int frames_in_flight = 0; /* frames of the submitted run; 0 = idle */
 #ifdef VS_WITH_CUDA
     /* Page-locked, 1-D; outputs[i] is a view of its first numel floats. */
     at::Tensor host_buffers[VS_TORCH_MAX_OUTPUTS];
@@ -90,12 +91,13 @@ struct vs_torch {
     std::vector<std::vector<int64_t>> frame_shapes;
 };
 
-namespace {
+namespace
+{
 
 /* ---- errors ---------------------------------------------------------------- */
 
-__attribute__((format(printf, 5, 6)))
-int fail(char *err, size_t errlen, const char *path, int status, const char *fmt, ...)
+__attribute__((format(printf, 5, 6))) int fail(char *err, size_t errlen, const char *path,
+                                               int status, const char *fmt, ...)
 {
     if (err && errlen > 0) {
         char message[1024];
@@ -155,8 +157,8 @@ void condense(const char *text, const char **start, int *length)
         size_t n = (size_t)(e - b);
         if (starts_with(b, n, "Traceback of TorchScript") || starts_with(b, n, "Traceback ("))
             traceback = true;
-        bool noise = n == 0 || starts_with(b, n, "Exception raised from") ||
-                     starts_with(b, n, "frame #");
+        bool noise =
+            n == 0 || starts_with(b, n, "Exception raised from") || starts_with(b, n, "frame #");
         if (!noise && !first) {
             first = b;
             first_length = n;
@@ -397,8 +399,9 @@ int submit_cuda_queued(vs_torch *torch, Slot &slot, int frames, char *err, size_
     /* float32 across the bus from page-locked memory (asynchronous), then
      * converted on the device: a dtype change in the same copy would convert on
      * the host, synchronously. */
-    at::Tensor batch = slot.input.narrow(0, 0, frames).to(torch->device, at::kFloat,
-                                                          /*non_blocking=*/true);
+    at::Tensor batch = slot.input.narrow(0, 0, frames)
+                           .to(torch->device, at::kFloat,
+                               /*non_blocking=*/true);
     if (torch->half)
         batch = batch.to(at::kHalf);
     std::vector<at::Tensor> outputs;
@@ -495,8 +498,8 @@ int open_model(vs_torch **out, const vs_torch_options *options, char *err, size_
                     "(each must be >= 1; cpu_threads >= 0)",
                     options->max_batch, options->slots, options->channels, options->height,
                     options->width, options->cpu_threads);
-    int64_t slot_floats = (int64_t)options->max_batch * options->channels * options->height *
-                          options->width;
+    int64_t slot_floats =
+        (int64_t)options->max_batch * options->channels * options->height * options->width;
     if (slot_floats > ((int64_t)1 << 36))
         return fail(err, errlen, path, VS_EINVAL,
                     "input of %d frames of %dx%dx%d is too large for one slot", options->max_batch,
@@ -561,9 +564,9 @@ int open_model(vs_torch **out, const vs_torch_options *options, char *err, size_
         input_options = input_options.pinned_memory(true);
     torch->slots.resize((size_t)options->slots);
     for (Slot &slot : torch->slots) {
-        slot.input = at::zeros({options->max_batch, options->channels, options->height,
-                                options->width},
-                               input_options);
+        slot.input =
+            at::zeros({options->max_batch, options->channels, options->height, options->width},
+                      input_options);
         slot.input_data = slot.input.data_ptr<float>();
 #ifdef VS_WITH_CUDA
         if (device.is_cuda()) {

@@ -33,20 +33,20 @@ extern "C" {
 typedef struct vs_torch vs_torch;
 
 typedef struct vs_torch_options {
-    const char *model_path;  /* TorchScript file */
-    const char *device;      /* "auto" (CUDA if present, else CPU), "cpu", "cuda", "cuda:N" */
-    int half;                /* run in FP16 (CUDA only; refused on CPU) */
-    int max_batch;           /* frames per slot, >= 1 */
-    int slots;               /* input/output buffer sets, >= 1 (2+ for double buffering) */
+    const char *model_path;      /* TorchScript file */
+    const char *device;          /* "auto" (CUDA if present, else CPU), "cpu", "cuda", "cuda:N" */
+    int half;                    /* run in FP16 (CUDA only; refused on CPU) */
+    int max_batch;               /* frames per slot, >= 1 */
+    int slots;                   /* input/output buffer sets, >= 1 (2+ for double buffering) */
     int channels, height, width; /* input of one frame, NCHW float32 */
-    int cpu_threads;         /* intra-op threads on CPU; 0 = libtorch default */
-    int warmup;              /* run one batch of zeros at open (validates shapes) */
+    int cpu_threads;             /* intra-op threads on CPU; 0 = libtorch default */
+    int warmup;                  /* run one batch of zeros at open (validates shapes) */
 } vs_torch_options;
 
 typedef struct vs_torch_output {
-    const float *data;   /* host memory, float32, valid until the slot is submitted again */
+    const float *data; /* host memory, float32, valid until the slot is submitted again */
     int ndim;
-    int64_t shape[4];    /* shape[0] is the batch size of the run */
+    int64_t shape[4]; /* shape[0] is the batch size of the run */
 } vs_torch_output;
 
 typedef struct vs_torch_memory {
@@ -66,8 +66,8 @@ float *vs_torch_input(vs_torch *torch, int slot);
 int vs_torch_submit(vs_torch *torch, int slot, int frames, char *err, size_t errlen);
 
 /* Waits for a submitted slot and fills outputs (at most VS_TORCH_MAX_OUTPUTS). */
-int vs_torch_wait(vs_torch *torch, int slot, vs_torch_output *outputs, int *output_count,
-                  char *err, size_t errlen);
+int vs_torch_wait(vs_torch *torch, int slot, vs_torch_output *outputs, int *output_count, char *err,
+                  size_t errlen);
 
 /* Output shapes seen by the warmup batch, with shape[0] = max_batch, so a
  * caller can check them against what it expects before the first frame.

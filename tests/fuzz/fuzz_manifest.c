@@ -17,10 +17,10 @@
 #include "manifest.h"
 
 #ifndef VS_FUZZ_CHECK
-#define VS_FUZZ_CHECK(condition) \
-    do {                         \
-        if (!(condition))        \
-            abort();             \
+#define VS_FUZZ_CHECK(condition)                                                                   \
+    do {                                                                                           \
+        if (!(condition))                                                                          \
+            abort();                                                                               \
     } while (0)
 #endif
 

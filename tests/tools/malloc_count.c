@@ -16,8 +16,8 @@ extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 
 #define KINDS 8
-static const char *const kinds[KINDS] = {"vs-decode", "vs-batch", "vs-infer", "vs-post",
-                                         "vs-sink", "vs-monitor", "other", NULL};
+static const char *const kinds[KINDS] = {"vs-decode", "vs-batch",   "vs-infer", "vs-post",
+                                         "vs-sink",   "vs-monitor", "other",    NULL};
 static atomic_long counts[KINDS];
 static __thread int thread_kind = -1;
 
@@ -34,11 +34,31 @@ static void count(void)
     atomic_fetch_add_explicit(&counts[thread_kind], 1, memory_order_relaxed);
 }
 
-void *malloc(size_t size) { count(); return __libc_malloc(size); }
-void *calloc(size_t n, size_t size) { count(); return __libc_calloc(n, size); }
-void *realloc(void *p, size_t size) { count(); return __libc_realloc(p, size); }
-void *aligned_alloc(size_t alignment, size_t size) { count(); return __libc_memalign(alignment, size); }
-void *memalign(size_t alignment, size_t size) { count(); return __libc_memalign(alignment, size); }
+void *malloc(size_t size)
+{
+    count();
+    return __libc_malloc(size);
+}
+void *calloc(size_t n, size_t size)
+{
+    count();
+    return __libc_calloc(n, size);
+}
+void *realloc(void *p, size_t size)
+{
+    count();
+    return __libc_realloc(p, size);
+}
+void *aligned_alloc(size_t alignment, size_t size)
+{
+    count();
+    return __libc_memalign(alignment, size);
+}
+void *memalign(size_t alignment, size_t size)
+{
+    count();
+    return __libc_memalign(alignment, size);
+}
 int posix_memalign(void **out, size_t alignment, size_t size)
 {
     count();

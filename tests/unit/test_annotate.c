@@ -213,8 +213,8 @@ static void annotate_clip(const char *source, const char *out, const char *encod
     free(job.frame);
 }
 
-static const vs_detection fixed_box = {.x1 = 40, .y1 = 60, .x2 = 200, .y2 = 180, .score = 0.87f,
-                                       .class_id = 3};
+static const vs_detection fixed_box = {
+    .x1 = 40, .y1 = 60, .x2 = 200, .y2 = 180, .score = 0.87f, .class_id = 3};
 
 static void test_video_only(void **state)
 {
@@ -300,9 +300,9 @@ static void grab_rgb(void *ctx, vs_video *video, AVFrame *picture, int64_t index
     grab->width = picture->width;
     grab->height = picture->height;
     grab->rgb = malloc((size_t)picture->width * picture->height * 3);
-    struct SwsContext *sws = sws_getContext(picture->width, picture->height, picture->format,
-                                            picture->width, picture->height, AV_PIX_FMT_RGB24,
-                                            SWS_POINT, NULL, NULL, NULL);
+    struct SwsContext *sws =
+        sws_getContext(picture->width, picture->height, picture->format, picture->width,
+                       picture->height, AV_PIX_FMT_RGB24, SWS_POINT, NULL, NULL, NULL);
     uint8_t *planes[4] = {grab->rgb};
     int strides[4] = {picture->width * 3};
     sws_scale(sws, (const uint8_t *const *)picture->data, picture->linesize, 0, picture->height,
@@ -334,7 +334,7 @@ static void test_box_pixels(void **state)
     uint8_t color[3], gray[3] = {128, 128, 128};
     vs_annotate_class_color(fixed_box.class_id, color);
     const uint8_t *rgb = grab.rgb;
-#define PIXEL(x, y) (rgb + ((size_t)(y) * grab.width + (x)) * 3)
+#define PIXEL(x, y) (rgb + ((size_t)(y)*grab.width + (x)) * 3)
     /* On each edge of the box (40,60)-(200,180) the class colour ... */
     assert_true(near_color(PIXEL(40, 120), color, 40));
     assert_true(near_color(PIXEL(41, 120), color, 40));
@@ -397,8 +397,8 @@ static void test_part_file_and_abort(void **state)
     assert_int_equal(vs_annotate_open(&job.annotate, &video, out, &err), VS_OK);
     decode_clip(source, &video, annotate_picture, &job);
     assert_int_equal(job.fed, 10);
-    assert_int_equal(access(part, F_OK), 0);   /* being written */
-    assert_int_equal(access(out, F_OK), -1);   /* never under the final name */
+    assert_int_equal(access(part, F_OK), 0); /* being written */
+    assert_int_equal(access(out, F_OK), -1); /* never under the final name */
     assert_int_equal(vs_annotate_close(job.annotate, 0, &err), VS_OK);
     assert_int_equal(access(part, F_OK), -1);
     assert_int_equal(access(out, F_OK), -1);
@@ -521,7 +521,7 @@ static void test_resolution_change(void **state)
     uint8_t color[3], gray[3] = {128, 128, 128};
     vs_annotate_class_color(fixed_box.class_id, color);
     const uint8_t *rgb = grab.rgb;
-#define PIXEL(x, y) (rgb + ((size_t)(y) * grab.width + (x)) * 3)
+#define PIXEL(x, y) (rgb + ((size_t)(y)*grab.width + (x)) * 3)
     assert_true(near_color(PIXEL(40, 120), color, 40));
     assert_true(near_color(PIXEL(199, 120), color, 40));
     assert_true(near_color(PIXEL(120, 120), gray, 12));
@@ -540,10 +540,11 @@ static void test_audio_left_out(void **state)
     snprintf(dir, sizeof dir, "%s", test_tmpdir("annotate-pcm"));
     snprintf(source, sizeof source, "%s/pcm.mkv", dir);
     snprintf(out, sizeof out, "%s/annotated.mp4", dir);
-    assert_int_equal(test_sh("ffmpeg -v error -y -f lavfi -i testsrc=size=160x120:rate=25"
-                             " -f lavfi -i sine -t 1 -c:v libx264 -pix_fmt yuv420p -c:a pcm_s16le '%s'",
-                             source),
-                     0);
+    assert_int_equal(
+        test_sh("ffmpeg -v error -y -f lavfi -i testsrc=size=160x120:rate=25"
+                " -f lavfi -i sine -t 1 -c:v libx264 -pix_fmt yuv420p -c:a pcm_s16le '%s'",
+                source),
+        0);
     annotate_job job = {.box = fixed_box};
     job.frame = calloc(1, sizeof *job.frame);
     vs_video video;

@@ -33,8 +33,8 @@ static vs_detection box(float x1, float y1, float x2, float y2, float score, int
     return d;
 }
 
-static void assert_det(const vs_detection *d, float x1, float y1, float x2, float y2,
-                       float score, int class_id)
+static void assert_det(const vs_detection *d, float x1, float y1, float x2, float y2, float score,
+                       int class_id)
 {
     assert_float_equal(d->x1, x1, EPS);
     assert_float_equal(d->y1, y1, EPS);
@@ -50,12 +50,12 @@ static void test_iou_values(void **state)
 {
     (void)state;
     vs_detection a = box(0, 0, 10, 10, 1, 0);
-    vs_detection half = box(5, 0, 15, 10, 1, 0);     /* 50 / (100 + 100 - 50) */
-    vs_detection inside = box(0, 0, 5, 5, 1, 0);     /* 25 / 100 */
+    vs_detection half = box(5, 0, 15, 10, 1, 0); /* 50 / (100 + 100 - 50) */
+    vs_detection inside = box(0, 0, 5, 5, 1, 0); /* 25 / 100 */
     vs_detection apart = box(20, 20, 30, 30, 1, 0);
     vs_detection touching = box(10, 0, 20, 10, 1, 0); /* shares an edge, no area */
     vs_detection empty = box(3, 3, 3, 3, 1, 0);
-    vs_detection flipped = box(15, 10, 5, 0, 1, 0);  /* same as half, corners swapped */
+    vs_detection flipped = box(15, 10, 5, 0, 1, 0); /* same as half, corners swapped */
     assert_float_equal(vs_iou(&a, &a), 1.0f, EPS);
     assert_float_equal(vs_iou(&a, &half), 1.0f / 3.0f, EPS);
     assert_float_equal(vs_iou(&half, &a), 1.0f / 3.0f, EPS);
@@ -167,8 +167,8 @@ static void test_nms_nan_score_ranks_last(void **state)
 /* ---- CenterNet ------------------------------------------------------- */
 
 /* 2 classes, input 32x32, stride 4: maps are 8x8. */
-#define CN_JSON(extra)                                                                        \
-    "{\"name\":\"cn\",\"file\":\"cn.pt\",\"input\":{\"width\":32,\"height\":32},"             \
+#define CN_JSON(extra)                                                                             \
+    "{\"name\":\"cn\",\"file\":\"cn.pt\",\"input\":{\"width\":32,\"height\":32},"                  \
     "\"decoder\":\"centernet\",\"labels\":\"l\",\"classes\":2,\"conf\":0.2,\"iou\":1.0" extra "}"
 
 #define CN_W 8
@@ -239,8 +239,8 @@ static int cn_detect(const vs_manifest *m, const cn_outputs *o, int frame,
     size_t size = vs_detect_scratch_size(m, shapes[0]);
     void *scratch = malloc(size);
     assert_non_null(scratch);
-    int count = vs_detect_frame(m, outputs, (const int64_t(*)[4])shapes, 2, frame, params,
-                                scratch, out);
+    int count =
+        vs_detect_frame(m, outputs, (const int64_t(*)[4])shapes, 2, frame, params, scratch, out);
     free(scratch);
     return count;
 }
@@ -356,12 +356,12 @@ static void test_centernet_shape_mismatch(void **state)
     int64_t wrong_classes[2][4] = {{1, 3, CN_H, CN_W}, {1, 4, CN_H, CN_W}};
     int64_t wrong_size[2][4] = {{1, 2, 16, 16}, {1, 4, 16, 16}};
     int64_t good[2][4] = {{1, 2, CN_H, CN_W}, {1, 4, CN_H, CN_W}};
-    assert_int_equal(vs_detect_frame(m, outputs, (const int64_t(*)[4])wrong_classes, 2, 0, NULL,
-                                     scratch, out),
-                     VS_EMODEL);
-    assert_int_equal(vs_detect_frame(m, outputs, (const int64_t(*)[4])wrong_size, 2, 0, NULL,
-                                     scratch, out),
-                     VS_EMODEL);
+    assert_int_equal(
+        vs_detect_frame(m, outputs, (const int64_t(*)[4])wrong_classes, 2, 0, NULL, scratch, out),
+        VS_EMODEL);
+    assert_int_equal(
+        vs_detect_frame(m, outputs, (const int64_t(*)[4])wrong_size, 2, 0, NULL, scratch, out),
+        VS_EMODEL);
     assert_int_equal(
         vs_detect_frame(m, outputs, (const int64_t(*)[4])good, 1, 0, NULL, scratch, out),
         VS_EMODEL);
@@ -441,8 +441,8 @@ static void test_centernet_matches_brute_force(void **state)
         qsort(ref, (size_t)n, sizeof *ref, ref_cmp);
         const float *outputs[2] = {heat, boxes};
         int64_t shapes[2][4] = {{1, C, H, W}, {1, 4, H, W}};
-        int count = vs_detect_frame(m, outputs, (const int64_t(*)[4])shapes, 2, 0, NULL, scratch,
-                                    out);
+        int count =
+            vs_detect_frame(m, outputs, (const int64_t(*)[4])shapes, 2, 0, NULL, scratch, out);
         assert_int_equal(count, n < K ? n : K);
         for (int i = 0; i < count; i++) {
             long cell = ref[i].order / C;
@@ -472,7 +472,10 @@ static void test_centernet_tiny_model_table(void **state)
     float *heat = calloc(C * G * G, sizeof(float)), *boxes = malloc(4 * G * G * sizeof(float));
     for (int i = 0; i < 4 * G * G; i++)
         boxes[i] = 4;
-    const struct { int c, x, y; float score, l, t, r, b; } cells[] = {
+    const struct {
+        int c, x, y;
+        float score, l, t, r, b;
+    } cells[] = {
         {0, 4, 4, 0.72f, 4, 4, 4, 4},     {0, 5, 4, 0.63f, 4, 4, 4, 4},
         {2, 12, 4, 0.60f, 8, 4, 8, 4},    {7, 12, 4, 0.40f, 8, 4, 8, 4},
         {79, 8, 12, 0.40f, 10, 6, 10, 6}, {1, 8, 12, 0.30f, 10, 6, 10, 6},
@@ -501,9 +504,9 @@ static void test_centernet_tiny_model_table(void **state)
 
 /* ---- YOLOv5 ---------------------------------------------------------- */
 
-#define YOLO_JSON(decoder, classes)                                                            \
-    "{\"name\":\"y\",\"file\":\"y.pt\",\"input\":{\"width\":64,\"height\":64,"                 \
-    "\"resize\":\"letterbox\"},\"decoder\":\"" decoder "\",\"labels\":\"l\",\"classes\":" classes \
+#define YOLO_JSON(decoder, classes)                                                                \
+    "{\"name\":\"y\",\"file\":\"y.pt\",\"input\":{\"width\":64,\"height\":64,"                     \
+    "\"resize\":\"letterbox\"},\"decoder\":\"" decoder "\",\"labels\":\"l\",\"classes\":" classes  \
     ",\"conf\":0.25,\"iou\":0.45}"
 
 static int run_yolo(const vs_manifest *m, const float *data, const int64_t shape[4], int frame,
@@ -514,8 +517,8 @@ static int run_yolo(const vs_manifest *m, const float *data, const int64_t shape
     memcpy(shapes[0], shape, sizeof shapes[0]);
     void *scratch = malloc(vs_detect_scratch_size(m, shape));
     assert_non_null(scratch);
-    int count = vs_detect_frame(m, outputs, (const int64_t(*)[4])shapes, 1, frame, params,
-                                scratch, out);
+    int count =
+        vs_detect_frame(m, outputs, (const int64_t(*)[4])shapes, 1, frame, params, scratch, out);
     free(scratch);
     return count;
 }
@@ -526,11 +529,11 @@ static void test_yolov5_rows(void **state)
     vs_manifest *m = manifest_from(YOLO_JSON("yolov5", "3"));
     /* cx, cy, w, h, obj, cls0, cls1, cls2 */
     const float rows[5 * 8] = {
-        10, 20, 4, 6, 0.9f, 0.1f, 0.8f, 0.3f,  /* 0.72 class 1, box (8,17,12,23) */
-        30, 30, 4, 4, 0.1f, 1.0f, 1.0f, 1.0f,  /* objectness below conf */
-        40, 40, 10, 20, 0.8f, 0.5f, 0.2f, 0.5f, /* tie: class 0 wins, 0.4, (35,30,45,50) */
-        10.5f, 20, 4, 6, 0.7f, 0, 0.9f, 0,     /* 0.63 class 1, IoU 21/27 with row 0 */
-        50, 10, 2, 2, 0.5f, 0.4f, 0.4f, 0.45f, /* 0.225 < 0.25 */
+        10,    20, 4,  6,  0.9f, 0.1f, 0.8f, 0.3f,  /* 0.72 class 1, box (8,17,12,23) */
+        30,    30, 4,  4,  0.1f, 1.0f, 1.0f, 1.0f,  /* objectness below conf */
+        40,    40, 10, 20, 0.8f, 0.5f, 0.2f, 0.5f,  /* tie: class 0 wins, 0.4, (35,30,45,50) */
+        10.5f, 20, 4,  6,  0.7f, 0,    0.9f, 0,     /* 0.63 class 1, IoU 21/27 with row 0 */
+        50,    10, 2,  2,  0.5f, 0.4f, 0.4f, 0.45f, /* 0.225 < 0.25 */
     };
     int64_t shape[4] = {1, 5, 8, 0};
     vs_detection out[VS_MAX_DETECTIONS];
@@ -615,12 +618,12 @@ static void test_yolov8_columns(void **state)
     vs_manifest *m = manifest_from(YOLO_JSON("yolov8", "2"));
     /* 3 anchors, rows: cx, cy, w, h, class 0, class 1. */
     const float data[6 * 3] = {
-        10, 40, 30,        /* cx */
-        10, 40, 30,        /* cy */
-        4, 8, 2,           /* w */
-        2, 8, 2,           /* h */
-        0.3f, 0.1f, 0.2f,  /* class 0 */
-        0.6f, 0.9f, 0.2f,  /* class 1 */
+        10,   40,   30,   /* cx */
+        10,   40,   30,   /* cy */
+        4,    8,    2,    /* w */
+        2,    8,    2,    /* h */
+        0.3f, 0.1f, 0.2f, /* class 0 */
+        0.6f, 0.9f, 0.2f, /* class 1 */
     };
     /* anchor 0: class 1, 0.6, (8,9,12,11); anchor 1: class 1, 0.9, (36,36,44,44);
      * anchor 2: best 0.2 (tie, class 0) < conf. */
@@ -710,7 +713,10 @@ static void test_letterbox_geometry(void **state)
 static void test_to_source_round_trip(void **state)
 {
     (void)state;
-    const struct { int w, h, in_w, in_h; vs_resize_mode mode; } cases[] = {
+    const struct {
+        int w, h, in_w, in_h;
+        vs_resize_mode mode;
+    } cases[] = {
         {1280, 720, 640, 640, VS_RESIZE_LETTERBOX}, {720, 1280, 640, 640, VS_RESIZE_LETTERBOX},
         {1920, 1080, 512, 512, VS_RESIZE_STRETCH},  {333, 777, 512, 320, VS_RESIZE_LETTERBOX},
         {640, 480, 640, 640, VS_RESIZE_LETTERBOX},  {100, 30, 64, 64, VS_RESIZE_STRETCH},
@@ -739,9 +745,9 @@ static void test_to_source_letterbox_values_and_clamp(void **state)
     (void)state;
     vs_letterbox g = vs_letterbox_for(1280, 720, 640, 640, VS_RESIZE_LETTERBOX);
     vs_detection d[3] = {
-        box(100, 190, 200, 240, 0.9f, 0),   /* (200, 100, 400, 200) */
-        box(-10, 100, 700, 150, 0.8f, 1),   /* x clamps to 0..1280; y in top padding: 0 */
-        box(10, 600, 20, 650, 0.7f, 2),     /* below the picture: y clamps to 720 */
+        box(100, 190, 200, 240, 0.9f, 0), /* (200, 100, 400, 200) */
+        box(-10, 100, 700, 150, 0.8f, 1), /* x clamps to 0..1280; y in top padding: 0 */
+        box(10, 600, 20, 650, 0.7f, 2),   /* below the picture: y clamps to 720 */
     };
     vs_detect_to_source(d, 3, &g, 1280, 720);
     assert_det(&d[0], 200, 100, 400, 200, 0.9f, 0);

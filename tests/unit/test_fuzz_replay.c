@@ -15,10 +15,10 @@
 
 /* A broken promise fails the test and names the input instead of aborting. */
 static const char *replaying;
-#define VS_FUZZ_CHECK(condition)                                                   \
-    do {                                                                           \
-        if (!(condition))                                                          \
-            fail_msg("%s: fuzz check failed: %s", replaying, #condition);          \
+#define VS_FUZZ_CHECK(condition)                                                                   \
+    do {                                                                                           \
+        if (!(condition))                                                                          \
+            fail_msg("%s: fuzz check failed: %s", replaying, #condition);                          \
     } while (0)
 #define VS_FUZZ_NO_ENTRY
 #include "../fuzz/fuzz_labels.c"
@@ -28,8 +28,7 @@ static int replay_dir(const char *target, int (*one)(const uint8_t *, size_t))
 {
     const char *source = getenv("VS_SOURCE_DIR");
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus/%s", source && *source ? source : ".",
-             target);
+    snprintf(dir, sizeof dir, "%s/tests/fuzz/corpus/%s", source && *source ? source : ".", target);
     DIR *d = opendir(dir);
     if (!d)
         fail_msg("%s: cannot open the corpus (is VS_SOURCE_DIR set?)", dir);

@@ -24,8 +24,8 @@ static const char *const full_json =
     "\"max_detections\":50,\"class_agnostic_nms\":true,\"source\":\"npm @vladmandic/human\"}";
 
 /* Only the required fields; NO_CLASSES leaves "classes" to `rest`. */
-#define NO_CLASSES(input, rest)                                                                \
-    "{\"name\":\"m\",\"file\":\"m.pt\",\"input\":{" input "},\"decoder\":\"yolov8\","          \
+#define NO_CLASSES(input, rest)                                                                    \
+    "{\"name\":\"m\",\"file\":\"m.pt\",\"input\":{" input "},\"decoder\":\"yolov8\","              \
     "\"labels\":\"m.labels\"" rest "}"
 #define MINIMAL(input, rest) NO_CLASSES(input, ",\"classes\":3" rest)
 #define MIN_INPUT "\"width\":640,\"height\":640"
@@ -44,8 +44,7 @@ static void expect_reject(const char *json, const char *message)
     vs_error err = {{0}};
     int status = vs_manifest_parse(m, json, "models", "models/x.json", &err);
     if (status != VS_EINVAL || strcmp(err.msg, message) != 0)
-        fail_msg("for %s\n  got status %d, '%s'\n  expected '%s'", json, status, err.msg,
-                 message);
+        fail_msg("for %s\n  got status %d, '%s'\n  expected '%s'", json, status, err.msg, message);
     assert_null(strchr(err.msg, '\n'));
     /* A rejected manifest is left zeroed, never half-filled. */
     assert_int_equal(m->classes, 0);
@@ -103,13 +102,14 @@ static void test_defaults(void **state)
     assert_int_equal(m->class_agnostic_nms, 0);
 
     /* One number for mean/std applies to all channels; an absolute path stays. */
-    assert_int_equal(vs_manifest_parse(m,
-                                       "{\"name\":\"m\",\"file\":\"/abs/m.pt\",\"input\":{"
-                                       MIN_INPUT ",\"mean\":127.5,\"std\":127.5},"
-                                       "\"decoder\":\"yolo11\",\"labels\":\"m.labels\","
-                                       "\"classes\":3,\"extra\":{\"ignored\":[1,2]}}",
-                                       "models", "x.json", &err),
-                     VS_OK);
+    assert_int_equal(
+        vs_manifest_parse(m,
+                          "{\"name\":\"m\",\"file\":\"/abs/m.pt\",\"input\":{" MIN_INPUT
+                          ",\"mean\":127.5,\"std\":127.5},"
+                          "\"decoder\":\"yolo11\",\"labels\":\"m.labels\","
+                          "\"classes\":3,\"extra\":{\"ignored\":[1,2]}}",
+                          "models", "x.json", &err),
+        VS_OK);
     assert_string_equal(m->model_path, "/abs/m.pt");
     assert_string_equal(m->labels_path, "models/m.labels");
     assert_float_equal(m->mean[2], 127.5f, 0);
@@ -125,12 +125,9 @@ static void test_required_fields(void **state)
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         /* Remove "FIELD": value from the minimal manifest by rebuilding it. */
         char json[1024] = "{";
-        const char *parts[][2] = {{"name", "\"m\""},
-                                  {"file", "\"m.pt\""},
-                                  {"input", "{" MIN_INPUT "}"},
-                                  {"decoder", "\"yolov5\""},
-                                  {"labels", "\"m.labels\""},
-                                  {"classes", "3"}};
+        const char *parts[][2] = {
+            {"name", "\"m\""},         {"file", "\"m.pt\""},       {"input", "{" MIN_INPUT "}"},
+            {"decoder", "\"yolov5\""}, {"labels", "\"m.labels\""}, {"classes", "3"}};
         int first = 1;
         for (size_t k = 0; k < 6; k++) {
             if (!strcmp(parts[k][0], fields[i]))
@@ -201,9 +198,9 @@ static void test_duplicate_keys(void **state)
     /* Unknown keys are not checked, even twice. */
     vs_manifest *m = new_manifest();
     vs_error err = {{0}};
-    assert_int_equal(vs_manifest_parse(m, MINIMAL(MIN_INPUT, ",\"note\":1,\"note\":2"), NULL,
-                                       "x.json", &err),
-                     VS_OK);
+    assert_int_equal(
+        vs_manifest_parse(m, MINIMAL(MIN_INPUT, ",\"note\":1,\"note\":2"), NULL, "x.json", &err),
+        VS_OK);
     free(m);
 }
 
@@ -271,8 +268,9 @@ static void test_ranges(void **state)
     /* The bounds themselves are valid. */
     vs_manifest *m = new_manifest();
     vs_error err = {{0}};
-    assert_int_equal(vs_manifest_parse(m, MINIMAL("\"width\":16,\"height\":4096",
-                                                  ",\"conf\":0,\"iou\":1,\"max_detections\":100"),
+    assert_int_equal(vs_manifest_parse(m,
+                                       MINIMAL("\"width\":16,\"height\":4096",
+                                               ",\"conf\":0,\"iou\":1,\"max_detections\":100"),
                                        NULL, "x.json", &err),
                      VS_OK);
     free(m);
@@ -319,9 +317,9 @@ static void test_labels_valid(void **state)
     assert_string_equal(m->labels[0], "person");
     assert_string_equal(m->labels[2], "car");
     /* Trimmed, CRLF, BOM, trailing blank lines, spaces inside kept, UTF-8 kept. */
-    assert_int_equal(parse_labels(m, 3, "\xef\xbb\xbf  traffic light \r\n\tcaf\xc3\xa9\r\nz\n\n \n",
-                                  &err),
-                     VS_OK);
+    assert_int_equal(
+        parse_labels(m, 3, "\xef\xbb\xbf  traffic light \r\n\tcaf\xc3\xa9\r\nz\n\n \n", &err),
+        VS_OK);
     assert_string_equal(m->labels[0], "traffic light");
     assert_string_equal(m->labels[1], "caf\xc3\xa9");
     assert_string_equal(m->labels[2], "z");
@@ -337,7 +335,8 @@ static void test_labels_valid(void **state)
 static void test_labels_rejected(void **state)
 {
     (void)state;
-    expect_labels_reject(3, "a\nb\n", "models/x.labels: 2 labels, but the manifest gives classes 3");
+    expect_labels_reject(3, "a\nb\n",
+                         "models/x.labels: 2 labels, but the manifest gives classes 3");
     expect_labels_reject(1, "a\nb\nc\n",
                          "models/x.labels: 3 labels, but the manifest gives classes 1");
     expect_labels_reject(2, "", "models/x.labels: 0 labels, but the manifest gives classes 2");
@@ -427,18 +426,15 @@ static void test_load_failures(void **state)
     write_file("m.pt", "x");
     write_file("short.labels", "a\nb\n");
     write_file("bad.json", "{\"name\": 3}");
-    write_file("nomodel.json",
-               "{\"name\":\"m\",\"file\":\"absent.pt\",\"input\":{" MIN_INPUT "},"
-               "\"decoder\":\"yolov8\",\"labels\":\"m.labels\",\"classes\":3}");
+    write_file("nomodel.json", "{\"name\":\"m\",\"file\":\"absent.pt\",\"input\":{" MIN_INPUT "},"
+                               "\"decoder\":\"yolov8\",\"labels\":\"m.labels\",\"classes\":3}");
     write_file("nolabels.json",
                "{\"name\":\"m\",\"file\":\"m.pt\",\"input\":{" MIN_INPUT "},"
                "\"decoder\":\"yolov8\",\"labels\":\"absent.labels\",\"classes\":3}");
-    write_file("short.json",
-               "{\"name\":\"m\",\"file\":\"m.pt\",\"input\":{" MIN_INPUT "},"
-               "\"decoder\":\"yolov8\",\"labels\":\"short.labels\",\"classes\":3}");
-    write_file("dirmodel.json",
-               "{\"name\":\"m\",\"file\":\".\",\"input\":{" MIN_INPUT "},"
-               "\"decoder\":\"yolov8\",\"labels\":\"m.labels\",\"classes\":3}");
+    write_file("short.json", "{\"name\":\"m\",\"file\":\"m.pt\",\"input\":{" MIN_INPUT "},"
+                             "\"decoder\":\"yolov8\",\"labels\":\"short.labels\",\"classes\":3}");
+    write_file("dirmodel.json", "{\"name\":\"m\",\"file\":\".\",\"input\":{" MIN_INPUT "},"
+                                "\"decoder\":\"yolov8\",\"labels\":\"m.labels\",\"classes\":3}");
 
     expect_load_reject("nomodel.json", VS_EMODEL,
                        "%s/nomodel.json: field 'file': model file %s/absent.pt not found");
@@ -450,8 +446,9 @@ static void test_load_failures(void **state)
                        "%s/short.labels: 2 labels, but the manifest gives classes 3");
     expect_load_reject("bad.json", VS_EINVAL,
                        "%s/bad.json: field 'name': expected a string, got a number");
-    expect_load_reject("absent.json", VS_EIO, "%s/absent.json: cannot open: No such file or "
-                                              "directory");
+    expect_load_reject("absent.json", VS_EIO,
+                       "%s/absent.json: cannot open: No such file or "
+                       "directory");
 }
 
 static void test_load_refuses_binary_and_huge(void **state)

@@ -28,11 +28,14 @@ static void finds_videos_by_content_in_stable_order(void **state)
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", test_tmpdir("scan"));
     assert_int_equal(test_sh("cd '%s' && mkdir -p 'b dir' a/é && "
-                             "ffmpeg -loglevel error -f lavfi -i testsrc=size=64x48:rate=5 -t 0.4 -pix_fmt yuv420p 'b dir/clip two.mp4' && "
+                             "ffmpeg -loglevel error -f lavfi -i testsrc=size=64x48:rate=5 -t 0.4 "
+                             "-pix_fmt yuv420p 'b dir/clip two.mp4' && "
                              "cp 'b dir/clip two.mp4' a/é/renamed.bin && "
                              "cp 'b dir/clip two.mp4' a/first.mkv && "
                              "echo hello > a/notes.mp4.txt && echo not a video > a/fake.txt && "
-                             "ln -s .. a/é/loop", dir), 0);
+                             "ln -s .. a/é/loop",
+                             dir),
+                     0);
     const char *paths[] = {dir};
     problems p = {0};
     vs_scan_result result;

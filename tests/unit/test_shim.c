@@ -239,7 +239,8 @@ static void test_truncated_model(void **state)
 static void test_bad_devices(void **state)
 {
     (void)state;
-    const char *devices[] = {"tpu", "CPU", "cuda:", "cuda:x", "cuda:-1", "cuda:0x", "cuda0", " cpu"};
+    const char *devices[] = {"tpu",     "CPU",     "cuda:", "cuda:x",
+                             "cuda:-1", "cuda:0x", "cuda0", " cpu"};
     for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
         vs_torch_options options = options_for(model("conv.pt"), 1, 1);
         options.device = devices[i];
@@ -375,7 +376,8 @@ static void test_batches_match_batch_one(void **state)
     /* Frames differ, so a mixed-up frame order cannot pass. */
     float first_difference = 0;
     for (int i = 0; i < CONV_FLOATS; i++)
-        first_difference = fmaxf(first_difference, fabsf(reference[i] - reference[CONV_FLOATS + i]));
+        first_difference =
+            fmaxf(first_difference, fabsf(reference[i] - reference[CONV_FLOATS + i]));
     assert_true(first_difference > 1e-2f);
 
     const int batches[] = {1, 7, 8, 16};
@@ -702,13 +704,14 @@ int main(void)
     } else {
         snprintf(script, sizeof script, "%s", __FILE__);
         char *slash = strrchr(script, '/');
-        snprintf(slash ? slash + 1 : script, sizeof script - (size_t)(slash ? slash + 1 - script : 0),
-                 "make_shim_models.py");
+        snprintf(slash ? slash + 1 : script,
+                 sizeof script - (size_t)(slash ? slash + 1 - script : 0), "make_shim_models.py");
     }
     const char *interpreter = python();
     if (test_sh("'%s' '%s' '%s'", interpreter, script, models_dir) != 0) {
-        fprintf(stderr, "test_shim: FAILED to make the test models with %s "
-                        "(is python3-torch installed? is VS_SOURCE_DIR set?)\n",
+        fprintf(stderr,
+                "test_shim: FAILED to make the test models with %s "
+                "(is python3-torch installed? is VS_SOURCE_DIR set?)\n",
                 interpreter);
         return 1;
     }

@@ -84,8 +84,12 @@ static void fill_frame(vs_frame *frame, vs_video *video, AVFrame *picture, int64
 static void add_detection(vs_frame *frame, int class_id, float score, const rect *r)
 {
     vs_detection *det = &frame->detections[frame->detection_count++];
-    *det = (vs_detection){.x1 = (float)r->x0, .y1 = (float)r->y0, .x2 = (float)r->x1,
-                          .y2 = (float)r->y1, .score = score, .class_id = class_id};
+    *det = (vs_detection){.x1 = (float)r->x0,
+                          .y1 = (float)r->y0,
+                          .x2 = (float)r->x1,
+                          .y2 = (float)r->y1,
+                          .score = score,
+                          .class_id = class_id};
 }
 
 static void make_video(vs_video *video, const char *path, int rotation)
@@ -201,7 +205,7 @@ static void check_sequence_files(const char *dir, int rotation)
     probe_x = probe_y = -1;
     assert_int_equal(info.width, VS_SNAPSHOT_THUMB_WIDTH);
     assert_int_equal(info.height, rotated ? 427 : 240); /* 480x640 shown, or 640x480 */
-    assert_true(info.mean[0] > info.mean[1] + 3); /* mostly grey, a red box: reddish */
+    assert_true(info.mean[0] > info.mean[1] + 3);       /* mostly grey, a red box: reddish */
     double probed[3] = {info.rgb[0], info.rgb[1], info.rgb[2]};
     if (!near_color(probed, red, 40))
         fail_msg("thumb.jpg (rotation %d): (%d,%d,%d) where the red box should be", rotation,
@@ -386,8 +390,7 @@ static void test_rows_in_store(void **state)
                                    " AND class_id = 4 AND path LIKE '%/car.jpg'"),
                      1);
     char cmd[1400];
-    snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'SELECT path FROM snapshots' | xargs -n1 test -s",
-             db);
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'SELECT path FROM snapshots' | xargs -n1 test -s", db);
     assert_int_equal(test_sh("%s", cmd), 0);
 }
 
@@ -445,10 +448,8 @@ static void test_nothing_and_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_thumb_and_best_crop),
-        cmocka_unit_test(test_formats_and_rotation),
-        cmocka_unit_test(test_names_and_edges),
-        cmocka_unit_test(test_rows_in_store),
+        cmocka_unit_test(test_thumb_and_best_crop), cmocka_unit_test(test_formats_and_rotation),
+        cmocka_unit_test(test_names_and_edges),     cmocka_unit_test(test_rows_in_store),
         cmocka_unit_test(test_nothing_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

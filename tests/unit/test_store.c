@@ -63,7 +63,8 @@ static void fill_video(vs_video *video, const char *path)
 {
     memset(video, 0, sizeof *video);
     snprintf(video->path, sizeof video->path, "%s", path);
-    snprintf(video->relative_path, sizeof video->relative_path, "%s", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
+    snprintf(video->relative_path, sizeof video->relative_path, "%s",
+             strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
     video->size_bytes = 123456;
     video->mtime_s = 1700000000;
     snprintf(video->fingerprint, sizeof video->fingerprint, "0123456789abcdef0123456789abcdef");
@@ -124,7 +125,8 @@ static int64_t store_video(vs_store *store, int64_t run_id, vs_video *video, int
     video->frames_decoded = frames;
     video->frames_analysed = frames;
     if (status == VS_VIDEO_FAILED)
-        snprintf(video->error.msg, sizeof video->error.msg, "decode.c: %.900s: broken packet", video->path);
+        snprintf(video->error.msg, sizeof video->error.msg, "decode.c: %.900s: broken packet",
+                 video->path);
     assert_int_equal(vs_store_end_video(store, video_id, video, &err), VS_OK);
     return video_id;
 }
@@ -153,11 +155,12 @@ static void test_schema_created(void **state)
     char mode[32];
     query_text(path, "PRAGMA journal_mode", mode, sizeof mode);
     assert_string_equal(mode, "wal");
-    static const char *const tables[] = {"runs", "videos", "detections", "stage_stats", "samples",
-                                         "snapshots"};
+    static const char *const tables[] = {"runs",        "videos",  "detections",
+                                         "stage_stats", "samples", "snapshots"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         char sql[256];
-        snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'", tables[i]);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) FROM sqlite_master WHERE type='table' AND name='%s'", tables[i]);
         assert_int_equal(query_int(path, sql), 1);
     }
     assert_int_equal(query_int(path, "SELECT count(*) FROM sqlite_master WHERE type='index'"
@@ -190,39 +193,52 @@ static void test_sequence_rows(void **state)
     fill_video(&failed, "/videos/b.mp4");
     store_video(store, run_id, &failed, 5, VS_VIDEO_FAILED);
     assert_int_equal(vs_store_set_annotated(store, video_id, "/out/annotated/a.mp4", &err), VS_OK);
-    assert_int_equal(vs_store_add_snapshot(store, video_id, "thumb", -1, 0, "/out/s/thumb.jpg", &err), VS_OK);
-    assert_int_equal(vs_store_add_snapshot(store, video_id, "best", 1, 0.9, "/out/s/car.jpg", &err), VS_OK);
+    assert_int_equal(
+        vs_store_add_snapshot(store, video_id, "thumb", -1, 0, "/out/s/thumb.jpg", &err), VS_OK);
+    assert_int_equal(vs_store_add_snapshot(store, video_id, "best", 1, 0.9, "/out/s/car.jpg", &err),
+                     VS_OK);
     vs_store_stage_stat stats[2] = {
         {"decode", "frame", 30, 30, 60, 2, 3, 5, 1.5, 4, 8},
         {"infer", "batch", 4, 30, 400, 100, 120, 130, -1, -1, -1},
     };
     assert_int_equal(vs_store_add_stage_stats(store, run_id, stats, 2, &err), VS_OK);
-    vs_store_sample samples[3] = {{0, 1000, -1, -1}, {500, 2000, 50, 1 << 20}, {1000, 3000, 60, 2 << 20}};
+    vs_store_sample samples[3] = {
+        {0, 1000, -1, -1}, {500, 2000, 50, 1 << 20}, {1000, 3000, 60, 2 << 20}};
     assert_int_equal(vs_store_add_samples(store, run_id, samples, 3, &err), VS_OK);
     assert_int_equal(vs_store_end_run(store, run_id, "failed", "{\"videos\":2}", &err), VS_OK);
     vs_store_close(store);
 
     char sql[512], text[256];
-    assert_int_equal(query_int(path, "SELECT count(*) FROM detections WHERE video_id = 1"), expected_rows(30));
-    assert_int_equal(query_int(path, "SELECT detections FROM videos WHERE path = '/videos/a.mp4'"), expected_rows(30));
-    assert_int_equal(query_int(path, "SELECT count(*) FROM detections WHERE video_id = 2"), expected_rows(5));
+    assert_int_equal(query_int(path, "SELECT count(*) FROM detections WHERE video_id = 1"),
+                     expected_rows(30));
+    assert_int_equal(query_int(path, "SELECT detections FROM videos WHERE path = '/videos/a.mp4'"),
+                     expected_rows(30));
+    assert_int_equal(query_int(path, "SELECT count(*) FROM detections WHERE video_id = 2"),
+                     expected_rows(5));
     query_text(path, "SELECT status FROM videos WHERE path = '/videos/a.mp4'", text, sizeof text);
     assert_string_equal(text, "done");
-    query_text(path, "SELECT status || ': ' || error FROM videos WHERE path = '/videos/b.mp4'", text, sizeof text);
+    query_text(path, "SELECT status || ': ' || error FROM videos WHERE path = '/videos/b.mp4'",
+               text, sizeof text);
     assert_string_equal(text, "failed: decode.c: /videos/b.mp4: broken packet");
     query_text(path, "SELECT annotated_path FROM videos WHERE id = 1", text, sizeof text);
     assert_string_equal(text, "/out/annotated/a.mp4");
     /* frame 2 has two detections: class 0 "person" and class 1 "car" at its pts */
-    snprintf(sql, sizeof sql, "SELECT group_concat(label || '@' || pts_ms, ',') FROM"
-                              " (SELECT * FROM detections WHERE video_id = %lld AND frame_index = 2 ORDER BY id)",
+    snprintf(sql, sizeof sql,
+             "SELECT group_concat(label || '@' || pts_ms, ',') FROM"
+             " (SELECT * FROM detections WHERE video_id = %lld AND frame_index = 2 ORDER BY id)",
              (long long)video_id);
     query_text(path, sql, text, sizeof text);
     assert_string_equal(text, "person@80,car@80");
-    assert_int_equal(query_int(path, "SELECT count(*) FROM detections WHERE track_id IS NOT NULL"), 0);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM detections WHERE track_id IS NOT NULL"),
+                     0);
     assert_int_equal(query_int(path, "SELECT frames_analysed FROM videos WHERE id = 1"), 30);
-    query_text(path, "SELECT status || ' ' || host || ' ' || summary || ' ' || (ended_at IS NOT NULL) FROM runs", text, sizeof text);
+    query_text(
+        path,
+        "SELECT status || ' ' || host || ' ' || summary || ' ' || (ended_at IS NOT NULL) FROM runs",
+        text, sizeof text);
     assert_string_equal(text, "failed testhost {\"videos\":2} 1");
-    assert_int_equal(query_int(path, "SELECT count(*) FROM stage_stats WHERE queue_avg IS NULL"), 1);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM stage_stats WHERE queue_avg IS NULL"),
+                     1);
     assert_int_equal(query_int(path, "SELECT count(*) FROM samples WHERE gpu_util IS NOT NULL"), 2);
     assert_int_equal(query_int(path, "SELECT count(*) FROM snapshots WHERE video_id = 1"), 2);
     query_text(path, "PRAGMA integrity_check", text, sizeof text);
@@ -326,8 +342,10 @@ static pid_t hold_write_lock(const char *path, int hold_ms)
         close(ready[0]);
         sqlite3 *db;
         if (sqlite3_open(path, &db) != SQLITE_OK ||
-            sqlite3_exec(db, "BEGIN IMMEDIATE; INSERT INTO runs(started_at, status)"
-                             " VALUES('child', 'running')", NULL, NULL, NULL) != SQLITE_OK)
+            sqlite3_exec(db,
+                         "BEGIN IMMEDIATE; INSERT INTO runs(started_at, status)"
+                         " VALUES('child', 'running')",
+                         NULL, NULL, NULL) != SQLITE_OK)
             _exit(3);
         if (write(ready[1], "x", 1) != 1)
             _exit(4);
@@ -461,7 +479,10 @@ static void test_bad_files(void **state)
     vs_error err = {{0}};
     assert_int_equal(vs_store_open(&store, path, &err), VS_OK);
     vs_store_close(store);
-    assert_int_equal(test_sh("dd if=/dev/urandom of='%s' bs=1 seek=100 count=3900 conv=notrunc status=none", path), 0);
+    assert_int_equal(
+        test_sh("dd if=/dev/urandom of='%s' bs=1 seek=100 count=3900 conv=notrunc status=none",
+                path),
+        0);
     expect_open_error(path, VS_EIO, "corrupt");
 
     snprintf(path, sizeof path, "%s/foreign.db", dir);
@@ -577,21 +598,25 @@ static void test_export_formats(void **state)
         frames_with_rows += i % 3 != 0;
 
     assert_int_equal(test_sh("'%s' export '%s' --format csv --out '%s/d.csv'", exe, db, dir), 0);
-    assert_int_equal(test_sh("python3 -c \"import csv,sys; r=list(csv.reader(open(sys.argv[1])));"
-                             " assert r[0][:3]==['video','video_id','frame_index'], r[0];"
-                             " assert len(r)-1==int(sys.argv[2]), len(r);"
-                             " assert any(x[0]=='/clips/cam2/b,\\\"odd\\\".mp4' for x in r[1:]);"
-                             " assert any(x[5]=='dog, \\\"spotted\\\"' for x in r[1:])\" '%s/d.csv' %lld",
-                             dir, (long long)rows),
-                     0);
+    assert_int_equal(
+        test_sh("python3 -c \"import csv,sys; r=list(csv.reader(open(sys.argv[1])));"
+                " assert r[0][:3]==['video','video_id','frame_index'], r[0];"
+                " assert len(r)-1==int(sys.argv[2]), len(r);"
+                " assert any(x[0]=='/clips/cam2/b,\\\"odd\\\".mp4' for x in r[1:]);"
+                " assert any(x[5]=='dog, \\\"spotted\\\"' for x in r[1:])\" '%s/d.csv' %lld",
+                dir, (long long)rows),
+        0);
 
-    assert_int_equal(test_sh("'%s' export '%s' --format jsonl --out '%s/d.jsonl'", exe, db, dir), 0);
-    assert_int_equal(test_sh("python3 -c \"import json,sys; l=open(sys.argv[1]).read().splitlines();"
-                             " d=[json.loads(x) for x in l]; assert len(d)==int(sys.argv[2]), len(d);"
-                             " x=d[0]; assert x['label']=='person' and len(x['box'])==4 and x['carried'] is False\""
-                             " '%s/d.jsonl' %lld",
-                             dir, (long long)rows),
+    assert_int_equal(test_sh("'%s' export '%s' --format jsonl --out '%s/d.jsonl'", exe, db, dir),
                      0);
+    assert_int_equal(
+        test_sh(
+            "python3 -c \"import json,sys; l=open(sys.argv[1]).read().splitlines();"
+            " d=[json.loads(x) for x in l]; assert len(d)==int(sys.argv[2]), len(d);"
+            " x=d[0]; assert x['label']=='person' and len(x['box'])==4 and x['carried'] is False\""
+            " '%s/d.jsonl' %lld",
+            dir, (long long)rows),
+        0);
 
     /* stdout, and --video selecting one video */
     assert_int_equal(test_sh("'%s' export '%s' --format jsonl --video '*/cam1/*' | python3 -c"
@@ -602,16 +627,19 @@ static void test_export_formats(void **state)
                      0);
 
     assert_int_equal(test_sh("'%s' export '%s' --format coco --out '%s/d.json'", exe, db, dir), 0);
-    assert_int_equal(test_sh("python3 -c \"import json,sys; c=json.load(open(sys.argv[1]));"
-                             " a=c['annotations']; im={i['id']:i for i in c['images']};"
-                             " assert len(a)==int(sys.argv[2]) and len(im)==int(sys.argv[3]), (len(a), len(im));"
-                             " assert all(x['image_id'] in im for x in a);"
-                             " x=a[0]; assert abs(x['bbox'][2]-100)<1e-3 and abs(x['bbox'][3]-200)<1e-3, x;"
-                             " assert 0<x['score']<=1 and x['category_id'] in [k['id'] for k in c['categories']];"
-                             " i=im[x['image_id']]; assert i['video']=='/clips/cam1/a.mp4' and i['frame_index']==1, i;"
-                             " assert i['width']==640 and i['height']==480\" '%s/d.json' %lld %lld",
-                             dir, (long long)rows, (long long)frames_with_rows),
-                     0);
+    assert_int_equal(
+        test_sh(
+            "python3 -c \"import json,sys; c=json.load(open(sys.argv[1]));"
+            " a=c['annotations']; im={i['id']:i for i in c['images']};"
+            " assert len(a)==int(sys.argv[2]) and len(im)==int(sys.argv[3]), (len(a), len(im));"
+            " assert all(x['image_id'] in im for x in a);"
+            " x=a[0]; assert abs(x['bbox'][2]-100)<1e-3 and abs(x['bbox'][3]-200)<1e-3, x;"
+            " assert 0<x['score']<=1 and x['category_id'] in [k['id'] for k in c['categories']];"
+            " i=im[x['image_id']]; assert i['video']=='/clips/cam1/a.mp4' and i['frame_index']==1, "
+            "i;"
+            " assert i['width']==640 and i['height']==480\" '%s/d.json' %lld %lld",
+            dir, (long long)rows, (long long)frames_with_rows),
+        0);
     /* --out writes through a .part file that never stays behind */
     assert_int_equal(test_sh("ls '%s' | grep -q part", dir), 1);
     free(dir);
@@ -632,12 +660,15 @@ static void test_export_errors(void **state)
     assert_int_equal(test_sh("'%s' export '%s' --format xml 2>/dev/null", exe, db), 2);
     assert_int_equal(test_sh("'%s' export '%s' --bogus 2>/dev/null", exe, db), 2);
     assert_int_equal(test_sh("'%s' export '%s/none.db' --format csv 2>/dev/null", exe, dir), 2);
-    assert_int_equal(test_sh("'%s' export '%s/none.db' --format csv 2>&1 | grep -q 'none.db'", exe, dir), 0);
+    assert_int_equal(
+        test_sh("'%s' export '%s/none.db' --format csv 2>&1 | grep -q 'none.db'", exe, dir), 0);
     assert_int_equal(test_sh("head -c 4096 /dev/urandom > '%s/junk.db'", dir), 0);
     assert_int_equal(test_sh("'%s' export '%s/junk.db' --format csv 2>/dev/null", exe, dir), 2);
     /* format is required; a pattern matching nothing is not an error */
     assert_int_equal(test_sh("'%s' export '%s' 2>/dev/null", exe, db), 2);
-    assert_int_equal(test_sh("test \"$('%s' export '%s' --format csv --video 'nomatch' | wc -l)\" = 1", exe, db), 0);
+    assert_int_equal(
+        test_sh("test \"$('%s' export '%s' --format csv --video 'nomatch' | wc -l)\" = 1", exe, db),
+        0);
     free(dir);
 }
 
