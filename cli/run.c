@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "fsutil.h"
 #include "pipeline.h"
 #include "report.h"
 #include "scan.h"
@@ -184,20 +185,6 @@ static char *options_json(int argc, char **argv)
     return text;
 }
 
-static int make_dirs(const char *path)
-{
-    char buffer[PATH_MAX];
-    snprintf(buffer, sizeof buffer, "%s", path);
-    for (char *p = buffer + 1; *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            if (mkdir(buffer, 0777) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    return mkdir(buffer, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 int cmd_run(int argc, char **argv)
 {
     vs_run_options o = {.device = "auto",
@@ -304,7 +291,12 @@ int cmd_run(int argc, char **argv)
         vs_scan_free(&scan);
         return 2;
     }
-    if (make_dirs(o.out_dir) != 0 || access(o.out_dir, W_OK) != 0) {
+    if (vs_make_dirs(o.out_dir, &err) != VS_OK) {
+        fprintf(stderr, "vidsift run: output directory: %s\n", err.msg);
+        vs_scan_free(&scan);
+        return 2;
+    }
+    if (access(o.out_dir, W_OK) != 0) {
         fprintf(stderr, "vidsift run: %s: output directory not writable: %s\n", o.out_dir,
                 strerror(errno));
         vs_scan_free(&scan);

@@ -15,6 +15,8 @@
  * block owns whole chroma samples and stays one clean colour after encoding. */
 #include "annotate.h"
 
+#include "fsutil.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -98,23 +100,10 @@ static int make_parent_dirs(const char *path, vs_error *err)
     if (!slash || slash == dir)
         return VS_OK;
     *slash = 0;
-    for (char *p = dir + 1;; p++) {
-        if (*p == '/' || *p == 0) {
-            char saved = *p;
-            *p = 0;
-            /* EEXIST also covers a file in the way: say so here rather than
-             * let the muxer fail later with a vaguer reason. */
-            struct stat info;
-            if (mkdir(dir, 0777) != 0 &&
-                (errno != EEXIST || stat(dir, &info) != 0 || !S_ISDIR(info.st_mode)))
-                return vs_fail(err, VS_EIO, "annotate.c: cannot create directory %s: %s", dir,
-                               errno == EEXIST ? strerror(ENOTDIR) : strerror(errno));
-            *p = saved;
-            if (saved == 0)
-                break;
-        }
-    }
-    return VS_OK;
+    int status = vs_make_dirs(dir, err);
+    if (status != VS_OK)
+        vs_error_prefix(err, "annotate.c");
+    return status;
 }
 
 void vs_annotate_class_color(int class_id, uint8_t rgb[3])

@@ -15,6 +15,8 @@
  * complete. */
 #include "snapshot.h"
 
+#include "fsutil.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -269,28 +271,6 @@ static int rotate_upright(const vs_snapshot *s, rgb_image *image, int rotation, 
     return VS_OK;
 }
 
-static int make_dirs(const char *path, vs_error *err)
-{
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    for (char *p = dir + 1;; p++) {
-        if (*p != '/' && *p != 0)
-            continue;
-        char saved = *p;
-        *p = 0;
-        struct stat info;
-        if (mkdir(dir, 0777) != 0) {
-            int reason = errno;
-            if (reason != EEXIST || stat(dir, &info) != 0 || !S_ISDIR(info.st_mode))
-                return vs_fail(err, VS_EIO, "snapshot.c: cannot create directory %s: %s", dir,
-                               strerror(reason == EEXIST ? ENOTDIR : reason));
-        }
-        *p = saved;
-        if (saved == 0)
-            return VS_OK;
-    }
-}
-
 /* NAME.part, then rename: a JPEG under its final name is always whole. */
 static int write_jpeg(tjhandle compressor, const rgb_image *image, const char *path, vs_error *err)
 {
@@ -364,7 +344,9 @@ static int write_snapshot(vs_snapshot *s, tjhandle compressor, const region *r, 
 
 static int write_all(vs_snapshot *s, vs_store *store, int64_t video_id, vs_error *err)
 {
-    int status = make_dirs(s->dir, err);
+    int status = vs_make_dirs(s->dir, err);
+    if (status != VS_OK)
+        vs_error_prefix(err, "snapshot.c");
     if (status != VS_OK)
         return status;
     tjhandle compressor = tjInitCompress();
