@@ -406,6 +406,17 @@ static int decoder_next(clip_decoder *d, AVFrame *picture, vs_error *err)
     }
 }
 
+/* The clockwise turn (0, 90, 180, 270) the clip's display matrix asks for. */
+static int clip_rotation(const clip_decoder *d)
+{
+    const AVStream *stream = d->format->streams[d->stream_index];
+    const uint8_t *matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    if (!matrix)
+        return 0;
+    int degrees = (int)lround(-av_display_rotation_get((const int32_t *)matrix) / 90.0) * 90 % 360;
+    return degrees < 0 ? degrees + 360 : degrees;
+}
+
 /* What core/decode.c writes into a vs_video when the file opens, for the
  * sinks (store, annotate) that the baseline and the annotate measurement feed. */
 static void describe_video(vs_video *video, const clip_decoder *d)
@@ -419,12 +430,7 @@ static void describe_video(vs_video *video, const clip_decoder *d)
     video->fps = rate.num && rate.den ? av_q2d(rate) : 0;
     snprintf(video->codec, sizeof video->codec, "%s", d->codec->codec->name);
     snprintf(video->container, sizeof video->container, "%s", d->format->iformat->name);
-    const uint8_t *matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, NULL);
-    if (matrix) {
-        int degrees =
-            (int)lround(-av_display_rotation_get((const int32_t *)matrix) / 90.0) * 90 % 360;
-        video->rotation = degrees < 0 ? degrees + 360 : degrees;
-    }
+    video->rotation = clip_rotation(d);
 }
 
 /* Fills a frame slot for the sinks from a decoded picture. */
@@ -750,8 +756,9 @@ static int measure_decode_preprocess(bench *b, vs_torch *torch, int max_batch, v
                 break;
             int position = (int)(frames % max_batch);
             started = vs_now_ms();
-            status = vs_preprocess_frame(&preprocess, picture, input + position * frame_floats,
-                                         &b->geometry[position], err);
+            status =
+                vs_preprocess_frame(&preprocess, picture, clip_rotation(&d),
+                                    input + position * frame_floats, &b->geometry[position], err);
             preprocess_ms += vs_now_ms() - started;
             b->source_width[position] = picture->width;
             b->source_height[position] = picture->height;
@@ -1139,7 +1146,8 @@ static int sequential_video(bench *b, vs_video *video, vs_torch *torch, vs_prepr
         vs_letterbox geometry;
         vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
         int output_count = 0;
-        status = vs_preprocess_frame(pre, picture, vs_torch_input(torch, 0), &geometry, err);
+        status = vs_preprocess_frame(pre, picture, video->rotation, vs_torch_input(torch, 0),
+                                     &geometry, err);
         if (status == VS_OK)
             status = vs_torch_submit(torch, 0, 1, err->msg, sizeof err->msg);
         if (status == VS_OK)

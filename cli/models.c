@@ -874,7 +874,7 @@ static int compare_preprocess(const vs_manifest *m, const reference *ref, double
         picture->data[0] = rgb;
         picture->linesize[0] = 3 * width;
         vs_letterbox geometry;
-        if (vs_preprocess_frame(pre, picture, tensor, &geometry, &err) != VS_OK) {
+        if (vs_preprocess_frame(pre, picture, 0, tensor, &geometry, &err) != VS_OK) {
             status = reference_error(ref, "picture %s: %s", ref->pictures[frame], err.msg);
         } else {
             const float *expected = ref->input.data + (size_t)frame * 3 * plane;

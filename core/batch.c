@@ -32,9 +32,10 @@ void *vs_batch_thread(void *arg)
         if (frame->kind == VS_FRAME_PICTURE && frame->analysed) {
             double started = vs_now_ms();
             int position = batch->frames;
-            int status = vs_preprocess_frame(&stage->preprocess, frame->picture,
-                                             batch->input + position * stage->frame_floats,
-                                             &batch->geometry[position], &stage->error);
+            int status =
+                vs_preprocess_frame(&stage->preprocess, frame->picture, frame->video->rotation,
+                                    batch->input + position * stage->frame_floats,
+                                    &batch->geometry[position], &stage->error);
             if (status != VS_OK) {
                 /* A frame the scaler cannot take is analysed as empty rather than dropped. */
                 frame->analysed = 0;

@@ -46,7 +46,7 @@ float vs_iou(const vs_detection *a, const vs_detection *b)
 
 vs_letterbox vs_letterbox_for(int src_w, int src_h, int in_w, int in_h, vs_resize_mode mode)
 {
-    vs_letterbox box = {1.0f, 1.0f, 0.0f, 0.0f, in_w, in_h};
+    vs_letterbox box = {1.0f, 1.0f, 0.0f, 0.0f, in_w, in_h, 0};
     if (src_w <= 0 || src_h <= 0 || in_w <= 0 || in_h <= 0)
         return box; /* nothing sensible to map; identity keeps callers safe */
     if (mode != VS_RESIZE_LETTERBOX) {
@@ -78,16 +78,39 @@ static float clampf(float value, float hi)
     return fminf(fmaxf(value, 0.0f), hi);
 }
 
+/* Turns a box in displayed pixels (display_w x display_h) back into coded
+ * pixels; rotation is the clockwise turn a player applies to the coded
+ * picture (for 90: displayed x = coded height - coded y, displayed y = coded x). */
+static void unrotate(vs_detection *d, int rotation, float display_w, float display_h)
+{
+    float x1 = d->x1, y1 = d->y1, x2 = d->x2, y2 = d->y2;
+    if (rotation == 90) {
+        d->x1 = y1, d->x2 = y2, d->y1 = display_w - x2, d->y2 = display_w - x1;
+    } else if (rotation == 180) {
+        d->x1 = display_w - x2, d->x2 = display_w - x1;
+        d->y1 = display_h - y2, d->y2 = display_h - y1;
+    } else if (rotation == 270) {
+        d->x1 = display_h - y2, d->x2 = display_h - y1, d->y1 = x1, d->y2 = x2;
+    }
+}
+
 void vs_detect_to_source(vs_detection *dets, int count, const vs_letterbox *box, int src_w,
                          int src_h)
 {
+    int quarter = box->rotation == 90 || box->rotation == 270;
     float w = (float)(src_w > 0 ? src_w : 0), h = (float)(src_h > 0 ? src_h : 0);
+    if (quarter) {
+        float swap = w;
+        w = h;
+        h = swap;
+    }
     for (int i = 0; i < count; i++) {
         vs_detection *d = &dets[i];
         d->x1 = clampf((d->x1 - box->pad_x) / box->scale_x, w);
         d->x2 = clampf((d->x2 - box->pad_x) / box->scale_x, w);
         d->y1 = clampf((d->y1 - box->pad_y) / box->scale_y, h);
         d->y2 = clampf((d->y2 - box->pad_y) / box->scale_y, h);
+        unrotate(d, box->rotation, w, h);
     }
 }
 

@@ -64,6 +64,7 @@ typedef struct vs_letterbox {
     float scale_x, scale_y;   /* input pixels per source pixel */
     float pad_x, pad_y;       /* input pixels of padding on the left/top (whole pixels) */
     int resized_w, resized_h; /* the source resized to this, placed at (pad_x, pad_y) */
+    int rotation; /* clockwise turn (0/90/180/270) applied to the source before the model */
 } vs_letterbox;
 
 /* Letterbox: one scale min(in_w/src_w, in_h/src_h), the picture rounded to
@@ -72,7 +73,10 @@ typedef struct vs_letterbox {
  * whole input, no padding. */
 
 vs_letterbox vs_letterbox_for(int src_w, int src_h, int in_w, int in_h, vs_resize_mode mode);
-/* Maps boxes from model input to source pixels, clamped to the frame. */
+/* Maps boxes from model input to the source's coded pixels, clamped to the
+ * frame: src_w x src_h is the coded size. When box->rotation is set the model
+ * saw the picture upright (as displayed), so src_w/src_h above are swapped
+ * for the mapping and the boxes are then turned back into coded pixels. */
 void vs_detect_to_source(vs_detection *dets, int count, const vs_letterbox *box, int src_w,
                          int src_h);
 

@@ -12,16 +12,11 @@
 
 int vs_preprocess_init(vs_preprocess *pre, const vs_manifest *manifest, vs_error *err)
 {
+    (void)err;
     memset(pre, 0, sizeof *pre);
     pre->manifest = manifest;
     /* swscale writes float planes (0..1) itself when it can; that saves a copy. */
     pre->direct_float = sws_isSupportedOutput(AV_PIX_FMT_GBRPF32) > 0;
-    if (!pre->direct_float) {
-        pre->rgb_scratch_size = (size_t)manifest->input_width * manifest->input_height * 3;
-        pre->rgb_scratch = malloc(pre->rgb_scratch_size);
-        if (!pre->rgb_scratch)
-            return vs_fail(err, VS_ENOMEM, "out of memory for the preprocess scratch");
-    }
     return VS_OK;
 }
 
@@ -29,7 +24,64 @@ void vs_preprocess_free(vs_preprocess *pre)
 {
     sws_freeContext(pre->scaler);
     free(pre->rgb_scratch);
+    free(pre->upright_scratch);
     memset(pre, 0, sizeof *pre);
+}
+
+/* Grows a scratch buffer when a bigger picture arrives: never per frame. */
+static int reserve(unsigned char **buffer, size_t *size, size_t needed, vs_error *err)
+{
+    if (needed <= *size)
+        return VS_OK;
+    unsigned char *grown = realloc(*buffer, needed);
+    if (!grown)
+        return vs_fail(err, VS_ENOMEM, "out of memory for a %zu-byte picture", needed);
+    *buffer = grown;
+    *size = needed;
+    return VS_OK;
+}
+
+/* Converts picture to packed RGB24 of out_w x out_h in rgb_scratch. */
+static int to_rgb(vs_preprocess *pre, const struct AVFrame *picture, int out_w, int out_h,
+                  int flags, vs_error *err)
+{
+    int status = reserve(&pre->rgb_scratch, &pre->rgb_scratch_size, (size_t)out_w * out_h * 3, err);
+    if (status != VS_OK)
+        return status;
+    pre->scaler =
+        sws_getCachedContext(pre->scaler, picture->width, picture->height, picture->format, out_w,
+                             out_h, AV_PIX_FMT_RGB24, flags, NULL, NULL, NULL);
+    if (!pre->scaler)
+        return vs_fail(err, VS_EINVAL, "cannot convert %dx%d %s frames", picture->width,
+                       picture->height, av_get_pix_fmt_name(picture->format));
+    uint8_t *planes[4] = {pre->rgb_scratch, NULL, NULL, NULL};
+    int strides[4] = {out_w * 3, 0, 0, 0};
+    sws_scale(pre->scaler, (const uint8_t *const *)picture->data, picture->linesize, 0,
+              picture->height, planes, strides);
+    return VS_OK;
+}
+
+/* Points *upright at rgb_scratch (w x h, as coded) as a player shows it:
+ * turned clockwise by rotation. For 90, shown (x, y) is coded (y, h-1-x). */
+static int turn_upright(vs_preprocess *pre, int w, int h, int rotation,
+                        const unsigned char **upright, vs_error *err)
+{
+    *upright = pre->rgb_scratch;
+    if (rotation != 90 && rotation != 180 && rotation != 270)
+        return VS_OK;
+    int status = reserve(&pre->upright_scratch, &pre->upright_scratch_size, (size_t)w * h * 3, err);
+    if (status != VS_OK)
+        return status;
+    int out_w = rotation == 180 ? w : h, out_h = rotation == 180 ? h : w;
+    unsigned char *out = pre->upright_scratch;
+    for (int y = 0; y < out_h; y++)
+        for (int x = 0; x < out_w; x++, out += 3) {
+            int sx = rotation == 90 ? y : rotation == 180 ? w - 1 - x : w - 1 - y;
+            int sy = rotation == 90 ? h - 1 - x : rotation == 180 ? h - 1 - y : x;
+            memcpy(out, pre->rgb_scratch + ((size_t)sy * w + sx) * 3, 3);
+        }
+    *upright = pre->upright_scratch;
+    return VS_OK;
 }
 
 /* The padded area of a letterboxed input: grey 114, as YOLO exporters expect. */
@@ -52,30 +104,21 @@ static void make_taps(int in, int out, int *lo, int *hi, float *lerp)
     }
 }
 
-static int stretch_tf_legacy(vs_preprocess *pre, const struct AVFrame *picture, float *input,
-                             vs_error *err)
+static int stretch_tf_legacy(vs_preprocess *pre, const struct AVFrame *picture, int rotation,
+                             float *input, vs_error *err)
 {
     const vs_manifest *m = pre->manifest;
-    int w = picture->width, h = picture->height, in_w = m->input_width, in_h = m->input_height;
-    size_t needed = (size_t)w * h * 3;
-    if (needed > pre->rgb_scratch_size) {
-        /* Grows only when a bigger source arrives: not per frame. */
-        unsigned char *grown = realloc(pre->rgb_scratch, needed);
-        if (!grown)
-            return vs_fail(err, VS_ENOMEM, "out of memory for a %dx%d picture", w, h);
-        pre->rgb_scratch = grown;
-        pre->rgb_scratch_size = needed;
-    }
-    pre->scaler = sws_getCachedContext(pre->scaler, w, h, picture->format, w, h, AV_PIX_FMT_RGB24,
-                                       SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL,
-                                       NULL, NULL);
-    if (!pre->scaler)
-        return vs_fail(err, VS_EINVAL, "cannot convert %dx%d %s frames", w, h,
-                       av_get_pix_fmt_name(picture->format));
-    uint8_t *planes[4] = {pre->rgb_scratch, NULL, NULL, NULL};
-    int strides[4] = {w * 3, 0, 0, 0};
-    sws_scale(pre->scaler, (const uint8_t *const *)picture->data, picture->linesize, 0, h, planes,
-              strides);
+    int in_w = m->input_width, in_h = m->input_height;
+    const unsigned char *rgb;
+    int status = to_rgb(pre, picture, picture->width, picture->height,
+                        SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, err);
+    if (status == VS_OK)
+        status = turn_upright(pre, picture->width, picture->height, rotation, &rgb, err);
+    if (status != VS_OK)
+        return status;
+    int quarter = rotation == 90 || rotation == 270;
+    int w = quarter ? picture->height : picture->width,
+        h = quarter ? picture->width : picture->height;
     if (pre->taps_src_w != w || pre->taps_src_h != h) {
         make_taps(w, in_w, pre->x0, pre->x1, pre->x_lerp);
         make_taps(h, in_h, pre->y0, pre->y1, pre->y_lerp);
@@ -89,8 +132,8 @@ static int stretch_tf_legacy(vs_preprocess *pre, const struct AVFrame *picture, 
         order[2] = 0;
     }
     for (int y = 0; y < in_h; y++) {
-        const unsigned char *top = pre->rgb_scratch + (size_t)pre->y0[y] * w * 3;
-        const unsigned char *bottom = pre->rgb_scratch + (size_t)pre->y1[y] * w * 3;
+        const unsigned char *top = rgb + (size_t)pre->y0[y] * w * 3;
+        const unsigned char *bottom = rgb + (size_t)pre->y1[y] * w * 3;
         float y_lerp = pre->y_lerp[y];
         for (int x = 0; x < in_w; x++) {
             int left = pre->x0[x] * 3, right = pre->x1[x] * 3;
@@ -109,33 +152,32 @@ static int stretch_tf_legacy(vs_preprocess *pre, const struct AVFrame *picture, 
     return VS_OK;
 }
 
-int vs_preprocess_frame(vs_preprocess *pre, const struct AVFrame *picture, float *input,
-                        vs_letterbox *geometry, vs_error *err)
+int vs_preprocess_frame(vs_preprocess *pre, const struct AVFrame *picture, int rotation,
+                        float *input, vs_letterbox *geometry, vs_error *err)
 {
     const vs_manifest *m = pre->manifest;
     int in_w = m->input_width, in_h = m->input_height;
     size_t plane = (size_t)in_w * in_h;
-    *geometry = vs_letterbox_for(picture->width, picture->height, in_w, in_h, m->resize);
+    if (rotation != 90 && rotation != 180 && rotation != 270)
+        rotation = 0;
+    int quarter = rotation == 90 || rotation == 270;
+    int shown_w = quarter ? picture->height : picture->width;
+    int shown_h = quarter ? picture->width : picture->height;
+    *geometry = vs_letterbox_for(shown_w, shown_h, in_w, in_h, m->resize);
+    geometry->rotation = rotation;
     if (m->resize == VS_RESIZE_STRETCH) {
-        int status = stretch_tf_legacy(pre, picture, input, err);
+        int status = stretch_tf_legacy(pre, picture, rotation, input, err);
         if (status != VS_OK)
             return status;
         goto normalize;
     }
-    int out_w = (int)(picture->width * geometry->scale_x + 0.5f);
-    int out_h = (int)(picture->height * geometry->scale_y + 0.5f);
+    int out_w = (int)(shown_w * geometry->scale_x + 0.5f);
+    int out_h = (int)(shown_h * geometry->scale_y + 0.5f);
     if (out_w > in_w)
         out_w = in_w;
     if (out_h > in_h)
         out_h = in_h;
     int pad_x = (int)geometry->pad_x, pad_y = (int)geometry->pad_y;
-
-    pre->scaler = sws_getCachedContext(
-        pre->scaler, picture->width, picture->height, picture->format, out_w, out_h,
-        pre->direct_float ? AV_PIX_FMT_GBRPF32 : AV_PIX_FMT_RGB24, SWS_BILINEAR, NULL, NULL, NULL);
-    if (!pre->scaler)
-        return vs_fail(err, VS_EINVAL, "cannot scale %dx%d %s frames", picture->width,
-                       picture->height, av_get_pix_fmt_name(picture->format));
 
     float *red = input, *green = input + plane, *blue = input + 2 * plane;
     if (m->bgr) {
@@ -146,7 +188,13 @@ int vs_preprocess_frame(vs_preprocess *pre, const struct AVFrame *picture, float
         fill_padding(input, in_w, in_h * 3, 114.0f / 255.0f);
 
     size_t offset = (size_t)pad_y * in_w + pad_x;
-    if (pre->direct_float) {
+    if (pre->direct_float && rotation == 0) {
+        pre->scaler =
+            sws_getCachedContext(pre->scaler, picture->width, picture->height, picture->format,
+                                 out_w, out_h, AV_PIX_FMT_GBRPF32, SWS_BILINEAR, NULL, NULL, NULL);
+        if (!pre->scaler)
+            return vs_fail(err, VS_EINVAL, "cannot scale %dx%d %s frames", picture->width,
+                           picture->height, av_get_pix_fmt_name(picture->format));
         /* GBRP plane order: G, B, R. */
         uint8_t *planes[4] = {(uint8_t *)(green + offset), (uint8_t *)(blue + offset),
                               (uint8_t *)(red + offset), NULL};
@@ -154,13 +202,17 @@ int vs_preprocess_frame(vs_preprocess *pre, const struct AVFrame *picture, float
         sws_scale(pre->scaler, (const uint8_t *const *)picture->data, picture->linesize, 0,
                   picture->height, planes, strides);
     } else {
-        uint8_t *planes[4] = {pre->rgb_scratch, NULL, NULL, NULL};
-        int strides[4] = {out_w * 3, 0, 0, 0};
-        sws_scale(pre->scaler, (const uint8_t *const *)picture->data, picture->linesize, 0,
-                  picture->height, planes, strides);
+        /* Scaled as coded, then turned: the packed copy is small (input size). */
+        const unsigned char *rgb;
+        int coded_w = quarter ? out_h : out_w, coded_h = quarter ? out_w : out_h;
+        int status = to_rgb(pre, picture, coded_w, coded_h, SWS_BILINEAR, err);
+        if (status == VS_OK)
+            status = turn_upright(pre, coded_w, coded_h, rotation, &rgb, err);
+        if (status != VS_OK)
+            return status;
         for (int y = 0; y < out_h; y++)
             for (int x = 0; x < out_w; x++) {
-                const uint8_t *px = pre->rgb_scratch + ((size_t)y * out_w + x) * 3;
+                const uint8_t *px = rgb + ((size_t)y * out_w + x) * 3;
                 size_t at = offset + (size_t)y * in_w + x;
                 red[at] = px[0] / 255.0f;
                 green[at] = px[1] / 255.0f;

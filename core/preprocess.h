@@ -7,7 +7,11 @@
  * model's reference runtime does: swscale's bilinear filters when it shrinks,
  * and on the 1080p dog clip that lost the dog in 2 of 41 frames. One pass
  * then applies the manifest's scale/mean/std. Scalers and tap tables are
- * cached per source geometry, so a stream whose size changes mid-way works. */
+ * cached per source geometry, so a stream whose size changes mid-way works.
+ *
+ * A rotated source (a phone clip's display matrix) is turned upright first,
+ * on packed RGB: the model sees what a player shows, as detectors are not
+ * trained on sideways pictures. */
 #ifndef VS_PREPROCESS_H
 #define VS_PREPROCESS_H
 
@@ -23,6 +27,8 @@ typedef struct vs_preprocess {
     int direct_float; /* swscale writes planar float itself (else via packed RGB scratch) */
     unsigned char *rgb_scratch;
     size_t rgb_scratch_size;
+    unsigned char *upright_scratch; /* rgb_scratch turned upright (rotated sources only) */
+    size_t upright_scratch_size;
     /* legacy bilinear taps for the current source size */
     int taps_src_w, taps_src_h;
     int x0[4096], x1[4096], y0[4096], y1[4096];
@@ -31,8 +37,9 @@ typedef struct vs_preprocess {
 
 int vs_preprocess_init(vs_preprocess *pre, const vs_manifest *manifest, vs_error *err);
 void vs_preprocess_free(vs_preprocess *pre);
-/* Writes 3*H*W floats at input; geometry receives the mapping used. */
-int vs_preprocess_frame(vs_preprocess *pre, const struct AVFrame *picture, float *input,
-                        vs_letterbox *geometry, vs_error *err);
+/* Writes 3*H*W floats at input; geometry receives the mapping used.
+ * rotation: the clockwise turn (0, 90, 180, 270) a player applies. */
+int vs_preprocess_frame(vs_preprocess *pre, const struct AVFrame *picture, int rotation,
+                        float *input, vs_letterbox *geometry, vs_error *err);
 
 #endif

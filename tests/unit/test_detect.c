@@ -760,6 +760,32 @@ static void test_to_source_letterbox_values_and_clamp(void **state)
     assert_true(nan_box.y2 >= 0 && nan_box.y2 <= 720);
 }
 
+/* The model saw the picture upright; boxes go back into coded pixels. A
+ * coded 640x360 picture, shown turned by 90/180/270 degrees clockwise, and
+ * the box (10, 20)-(110, 220) in shown pixels (stretch at scale 1). */
+static void test_to_source_rotated(void **state)
+{
+    (void)state;
+    const struct {
+        int rotation;
+        float x1, y1, x2, y2; /* expected, coded pixels */
+    } cases[] = {
+        {0, 10, 20, 110, 220},
+        {90, 20, 250, 220, 350},   /* shown (x, y) is coded (y, 360 - x) */
+        {180, 530, 140, 630, 340}, /* shown (x, y) is coded (640 - x, 360 - y) */
+        {270, 420, 10, 620, 110},  /* shown (x, y) is coded (640 - y, x) */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int quarter = cases[i].rotation % 180 != 0;
+        int shown_w = quarter ? 360 : 640, shown_h = quarter ? 640 : 360;
+        vs_letterbox g = vs_letterbox_for(shown_w, shown_h, shown_w, shown_h, VS_RESIZE_STRETCH);
+        g.rotation = cases[i].rotation;
+        vs_detection d = box(10, 20, 110, 220, 0.5f, 1);
+        vs_detect_to_source(&d, 1, &g, 640, 360);
+        assert_det(&d, cases[i].x1, cases[i].y1, cases[i].x2, cases[i].y2, 0.5f, 1);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -787,6 +813,7 @@ int main(void)
         cmocka_unit_test(test_letterbox_geometry),
         cmocka_unit_test(test_to_source_round_trip),
         cmocka_unit_test(test_to_source_letterbox_values_and_clamp),
+        cmocka_unit_test(test_to_source_rotated),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
