@@ -1572,12 +1572,7 @@ int cmd_bench(int argc, char **argv)
         free(b);
         return parsed;
     }
-    const char *model = b->config.model;
-    if (strchr(model, '/') || strstr(model, ".json"))
-        snprintf(b->manifest_path, sizeof b->manifest_path, "%s", model);
-    else
-        snprintf(b->manifest_path, sizeof b->manifest_path, "%s/%s.manifest.json", cli_models_dir(),
-                 model);
+    cli_manifest_path(b->config.model, NULL, b->manifest_path, sizeof b->manifest_path);
     vs_error err = {{0}};
     if (vs_manifest_load(&b->manifest, b->manifest_path, &err) != VS_OK) {
         fprintf(stderr, "vidsift bench: %s\n", err.msg);

@@ -7,8 +7,15 @@ int cmd_bench(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 
+#include <stddef.h>
+
 /* Directory holding the installed models: $VIDSIFT_MODELS, else the build's
  * models/ next to the executable, else the install prefix's share/vidsift/models. */
-const char *cli_models_dir(void);
+void cli_models_dir(char *out, size_t size);
+
+/* The manifest a --model NAME means: NAME itself when it looks like a path
+ * (has a '/' or ends in .json), else NAME.manifest.json in dir (NULL: the
+ * models directory), or NAME.json there for hand-made installs. */
+void cli_manifest_path(const char *name, const char *dir, char *out, size_t size);
 
 #endif

@@ -172,26 +172,13 @@ bad:
     return -2;
 }
 
-static const char *models_dir(const models_options *o)
+/* --dir, else the models directory. */
+static void models_dir(const models_options *o, char *out, size_t size)
 {
-    return o->dir ? o->dir : cli_models_dir();
-}
-
-/* NAME: a path when it looks like one, else NAME.manifest.json in the models
- * directory (NAME.json is accepted too, for hand-made installs). */
-static void manifest_path_for(const char *name, const char *dir, char *out, size_t size)
-{
-    if (strchr(name, '/') || strstr(name, ".json")) {
-        snprintf(out, size, "%s", name);
-        return;
-    }
-    snprintf(out, size, "%s/%s%s", dir, name, MANIFEST_SUFFIX);
-    if (access(out, F_OK) != 0) {
-        char plain[PATH_MAX];
-        snprintf(plain, sizeof plain, "%s/%s.json", dir, name);
-        if (access(plain, F_OK) == 0)
-            snprintf(out, size, "%s", plain);
-    }
+    if (o->dir)
+        snprintf(out, size, "%s", o->dir);
+    else
+        cli_models_dir(out, size);
 }
 
 static void format_size(long long bytes, char *out, size_t size)
@@ -262,7 +249,8 @@ static int models_list(int argc, char **argv)
         fprintf(stderr, "vidsift models list: unexpected argument '%s'\n", argv[first]);
         return 2;
     }
-    const char *dir = models_dir(&o);
+    char dir[PATH_MAX];
+    models_dir(&o, dir, sizeof dir);
     DIR *d = opendir(dir);
     if (!d) {
         fprintf(stderr, "vidsift models list: %s: cannot read the models directory: %s\n", dir,
@@ -305,7 +293,7 @@ static int models_list(int argc, char **argv)
     printf("%-24s %-10s %-10s %7s %10s  %s\n", "NAME", "DECODER", "INPUT", "CLASSES", "SIZE",
            "STATUS");
     for (size_t i = 0; i < count; i++) {
-        char path[PATH_MAX], name[256];
+        char path[PATH_MAX + 256], name[256];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         snprintf(name, sizeof name, "%.*s", (int)(strlen(names[i]) - suffix), names[i]);
         vs_error err = {{0}};
@@ -372,7 +360,9 @@ static int models_info(int argc, char **argv)
         return 2;
     }
     char path[PATH_MAX];
-    manifest_path_for(argv[first], models_dir(&o), path, sizeof path);
+    char dir[PATH_MAX];
+    models_dir(&o, dir, sizeof dir);
+    cli_manifest_path(argv[first], dir, path, sizeof path);
     vs_manifest *m = load_or_complain("info", path);
     if (!m)
         return 2;
@@ -1141,7 +1131,9 @@ static int models_verify(int argc, char **argv)
         return 2;
     }
     char path[PATH_MAX];
-    manifest_path_for(argv[first], models_dir(&o), path, sizeof path);
+    char dir[PATH_MAX];
+    models_dir(&o, dir, sizeof dir);
+    cli_manifest_path(argv[first], dir, path, sizeof path);
     vs_manifest *m = load_or_complain("verify", path);
     if (!m)
         return 2;

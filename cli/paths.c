@@ -7,12 +7,13 @@
 
 #include "cli.h"
 
-const char *cli_models_dir(void)
+void cli_models_dir(char *out, size_t size)
 {
-    static char dir[PATH_MAX]; /* written once, before any thread starts */
     const char *env = getenv("VIDSIFT_MODELS");
-    if (env && *env)
-        return env;
+    if (env && *env) {
+        snprintf(out, size, "%s", env);
+        return;
+    }
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
@@ -20,13 +21,33 @@ const char *cli_models_dir(void)
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = 0;
-            snprintf(dir, sizeof dir, "%s/models", exe);
-            if (access(dir, R_OK) == 0)
-                return dir;
-            snprintf(dir, sizeof dir, "%s/../share/vidsift/models", exe);
-            if (access(dir, R_OK) == 0)
-                return dir;
+            snprintf(out, size, "%s/models", exe);
+            if (access(out, R_OK) == 0)
+                return;
+            snprintf(out, size, "%s/../share/vidsift/models", exe);
+            if (access(out, R_OK) == 0)
+                return;
         }
     }
-    return "/usr/local/share/vidsift/models";
+    snprintf(out, size, "/usr/local/share/vidsift/models");
+}
+
+void cli_manifest_path(const char *name, const char *dir, char *out, size_t size)
+{
+    if (strchr(name, '/') || strstr(name, ".json")) {
+        snprintf(out, size, "%s", name);
+        return;
+    }
+    char models[PATH_MAX];
+    if (!dir) {
+        cli_models_dir(models, sizeof models);
+        dir = models;
+    }
+    snprintf(out, size, "%s/%s.manifest.json", dir, name);
+    if (access(out, F_OK) != 0) {
+        char plain[PATH_MAX];
+        int length = snprintf(plain, sizeof plain, "%s/%s.json", dir, name);
+        if (length > 0 && (size_t)length < sizeof plain && access(plain, F_OK) == 0)
+            snprintf(out, size, "%s", plain);
+    }
 }

@@ -271,11 +271,7 @@ int cmd_run(int argc, char **argv)
     }
 
     char manifest_path[PATH_MAX];
-    if (strchr(model, '/') || strstr(model, ".json"))
-        snprintf(manifest_path, sizeof manifest_path, "%s", model);
-    else
-        snprintf(manifest_path, sizeof manifest_path, "%s/%s.manifest.json", cli_models_dir(),
-                 model);
+    cli_manifest_path(model, NULL, manifest_path, sizeof manifest_path);
     o.manifest_path = manifest_path;
 
     vs_error err = {{0}};
@@ -327,13 +323,20 @@ int cmd_run(int argc, char **argv)
     char *report = vs_report_json(&result, scan.videos, scan.video_count);
     char report_path[PATH_MAX];
     snprintf(report_path, sizeof report_path, "%s/report.json", o.out_dir);
+    /* A full disk shows only at the flush (fclose): check it there, and
+     * remove what was written rather than leave a report cut short. */
     FILE *file = report ? fopen(report_path, "w") : NULL;
-    if (file) {
-        fputs(report, file);
-        fputc('\n', file);
-        fclose(file);
-    } else {
-        fprintf(stderr, "vidsift run: %s: cannot write the report\n", report_path);
+    int written = file && fputs(report, file) >= 0 && fputc('\n', file) != EOF;
+    int write_errno = errno;
+    if (file && fclose(file) != 0 && written) {
+        written = 0;
+        write_errno = errno;
+    }
+    if (!written) {
+        fprintf(stderr, "vidsift run: %s: cannot write the report: %s\n", report_path,
+                report ? strerror(write_errno) : "out of memory");
+        if (file)
+            unlink(report_path);
     }
     if (json && report)
         printf("%s\n", report);
