@@ -69,6 +69,17 @@ short, long = figures("1x"), figures(f"{times}x")
 print(f"\n  {'input':6} {'frames':>8} {'seconds':>8} {'peak RSS (report)':>18} {'peak RSS (kernel)':>18}")
 for name, f in (("1x", short), (f"{times}x", long)):
     print(f"  {name:6} {f[0]:8d} {f[3]:8.1f} {f[1] / 2**20:14.1f} MiB {f[2] / 2**20:14.1f} MiB")
+# Growth inside the long run itself: its own RSS time series (samples table),
+# peak over each tenth of the run. Flat means the last tenths match the middle.
+import sqlite3
+db = sqlite3.connect(f"{work}/{times}x-out/results.db")
+series = db.execute("select t_ms, rss_bytes from samples where rss_bytes > 0 order by t_ms").fetchall()
+if series:
+    end = series[-1][0] or 1
+    tenths = [max((r for t, r in series if k * end / 10 <= t <= (k + 1) * end / 10), default=0)
+              for k in range(10)]
+    print(f"  {times}x run, peak RSS per tenth of the run (MiB): "
+          + " ".join(f"{r / 2**20:.0f}" for r in tenths))
 ratio = long[1] / short[1]
 kernel_ratio = long[2] / short[2] if short[2] else 0
 print(f"  {times}x / 1x peak RSS: {ratio:.3f} (report), {kernel_ratio:.3f} (kernel); limit {1 + limit / 100:.2f}")
