@@ -31,6 +31,7 @@ typedef struct decoder {
     struct SwsContext *thumb_scaler;
     uint8_t last_thumb[THUMB_SIZE * THUMB_SIZE], thumb[THUMB_SIZE * THUMB_SIZE];
     int have_thumb;
+    int analysed_width, analysed_height; /* of the last analysed picture, 0 before one */
     double busy_since; /* decode time per frame excludes waiting on a full pipeline */
 } decoder;
 
@@ -130,9 +131,10 @@ static double thumb_difference(decoder *d, const AVFrame *picture)
     return sum / (255.0 * THUMB_SIZE * THUMB_SIZE);
 }
 
-/* Decides the fate of one decoded frame: 1 analysed, 2 carried, 0 neither. */
-static int classify_frame(decoder *d, const vs_sampling *sampling, int64_t index, double t_s,
-                          const AVFrame *picture)
+/* What the sampling options make of one decoded frame: 1 analysed, 2
+ * carried, 0 neither. */
+static int sample_frame(decoder *d, const vs_sampling *sampling, int64_t index, double t_s,
+                        const AVFrame *picture)
 {
     if (sampling->every > 1 && index % sampling->every != 0)
         return 0;
@@ -150,6 +152,29 @@ static int classify_frame(decoder *d, const vs_sampling *sampling, int64_t index
         d->have_thumb = 1;
     }
     return 1;
+}
+
+/* Decides the fate of one decoded frame: 1 analysed, 2 carried, 0 neither.
+ * Boxes are in the pixels of the picture they were found in, so none can be
+ * carried onto a picture of another size (a stream whose resolution changes
+ * mid-way): the first frame after a change is analysed whatever the
+ * sampling says, and later similar frames are compared with it. */
+static int classify_frame(decoder *d, const vs_sampling *sampling, int64_t index, double t_s,
+                          const AVFrame *picture)
+{
+    int new_size = d->analysed_width > 0 &&
+                   (picture->width != d->analysed_width || picture->height != d->analysed_height);
+    int fate = new_size ? 1 : sample_frame(d, sampling, index, t_s, picture);
+    if (new_size && sampling->skip_similar > 0) {
+        thumb_difference(d, picture);
+        memcpy(d->last_thumb, d->thumb, sizeof d->thumb);
+        d->have_thumb = 1;
+    }
+    if (fate == 1) {
+        d->analysed_width = picture->width;
+        d->analysed_height = picture->height;
+    }
+    return fate;
 }
 
 static int send_marker(vs_decode_stage *stage, vs_video *video, vs_frame_kind kind)
