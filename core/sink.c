@@ -100,7 +100,9 @@ static int end_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *state
         return VS_EIO;
     int finalize = video->status == VS_VIDEO_DONE || video->status == VS_VIDEO_FAILED;
     if (state->annotate) {
-        if (vs_annotate_close(state->annotate, finalize, &error) != VS_OK) {
+        int closed = vs_annotate_close(state->annotate, finalize, &error);
+        state->annotate = NULL; /* freed: abandon_video must not see it again */
+        if (closed != VS_OK) {
             fail_video(state, &error);
         } else if (finalize && stage->store) {
             char path[8400];
@@ -108,7 +110,6 @@ static int end_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *state
             if (vs_store_set_annotated(stage->store, state->video_id, path, &stage->error) != VS_OK)
                 return VS_EIO;
         }
-        state->annotate = NULL;
     }
     /* Snapshot rows go into the store before the video's status does, so a
      * video marked 'done' has all of its rows. */
@@ -124,6 +125,25 @@ static int end_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *state
         vs_store_end_video(stage->store, state->video_id, video, &stage->error) != VS_OK)
         return VS_EIO;
     return VS_OK;
+}
+
+/* Once the store has failed no frame is consumed, yet the video open at that
+ * moment still holds its annotator and snapshots: drop them (the .part file
+ * goes too), and say in memory that the video's rows are not in the
+ * database, so that the report and the exit status never call it done. */
+static void abandon_video(vs_sink_stage *stage, vs_video *video)
+{
+    vs_sink_video *state = &stage->per_video[video->index];
+    vs_error ignored;
+    vs_annotate_close(state->annotate, 0, &ignored);
+    state->annotate = NULL;
+    vs_snapshot_close(state->snapshot, NULL, 0, &ignored);
+    state->snapshot = NULL;
+    if (video->status == VS_VIDEO_DONE) {
+        video->status = VS_VIDEO_FAILED;
+        video->error = stage->error;
+        vs_error_prefix(&video->error, "%s: not recorded", video->path);
+    }
 }
 
 static int consume(vs_sink_stage *stage, vs_frame *frame)
@@ -156,6 +176,8 @@ void *vs_sink_thread(void *arg)
                 fail_video(&stage->per_video[frame->video->index], &batch->error);
             if (!stage->failed && consume(stage, frame) != VS_OK)
                 stage->failed = 1; /* keep draining so upstream never blocks */
+            if (stage->failed && frame->kind == VS_FRAME_VIDEO_END)
+                abandon_video(stage, frame->video);
             vs_frame_release(stage->frames, frame);
         }
         vs_pool_put(stage->batches, batch);
