@@ -9,9 +9,11 @@
 #
 # The model is the tiny test CenterNet (models/make_test_models.py): it runs
 # every line of vidsift the default model runs (same decoder, same shim
-# calls, a stretch resize), and under valgrind the default 512x512 model did
-# not even finish loading in 18 minutes, where the whole test must take a
-# few (about a minute here).
+# calls, a stretch resize). Under valgrind the default 512x512 model is far
+# too slow for a test that must take a few minutes: with --batch 1 (a 1-frame
+# warm-up) one frame took 4.5 minutes, and with the default batch of 8 the
+# warm-up alone had not finished after 18. (That 1-frame run was clean too.)
+# This test takes about a minute.
 source "$(dirname "$0")/common.bash"
 # ASan's runtime and valgrind both replace malloc and cannot run together:
 # memcheck runs in the Release build and is reported as skipped (exit 77) in
