@@ -152,11 +152,13 @@ static void show_progress(void *context, const vs_video *videos, int video_count
     (void)context;
     int64_t expected = 0;
     int finished = 0, current = -1;
+    /* The decoders and the sink write these meanwhile, with atomic stores. */
     for (int i = 0; i < video_count; i++) {
-        expected += videos[i].frames_expected > 0 ? videos[i].frames_expected : 0;
-        if (videos[i].status != VS_VIDEO_PENDING)
+        int64_t video_expected = __atomic_load_n(&videos[i].frames_expected, __ATOMIC_RELAXED);
+        expected += video_expected > 0 ? video_expected : 0;
+        if (__atomic_load_n(&videos[i].status, __ATOMIC_RELAXED) != VS_VIDEO_PENDING)
             finished++;
-        else if (current < 0 && videos[i].frames_decoded > 0)
+        else if (current < 0 && __atomic_load_n(&videos[i].frames_decoded, __ATOMIC_RELAXED) > 0)
             current = i;
     }
     double fps = elapsed_s > 0 ? frames_done / elapsed_s : 0;

@@ -93,7 +93,8 @@ static int open_video(decoder *d, vs_video *video, int codec_threads, vs_error *
     AVRational rate = stream->avg_frame_rate.num ? stream->avg_frame_rate : stream->r_frame_rate;
     video->fps = rate.num && rate.den ? av_q2d(rate) : 0;
     video->duration_s = d->format->duration > 0 ? d->format->duration / (double)AV_TIME_BASE : 0;
-    video->frames_expected = stream->nb_frames;
+    /* Read meanwhile by the progress display: atomic stores (here and below). */
+    __atomic_store_n(&video->frames_expected, stream->nb_frames, __ATOMIC_RELAXED);
     video->time_base_num = stream->time_base.num;
     video->time_base_den = stream->time_base.den;
     video->has_audio = av_find_best_stream(d->format, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0) >= 0;
@@ -194,7 +195,8 @@ static int emit_picture(vs_decode_stage *stage, decoder *d, vs_video *video)
 {
     AVFrame *picture = d->scratch;
     vs_stats_add(&stage->stats, vs_now_ms() - d->busy_since, 1);
-    int64_t index = video->frames_decoded++;
+    int64_t index = video->frames_decoded;
+    __atomic_store_n(&video->frames_decoded, index + 1, __ATOMIC_RELAXED);
     int64_t pts = picture->best_effort_timestamp;
     double t_s = pts != AV_NOPTS_VALUE ? pts * av_q2d(d->time_base)
                  : video->fps > 0      ? index / video->fps
@@ -295,9 +297,11 @@ void *vs_decode_thread(void *arg)
         decoder d = {0};
         int status = decode_video(stage, &d, video, &video->error);
         close_video(&d);
-        video->status = status == VS_OK      ? VS_VIDEO_DONE
-                        : status == VS_EINTR ? VS_VIDEO_INTERRUPTED
-                                             : VS_VIDEO_FAILED;
+        __atomic_store_n(&video->status,
+                         status == VS_OK      ? VS_VIDEO_DONE
+                         : status == VS_EINTR ? VS_VIDEO_INTERRUPTED
+                                              : VS_VIDEO_FAILED,
+                         __ATOMIC_RELAXED);
         if (status == VS_EINTR)
             vs_fail(&video->error, VS_EINTR, "%s: interrupted", video->path);
         /* Every video gets an END marker, even one that never opened, so the
