@@ -118,7 +118,7 @@ static int end_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *state
         fail_video(state, &error);
     state->snapshot = NULL;
     if (state->failed && video->status == VS_VIDEO_DONE) {
-        video->status = VS_VIDEO_FAILED;
+        __atomic_store_n(&video->status, VS_VIDEO_FAILED, __ATOMIC_RELAXED); /* progress reads it */
         video->error = state->error;
     }
     if (stage->store &&
@@ -140,7 +140,7 @@ static void abandon_video(vs_sink_stage *stage, vs_video *video)
     vs_snapshot_close(state->snapshot, NULL, 0, &ignored);
     state->snapshot = NULL;
     if (video->status == VS_VIDEO_DONE) {
-        video->status = VS_VIDEO_FAILED;
+        __atomic_store_n(&video->status, VS_VIDEO_FAILED, __ATOMIC_RELAXED); /* progress reads it */
         video->error = stage->error;
         vs_error_prefix(&video->error, "%s: not recorded", video->path);
     }
