@@ -239,6 +239,13 @@ static int receive_frames(vs_decode_stage *stage, decoder *d, vs_video *video, v
     }
 }
 
+/* A signal, or a store that can record nothing more: decoding on would be
+ * wasted work (hours of it, on a long run whose disk filled up). */
+static int stopping(const vs_decode_stage *stage)
+{
+    return *stage->stop || __atomic_load_n(stage->halt, __ATOMIC_RELAXED);
+}
+
 static int decode_video(vs_decode_stage *stage, decoder *d, vs_video *video, vs_error *err)
 {
     int status = open_video(d, video, stage->codec_threads, err);
@@ -249,7 +256,7 @@ static int decode_video(vs_decode_stage *stage, decoder *d, vs_video *video, vs_
     d->busy_since = vs_now_ms();
     int corrupt_packets = 0;
     for (;;) {
-        if (*stage->stop)
+        if (stopping(stage))
             return VS_EINTR;
         int averr = av_read_frame(d->format, d->packet);
         if (averr == AVERROR_EOF)
@@ -289,7 +296,7 @@ void *vs_decode_thread(void *arg)
     vs_decode_stage *stage = arg;
     for (;;) {
         int index = __atomic_fetch_add(stage->next_video, 1, __ATOMIC_RELAXED);
-        if (index >= stage->video_count || *stage->stop)
+        if (index >= stage->video_count || stopping(stage))
             break;
         vs_video *video = &stage->videos[index];
         if (video->status == VS_VIDEO_SKIPPED)

@@ -330,6 +330,7 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
             .frames = &g->frames,
             .out = &g->queues[VS_QUEUE_DECODED],
             .stop = o->stop,
+            .halt = &g->sink.failed,
             .codec_threads = codec_threads,
             .sampling = {.every = o->every,
                          .sample_fps = o->sample_fps,
@@ -567,9 +568,18 @@ int vs_pipeline_run(const vs_run_options *o, vs_video *videos, int video_count,
     double wall_s = (vs_now_ms() - started) / 1000.0;
     stop_monitor(&g->monitor);
 
-    for (int i = 0; i < video_count; i++)
-        if (videos[i].status == VS_VIDEO_PENDING && *o->stop)
-            videos[i].status = VS_VIDEO_INTERRUPTED;
+    for (int i = 0; i < video_count; i++) {
+        vs_video *v = &videos[i];
+        if (g->sink.failed && !*o->stop &&
+            (v->status == VS_VIDEO_PENDING || v->status == VS_VIDEO_INTERRUPTED)) {
+            /* Stopped (or never begun) because the store failed, not by a signal. */
+            v->status = VS_VIDEO_FAILED;
+            v->error = g->sink.error;
+            vs_error_prefix(&v->error, "%s: not recorded", v->path);
+        } else if (v->status == VS_VIDEO_PENDING && *o->stop) {
+            v->status = VS_VIDEO_INTERRUPTED;
+        }
+    }
     result->interrupted = *o->stop != 0;
     summarize(g, o, videos, video_count, wall_s, result);
 

@@ -174,8 +174,10 @@ void *vs_sink_thread(void *arg)
             vs_frame *frame = batch->entries[i];
             if (batch->failed && frame->kind == VS_FRAME_PICTURE && frame->analysed)
                 fail_video(&stage->per_video[frame->video->index], &batch->error);
-            if (!stage->failed && consume(stage, frame) != VS_OK)
-                stage->failed = 1; /* keep draining so upstream never blocks */
+            if (!stage->failed && consume(stage, frame) != VS_OK) {
+                /* Keep draining so upstream never blocks; the decoders see the flag and stop. */
+                __atomic_store_n(&stage->failed, 1, __ATOMIC_RELAXED);
+            }
             if (stage->failed && frame->kind == VS_FRAME_VIDEO_END)
                 abandon_video(stage, frame->video);
             vs_frame_release(stage->frames, frame);

@@ -57,6 +57,7 @@ typedef struct vs_decode_stage {
     vs_sampling sampling;
     int codec_threads;
     const volatile sig_atomic_t *stop;
+    const int *halt; /* set by the sink when the store fails: nothing more can be recorded */
     vs_stage_stats stats;
 } vs_decode_stage;
 

@@ -135,30 +135,28 @@ static int store_fail(const vs_store *store, int rc, const char *doing, vs_error
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
         return vs_fail(err, VS_EBUSY,
-                       "store.c: %s: database is locked by another vidsift run "
+                       "%s: database is locked by another process "
                        "(waited %.1f s to %s); wait for it to finish or use another --db",
                        path, store->busy_ms / 1000.0, doing);
     case SQLITE_NOTADB:
     case SQLITE_CORRUPT:
         return vs_fail(err, VS_EIO,
-                       "store.c: %s: not a SQLite database, or corrupt (%s while trying to %s); "
+                       "%s: not a SQLite database, or corrupt (%s while trying to %s); "
                        "move it away or give another --db",
                        path, detail, doing);
-    case SQLITE_FULL:
-        return vs_fail(err, VS_EIO, "store.c: %s: disk full while trying to %s", path, doing);
+    case SQLITE_FULL: return vs_fail(err, VS_EIO, "%s: disk full while trying to %s", path, doing);
     case SQLITE_NOMEM:
-        return vs_fail(err, VS_ENOMEM, "store.c: %s: out of memory while trying to %s", path,
-                       doing);
+        return vs_fail(err, VS_ENOMEM, "%s: out of memory while trying to %s", path, doing);
     case SQLITE_READONLY:
-        return vs_fail(err, VS_EIO, "store.c: %s: database is read-only (%s) while trying to %s",
-                       path, detail, doing);
+        return vs_fail(err, VS_EIO, "%s: database is read-only (%s) while trying to %s", path,
+                       detail, doing);
     case SQLITE_CANTOPEN:
     case SQLITE_IOERR:
     case SQLITE_PERM:
-        return vs_fail(err, VS_EIO, "store.c: %s: cannot %s: %s%s%s%s", path, doing, detail,
+        return vs_fail(err, VS_EIO, "%s: cannot %s: %s%s%s%s", path, doing, detail,
                        system_errno ? " (" : "", system_errno ? strerror(system_errno) : "",
                        system_errno ? ")" : "");
-    default: return vs_fail(err, VS_EIO, "store.c: %s: cannot %s: %s", path, doing, detail);
+    default: return vs_fail(err, VS_EIO, "%s: cannot %s: %s", path, doing, detail);
     }
 }
 
@@ -262,20 +260,20 @@ static int check_location(const char *path, vs_error *err)
     const char *dir = dirname(copy);
     struct stat info;
     if (stat(dir, &info) != 0)
-        return vs_fail(err, VS_EIO, "store.c: %s: directory %s does not exist (%s)", path, dir,
+        return vs_fail(err, VS_EIO, "%s: directory %s does not exist (%s)", path, dir,
                        strerror(errno));
     if (!S_ISDIR(info.st_mode))
-        return vs_fail(err, VS_EIO, "store.c: %s: %s is not a directory", path, dir);
+        return vs_fail(err, VS_EIO, "%s: %s is not a directory", path, dir);
     if (access(dir, W_OK | X_OK) != 0)
         return vs_fail(err, VS_EIO,
-                       "store.c: %s: directory %s is not writable (%s); the database and its "
+                       "%s: directory %s is not writable (%s); the database and its "
                        "-wal/-shm files must be created there",
                        path, dir, strerror(errno));
     if (stat(path, &info) == 0) {
         if (S_ISDIR(info.st_mode))
-            return vs_fail(err, VS_EIO, "store.c: %s: is a directory, not a database file", path);
+            return vs_fail(err, VS_EIO, "%s: is a directory, not a database file", path);
         if (access(path, R_OK | W_OK) != 0)
-            return vs_fail(err, VS_EIO, "store.c: %s: database file is not writable (%s)", path,
+            return vs_fail(err, VS_EIO, "%s: database file is not writable (%s)", path,
                            strerror(errno));
     }
     return VS_OK;
@@ -323,13 +321,12 @@ static int check_identity(vs_store *store, int64_t *version, vs_error *err)
         return status;
     if (*version > VS_STORE_SCHEMA_VERSION)
         return vs_fail(err, VS_EIO,
-                       "store.c: %s: written by a newer vidsift (schema v%lld; this build knows "
+                       "%s: written by a newer vidsift (schema v%lld; this build knows "
                        "up to v%d)",
                        store->path, (long long)*version, VS_STORE_SCHEMA_VERSION);
     if ((*version == 0 && tables > 0) ||
         (*version > 0 && application_id != VS_STORE_APPLICATION_ID))
-        return vs_fail(err, VS_EIO,
-                       "store.c: %s: a SQLite database, but not a vidsift results database",
+        return vs_fail(err, VS_EIO, "%s: a SQLite database, but not a vidsift results database",
                        store->path);
     return VS_OK;
 }
@@ -342,7 +339,7 @@ int vs_store_open(vs_store **out, const char *path, vs_error *err)
         return status;
     vs_store *store = calloc(1, sizeof *store);
     if (!store)
-        return vs_fail(err, VS_ENOMEM, "store.c: %s: out of memory", path);
+        return vs_fail(err, VS_ENOMEM, "%s: out of memory", path);
     snprintf(store->path, sizeof store->path, "%s", path);
     store->busy_ms = VS_STORE_BUSY_MS;
 
@@ -764,10 +761,10 @@ int vs_store_bench(const char *path, int64_t rows, double *rows_per_s, vs_error 
     static const char *const labels[] = {"person", "bicycle", "car", "motorcycle", "bus"};
     *rows_per_s = 0;
     if (rows <= 0)
-        return vs_fail(err, VS_EINVAL, "store.c: bench needs a positive row count");
+        return vs_fail(err, VS_EINVAL, "bench needs a positive row count");
     if (access(path, F_OK) == 0)
         return vs_fail(err, VS_EINVAL,
-                       "store.c: %s: exists; the store benchmark needs a new file (it deletes it "
+                       "%s: exists; the store benchmark needs a new file (it deletes it "
                        "afterwards)",
                        path);
     vs_store *store;
@@ -778,7 +775,7 @@ int vs_store_bench(const char *path, int64_t rows, double *rows_per_s, vs_error 
     vs_frame *frame = calloc(1, sizeof *frame);
     int64_t run_id = 0, video_id = 0;
     if (!video || !frame)
-        status = vs_fail(err, VS_ENOMEM, "store.c: bench: out of memory");
+        status = vs_fail(err, VS_ENOMEM, "bench: out of memory");
     if (status == VS_OK)
         status = vs_store_begin_run(store, "{\"bench\":true}", NULL, "cpu", NULL, &run_id, err);
     if (status == VS_OK) {

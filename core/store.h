@@ -11,7 +11,7 @@
  * Several vidsift runs may share one database: WAL lets readers run beside a
  * writer, and a writer waits up to the busy timeout (VS_STORE_BUSY_MS) for
  * another run's transaction. If it is still locked after that, the call fails
- * with VS_EBUSY and "database ... is locked by another vidsift run". */
+ * with VS_EBUSY and "database ... is locked by another process". */
 #ifndef VS_STORE_H
 #define VS_STORE_H
 

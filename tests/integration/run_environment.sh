@@ -314,4 +314,19 @@ detections "$ann_db" >"$WORK/annotated-rows.txt"
 same_detections "$WORK/annotated-rows.txt" "$WORK/reference.txt" ||
     fail "disk full under an annotated video: the rerun's rows differ"
 pass "disk full under an annotated video: with space again, a rerun completes every video"
+
+# Once the database cannot record, the run stops decoding: a disk that fills
+# an hour into a night's run must not cost the rest of the night. One clip of
+# 200 frames; the database fills within the first ~50, and the pipeline holds
+# at most ~50 frames at --batch 1, so a run that stops has decoded far fewer
+# than 200 (one that went on would decode all of them).
+small_fs "$WORK/full-early" 160k || fail "cannot mount a fourth tmpfs: $(cat "$WORK/mount.err")"
+make_clip "$WORK/clips/long200.mp4" 160x120 200 10 "${CLIP_ARGS[@]}"
+run_vidsift 1 --json --conf 0.05 --batch 1 --no-annotate --out "$WORK/full-early" "$WORK/clips/long200.mp4"
+no_crash "disk full early in a long clip"
+decoded=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["frames_decoded"])' "$WORK/stdout")
+[ "$decoded" -lt 150 ] || fail "disk full early in a long clip: the run went on decoding ($decoded of 200 frames)"
+grep -F "long200.mp4" "$WORK/stderr" | grep -qiE "not recorded.*disk full" ||
+    fail "disk full early in a long clip: the clip is not reported as unrecorded: $(cat "$WORK/stderr")"
+pass "disk full early in a long clip: the run stops ($decoded of 200 frames decoded), the clip reported unrecorded"
 finish
