@@ -18,4 +18,9 @@ void cli_models_dir(char *out, size_t size);
  * models directory), or NAME.json there for hand-made installs. */
 void cli_manifest_path(const char *name, const char *dir, char *out, size_t size);
 
+/* Restarts the program with OMP_WAIT_POLICY=PASSIVE unless it is set, so
+ * libtorch's idle CPU threads sleep instead of spinning (see cli/omp.c).
+ * Returns only when it did not restart. */
+void cli_prefer_sleeping_threads(char **argv);
+
 #endif

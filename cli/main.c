@@ -16,11 +16,13 @@ static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
     const char *summary;
+    int runs_models; /* runs inference: wants sleeping OpenMP threads */
 } commands[] = {
-    {"run", cmd_run, "analyse videos: detections to SQLite, annotated videos, snapshots, report"},
-    {"bench", cmd_bench, "measure each stage and the whole pipeline"},
-    {"models", cmd_models, "list, describe and verify installed models"},
-    {"export", cmd_export, "export detections from a results database (csv, jsonl, coco)"},
+    {"run", cmd_run, "analyse videos: detections to SQLite, annotated videos, snapshots, report",
+     1},
+    {"bench", cmd_bench, "measure each stage and the whole pipeline", 1},
+    {"models", cmd_models, "list, describe and verify installed models", 0},
+    {"export", cmd_export, "export detections from a results database (csv, jsonl, coco)", 0},
 };
 
 static void print_usage(FILE *out)
@@ -65,9 +67,13 @@ int main(int argc, char **argv)
         print_usage(stdout);
         return 0;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(name, commands[i].name))
-            return commands[i].run(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(name, commands[i].name))
+            continue;
+        if (commands[i].runs_models)
+            cli_prefer_sleeping_threads(argv);
+        return commands[i].run(argc - 1, argv + 1);
+    }
     fprintf(stderr, "vidsift: unknown command '%s'\n", name);
     print_usage(stderr);
     return 2;

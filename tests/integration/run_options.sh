@@ -54,4 +54,25 @@ status=0
 "$VIDSIFT" run "$WORK/missing.mp4" 2>"$WORK/stderr" || status=$?
 [ "$status" = 2 ] && grep -q missing.mp4 "$WORK/stderr" || fail "a missing input should exit 2 naming it"
 pass "missing input named, exit 2"
+
+# libtorch's OpenMP threads must sleep, not spin, between operators: spinning
+# took the cores the other stages need (bench/RESULTS.md). vidsift restarts
+# itself with OMP_WAIT_POLICY=PASSIVE (cli/omp.c) unless one is set; the
+# value shows in the running process's environment only after that restart.
+wait_policy_of() { # wait_policy_of [VAR=VALUE...]: OMP_WAIT_POLICY of a running `vidsift run`
+    env "$@" "$VIDSIFT" run --progress never --quiet --no-annotate --force --out "$WORK/omp" \
+        "$WORK/moving.mp4" >/dev/null 2>&1 &
+    local pid=$! policy="" tries
+    for tries in $(seq 200); do
+        policy=$(tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null | sed -n 's/^OMP_WAIT_POLICY=//p')
+        [ -z "$policy" ] && kill -0 "$pid" 2>/dev/null && sleep 0.02 && continue
+        break
+    done
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" || true
+    echo "$policy"
+}
+[ "$(wait_policy_of -u OMP_WAIT_POLICY)" = PASSIVE ] || fail "vidsift run does not set OMP_WAIT_POLICY=PASSIVE"
+[ "$(wait_policy_of OMP_WAIT_POLICY=ACTIVE)" = ACTIVE ] || fail "vidsift run overrides a user's OMP_WAIT_POLICY"
+pass "libtorch's threads sleep when idle (OMP_WAIT_POLICY=PASSIVE), unless the user says otherwise"
 finish
