@@ -5,9 +5,15 @@
 # re-encode, takes seconds), runs `vidsift run --no-annotate` on the clip and
 # on the 10x copy, and reports each run's peak RSS twice: from the run's own
 # report (report.json memory.rss_peak_bytes, sampled by the pipeline) and from
-# the kernel (/usr/bin/time -v, "Maximum resident set size"). Pools and queues
-# are sized once from the options, so the two peaks should be within 5%; the
-# script exits 1 when the report's peaks differ by more (LIMIT, in percent).
+# the kernel (/usr/bin/time -v, "Maximum resident set size").
+#
+# Two runs' plateaus differ by up to ~10% even on the same input (where
+# malloc's heap ends up depends on how the threads interleave: four 1x runs
+# peaked at 1563, 1696, 1705 and 1899 MiB), which hides growth of a few
+# percent. So the verdict comes from one run: the 10x run's own RSS time
+# series (samples table), peak over its first tenth (1x of input done)
+# against its last tenth (10x done). The script exits 1 when those differ by
+# more than LIMIT percent; the two-run ratio is printed beside it.
 #
 # Environment: VIDSIFT (build/vidsift), MODELS (build/models), TIMES (10),
 # LIMIT (5), EXTRA (more `vidsift run` options, e.g. "--every 5" to make the
@@ -70,7 +76,7 @@ print(f"\n  {'input':6} {'frames':>8} {'seconds':>8} {'peak RSS (report)':>18} {
 for name, f in (("1x", short), (f"{times}x", long)):
     print(f"  {name:6} {f[0]:8d} {f[3]:8.1f} {f[1] / 2**20:14.1f} MiB {f[2] / 2**20:14.1f} MiB")
 # Growth inside the long run itself: its own RSS time series (samples table),
-# peak over each tenth of the run. Flat means the last tenths match the middle.
+# peak over each tenth of the run (each tenth is about one 1x of input).
 import sqlite3
 db = sqlite3.connect(f"{work}/{times}x-out/results.db")
 series = db.execute("select t_ms, rss_bytes from samples where rss_bytes > 0 order by t_ms").fetchall()
@@ -82,6 +88,10 @@ if series:
           + " ".join(f"{r / 2**20:.0f}" for r in tenths))
 ratio = long[1] / short[1]
 kernel_ratio = long[2] / short[2] if short[2] else 0
-print(f"  {times}x / 1x peak RSS: {ratio:.3f} (report), {kernel_ratio:.3f} (kernel); limit {1 + limit / 100:.2f}")
-sys.exit(0 if abs(ratio - 1) * 100 <= limit else 1)
+print(f"  two runs, {times}x / 1x peak RSS: {ratio:.3f} (report), {kernel_ratio:.3f} (kernel)")
+if not series or not tenths[0]:
+    sys.exit("memflat: the long run recorded no RSS samples")
+growth = tenths[-1] / tenths[0]
+print(f"  one run, RSS after {times}x / after 1x of input: {growth:.3f}; limit {1 + limit / 100:.2f}")
+sys.exit(0 if abs(growth - 1) * 100 <= limit else 1)
 PY
