@@ -31,7 +31,6 @@
 #include <cjson/cJSON.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
-#include <libavutil/display.h>
 #include <libavutil/opt.h>
 
 #include "annotate.h"
@@ -406,17 +405,6 @@ static int decoder_next(clip_decoder *d, AVFrame *picture, vs_error *err)
     }
 }
 
-/* The clockwise turn (0, 90, 180, 270) the clip's display matrix asks for. */
-static int clip_rotation(const clip_decoder *d)
-{
-    const AVStream *stream = d->format->streams[d->stream_index];
-    const uint8_t *matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, NULL);
-    if (!matrix)
-        return 0;
-    int degrees = (int)lround(-av_display_rotation_get((const int32_t *)matrix) / 90.0) * 90 % 360;
-    return degrees < 0 ? degrees + 360 : degrees;
-}
-
 /* What core/decode.c writes into a vs_video when the file opens, for the
  * sinks (store, annotate) that the baseline and the annotate measurement feed. */
 static void describe_video(vs_video *video, const clip_decoder *d)
@@ -430,7 +418,7 @@ static void describe_video(vs_video *video, const clip_decoder *d)
     video->fps = rate.num && rate.den ? av_q2d(rate) : 0;
     snprintf(video->codec, sizeof video->codec, "%s", d->codec->codec->name);
     snprintf(video->container, sizeof video->container, "%s", d->format->iformat->name);
-    video->rotation = clip_rotation(d);
+    video->rotation = vs_stream_rotation(d->format->streams[d->stream_index]);
 }
 
 /* Fills a frame slot for the sinks from a decoded picture. */
@@ -748,6 +736,7 @@ static int measure_decode_preprocess(bench *b, vs_torch *torch, int max_batch, v
         bench_clip *clip = &b->clips[c];
         clip_decoder d;
         status = decoder_open(&d, clip->path, decode_threads(torch), err);
+        int rotation = status == VS_OK ? vs_stream_rotation(d.format->streams[d.stream_index]) : 0;
         while (status == VS_OK && !stop_requested) {
             double started = vs_now_ms();
             status = decoder_next(&d, picture, err);
@@ -757,8 +746,8 @@ static int measure_decode_preprocess(bench *b, vs_torch *torch, int max_batch, v
             int position = (int)(frames % max_batch);
             started = vs_now_ms();
             status =
-                vs_preprocess_frame(&preprocess, picture, clip_rotation(&d),
-                                    input + position * frame_floats, &b->geometry[position], err);
+                vs_preprocess_frame(&preprocess, picture, rotation, input + position * frame_floats,
+                                    &b->geometry[position], err);
             preprocess_ms += vs_now_ms() - started;
             b->source_width[position] = picture->width;
             b->source_height[position] = picture->height;

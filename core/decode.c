@@ -42,7 +42,7 @@ static int av_fail(vs_error *err, const char *path, const char *what, int averr)
     return vs_fail(err, VS_EIO, "%s: %s: %s", path, what, reason);
 }
 
-static int read_rotation(const AVStream *stream)
+int vs_stream_rotation(const struct AVStream *stream)
 {
     const uint8_t *matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, NULL);
     if (!matrix)
@@ -89,7 +89,7 @@ static int open_video(decoder *d, vs_video *video, int codec_threads, vs_error *
     snprintf(video->codec, sizeof video->codec, "%s", codec->name);
     video->width = stream->codecpar->width;
     video->height = stream->codecpar->height;
-    video->rotation = read_rotation(stream);
+    video->rotation = vs_stream_rotation(stream);
     AVRational rate = stream->avg_frame_rate.num ? stream->avg_frame_rate : stream->r_frame_rate;
     video->fps = rate.num && rate.den ? av_q2d(rate) : 0;
     video->duration_s = d->format->duration > 0 ? d->format->duration / (double)AV_TIME_BASE : 0;
