@@ -61,8 +61,20 @@ static int to_rgb(vs_preprocess *pre, const struct AVFrame *picture, int out_w, 
     return VS_OK;
 }
 
-/* Points *upright at rgb_scratch (w x h, as coded) as a player shows it:
- * turned clockwise by rotation. For 90, shown (x, y) is coded (y, h-1-x). */
+void vs_rgb_turn_upright(const unsigned char *coded, int w, int h, size_t coded_pitch, int rotation,
+                         unsigned char *shown, size_t shown_pitch)
+{
+    for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++) {
+            int tx = rotation == 90 ? h - 1 - y : rotation == 180 ? w - 1 - x : y;
+            int ty = rotation == 90 ? x : rotation == 180 ? h - 1 - y : w - 1 - x;
+            memcpy(shown + (size_t)ty * shown_pitch + (size_t)tx * 3,
+                   coded + (size_t)y * coded_pitch + (size_t)x * 3, 3);
+        }
+}
+
+/* Points *upright at rgb_scratch (w x h, as coded) as a player shows it,
+ * turned into upright_scratch when rotation asks for it. */
 static int turn_upright(vs_preprocess *pre, int w, int h, int rotation,
                         const unsigned char **upright, vs_error *err)
 {
@@ -72,14 +84,9 @@ static int turn_upright(vs_preprocess *pre, int w, int h, int rotation,
     int status = reserve(&pre->upright_scratch, &pre->upright_scratch_size, (size_t)w * h * 3, err);
     if (status != VS_OK)
         return status;
-    int out_w = rotation == 180 ? w : h, out_h = rotation == 180 ? h : w;
-    unsigned char *out = pre->upright_scratch;
-    for (int y = 0; y < out_h; y++)
-        for (int x = 0; x < out_w; x++, out += 3) {
-            int sx = rotation == 90 ? y : rotation == 180 ? w - 1 - x : w - 1 - y;
-            int sy = rotation == 90 ? h - 1 - x : rotation == 180 ? h - 1 - y : x;
-            memcpy(out, pre->rgb_scratch + ((size_t)sy * w + sx) * 3, 3);
-        }
+    int shown_w = rotation == 180 ? w : h;
+    vs_rgb_turn_upright(pre->rgb_scratch, w, h, (size_t)w * 3, rotation, pre->upright_scratch,
+                        (size_t)shown_w * 3);
     *upright = pre->upright_scratch;
     return VS_OK;
 }

@@ -42,4 +42,10 @@ void vs_preprocess_free(vs_preprocess *pre);
 int vs_preprocess_frame(vs_preprocess *pre, const struct AVFrame *picture, int rotation,
                         float *input, vs_letterbox *geometry, vs_error *err);
 
+/* Copies packed RGB (w x h as coded, coded_pitch bytes a row) into shown
+ * turned clockwise by rotation (90, 180 or 270), as a player shows it: for
+ * 90, coded (x, y) lands at shown (h-1-y, x); shown is h x w for 90 and 270. */
+void vs_rgb_turn_upright(const unsigned char *coded, int w, int h, size_t coded_pitch, int rotation,
+                         unsigned char *shown, size_t shown_pitch);
+
 #endif

@@ -33,6 +33,7 @@
 #include <turbojpeg.h>
 
 #include "manifest.h"
+#include "preprocess.h"
 #include "store.h"
 
 #define ROW_ALIGN 32 /* bytes: rows that SIMD code reads whole */
@@ -258,14 +259,8 @@ static int rotate_upright(const vs_snapshot *s, rgb_image *image, int rotation, 
     if (rgb_alloc(&turned, quarter ? image->height : image->width,
                   quarter ? image->width : image->height) != VS_OK)
         return vs_fail(err, VS_ENOMEM, "snapshot.c: %s: out of memory", s->video->path);
-    int w = image->width, h = image->height;
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            int tx = rotation == 90 ? h - 1 - y : rotation == 180 ? w - 1 - x : y;
-            int ty = rotation == 90 ? x : rotation == 180 ? h - 1 - y : w - 1 - x;
-            memcpy(turned.pixels + (size_t)ty * turned.pitch + (size_t)tx * 3,
-                   image->pixels + (size_t)y * image->pitch + (size_t)x * 3, 3);
-        }
+    vs_rgb_turn_upright(image->pixels, image->width, image->height, (size_t)image->pitch, rotation,
+                        turned.pixels, (size_t)turned.pitch);
     av_free(image->pixels);
     *image = turned;
     return VS_OK;
