@@ -28,6 +28,13 @@ typedef struct vs_video {
     int index;                /* position in the run's stable input order */
     char path[4096];          /* as given / found */
     char relative_path[4096]; /* path below the input root it was found under */
+    /* The file's canonical absolute path (symlinks and ./ resolved): with the
+     * content fingerprint, the video's identity in the store and in a run. */
+    char canonical_path[4096];
+    /* Where its outputs go, relative to OUT/annotated/ and OUT/snapshots/: a
+     * readable mirror of the input (root name included), unique among the
+     * videos of one database (the store settles clashes when it records it). */
+    char output_name[4096];
     int64_t size_bytes, mtime_s;
     char fingerprint[33]; /* hex digest of size + first and last 64 KiB */
     char container[32], codec[32];

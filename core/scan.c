@@ -60,6 +60,9 @@ static int add_video(walk_state *walk, const char *path, const char *root, vs_er
         relative = slash ? slash + 1 : path;
     }
     snprintf(video->relative_path, sizeof video->relative_path, "%s", relative);
+    if (!realpath(path, video->canonical_path))
+        snprintf(video->canonical_path, sizeof video->canonical_path, "%s", path);
+    snprintf(video->output_name, sizeof video->output_name, "%s", relative);
     return VS_OK;
 }
 

@@ -39,9 +39,9 @@ static void fail_video(vs_sink_video *state, const vs_error *error)
 static void annotated_path(const vs_sink_stage *stage, const vs_video *video, char *path,
                            size_t size)
 {
-    size_t length = strlen(video->relative_path);
-    int has_mp4 = length > 4 && !strcasecmp(video->relative_path + length - 4, ".mp4");
-    snprintf(path, size, "%s/annotated/%s%s", stage->out_dir, video->relative_path,
+    size_t length = strlen(video->output_name);
+    int has_mp4 = length > 4 && !strcasecmp(video->output_name + length - 4, ".mp4");
+    snprintf(path, size, "%s/annotated/%s%s", stage->out_dir, video->output_name,
              has_mp4 ? "" : ".mp4");
 }
 
@@ -60,7 +60,7 @@ static int start_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *sta
     }
     if (stage->snapshots) {
         char dir[8400];
-        snprintf(dir, sizeof dir, "%s/snapshots/%s", stage->out_dir, video->relative_path);
+        snprintf(dir, sizeof dir, "%s/snapshots/%s", stage->out_dir, video->output_name);
         if (vs_snapshot_open(&state->snapshot, video, dir, &error) != VS_OK)
             fail_video(state, &error);
     }
