@@ -348,10 +348,10 @@ static int parse_tree(const parse_ctx *ctx, const cJSON *root, vs_manifest *m, c
         return vs_fail(ctx->err, VS_EINVAL, "%s: expected a JSON object at the top level, got %s",
                        ctx->file, json_type_name(root));
 
-    static const char *const known[] = {"name",    "file",   "input",          "decoder",
-                                        "outputs", "stride", "labels",         "classes",
-                                        "conf",    "iou",    "max_detections", "class_agnostic_nms",
-                                        "source",  NULL};
+    static const char *const known[] = {
+        "name",   "file",    "input", "decoder", "outputs",        "stride",
+        "labels", "classes", "conf",  "iou",     "max_detections", "class_agnostic_nms",
+        "source", "licence", NULL};
     const char *name, *file, *labels;
     int status;
     if ((status = check_duplicates(ctx, root, "", known)) ||
@@ -403,8 +403,10 @@ static int parse_tree(const parse_ctx *ctx, const cJSON *root, vs_manifest *m, c
                        "%s: field 'stride': %d does not divide the input size %dx%d", ctx->file,
                        m->stride, m->input_width, m->input_height);
 
-    const char *source;
-    if ((status = get_string(ctx, root, "source", "source", 0, &source)))
+    /* Shown by `models list`/`models info`, never interpreted. */
+    const char *source, *licence;
+    if ((status = get_string(ctx, root, "source", "source", 0, &source)) ||
+        (status = get_string(ctx, root, "licence", "licence", 0, &licence)))
         return status;
     return VS_OK;
 }

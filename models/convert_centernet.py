@@ -87,7 +87,7 @@ def main():
     if diff > 1e-4:
         sys.exit(f"convert_centernet: error: traced batch-2 output differs from eager batch-1 by {diff}")
 
-    tmp = args.out_pt + ".tmp"
+    tmp = f"{args.out_pt}.{os.getpid()}.tmp"
     traced.save(tmp)
     os.replace(tmp, args.out_pt)
     print(f"convert_centernet: wrote {args.out_pt} in {time.time() - t0:.1f} s")

@@ -316,6 +316,27 @@ class TfGraphNCHW(torch.nn.Module):
                 raise ValueError(f"{name}: only legacy ResizeBilinear is supported")
             size = self._const(inputs[1]).tolist()
             p["size"] = (int(size[0]), int(size[1]))
+        elif op == "Pad":
+            pads = np.asarray(self._const(inputs[1])).astype(np.int64)
+            if pads.shape != (4, 2) or pads[0].any() or pads[3].any() or (pads < 0).any():
+                raise ValueError(f"{name}: only spatial NHWC zero padding is supported, got {pads.tolist()}")
+            (top, bottom), (left, right) = pads[1].tolist(), pads[2].tolist()
+            p["pad"] = (left, right, top, bottom)
+        elif op == "MaxPool":
+            ksize, strides = attr_ints(node, "ksize"), attr_ints(node, "strides")
+            fmt = attr_str(node, "data_format", "NHWC")
+            # Stride 1 with an odd window and SAME padding pads k//2 on every side whatever the
+            # input size, and -inf padding never wins a max: torch's max_pool2d is exact then.
+            if (fmt != "NHWC" or attr_str(node, "padding") != "SAME" or strides != [1, 1, 1, 1]
+                    or ksize[0] != 1 or ksize[3] != 1 or ksize[1] % 2 == 0 or ksize[2] % 2 == 0):
+                raise ValueError(f"{name}: only MaxPool with stride 1, an odd window and SAME "
+                                 f"padding is supported (ksize {ksize}, strides {strides})")
+            p["k"] = (ksize[1], ksize[2])
+        elif op == "ResizeNearestNeighbor":
+            if attr_bool(node, "align_corners"):
+                raise ValueError(f"{name}: ResizeNearestNeighbor with align_corners is not supported")
+            size = self._const(inputs[1]).tolist()
+            p["size"] = (int(size[0]), int(size[1]))
         elif op == "Placeholder":
             pass
         else:
@@ -347,6 +368,17 @@ class TfGraphNCHW(torch.nn.Module):
                     n_taps += 1
                     self.register_buffer(buf, tap)
                     p["taps"].append(buf)
+            elif op == "ResizeNearestNeighbor":
+                # An integer factor s: TF's nearest source row is floor((o + 0.5) / s) with
+                # half-pixel centres and floor(o / s) without, both o // s, i.e. each row and
+                # column repeated s times; the factor, not the size, goes into the module so
+                # the input size stays free.
+                fh, fw = p["size"][0] // int(t.shape[2]), p["size"][1] // int(t.shape[3])
+                if fh < 1 or fh != fw or fh * int(t.shape[2]) != p["size"][0] or \
+                        fw * int(t.shape[3]) != p["size"][1]:
+                    raise ValueError(f"{name}: only an equal integer factor is supported "
+                                     f"({tuple(t.shape[2:])} -> {p['size']})")
+                p["factor"] = fh
             env[name] = self._step(op, p, [env.get(i) for i in inputs])
 
     def _step(self, op, p, args):
@@ -381,6 +413,13 @@ class TfGraphNCHW(torch.nn.Module):
             return torch.mean(args[0], dim=p["dims"], keepdim=p["keep"])
         if op == "ConcatV2":
             return torch.cat(args[:-1], dim=p["dim"])
+        if op == "Pad":
+            return F.pad(args[0], p["pad"])
+        if op == "MaxPool":
+            kh, kw = p["k"]
+            return F.max_pool2d(args[0], (kh, kw), 1, (kh // 2, kw // 2))
+        if op == "ResizeNearestNeighbor":
+            return F.interpolate(args[0], scale_factor=float(p["factor"]), mode="nearest")
         if op == "ResizeBilinear":
             fh, fw = p["factors"]
             if fh and fw:  # rows are blended along x first, then vertically, as in TF
@@ -476,6 +515,20 @@ def _eval_nhwc(node, env, val, nchw, nhwc, image_nhwc):
         size = a[1].tolist()
         taps = resize_taps(a[0].shape[1], a[0].shape[2], size[0], size[1], 1, 2)
         env[name] = resize_bilinear_legacy(a[0], taps, 1, 2)
+    elif op == "Pad":
+        pads = a[1].tolist()
+        env[name] = F.pad(a[0], [v for pair in reversed(pads) for v in pair])
+    elif op == "ResizeNearestNeighbor":
+        size = a[1].tolist()
+        h, w = a[0].shape[1], a[0].shape[2]
+        half = 0.5 if attr_bool(node, "half_pixel_centers") else 0.0
+        ys = torch.clamp(torch.floor((torch.arange(size[0]) + half) * (h / size[0])).long(), max=h - 1)
+        xs = torch.clamp(torch.floor((torch.arange(size[1]) + half) * (w / size[1])).long(), max=w - 1)
+        env[name] = a[0].index_select(1, ys).index_select(2, xs)
+    elif op == "Transpose":
+        env[name] = a[0].permute([int(v) for v in a[1].tolist()])
+    elif op == "Square":
+        env[name] = a[0] * a[0]
     elif op == "MaxPool":
         k = attr_ints(node, "ksize")
         s = attr_ints(node, "strides")
@@ -509,11 +562,15 @@ def _eval_nhwc(node, env, val, nchw, nhwc, image_nhwc):
     elif op == "StridedSlice":
         begin, end, strides = a[1].tolist(), a[2].tolist(), a[3].tolist()
         bm, em = int(node["attr"]["begin_mask"]["i"]), int(node["attr"]["end_mask"]["i"])
-        for m in ("ellipsis_mask", "new_axis_mask", "shrink_axis_mask"):
+        ellipsis = int(node["attr"].get("ellipsis_mask", {}).get("i", 0))
+        for m in ("new_axis_mask", "shrink_axis_mask"):
             if int(node["attr"].get(m, {}).get("i", 0)):
                 raise ValueError(f"{name}: {m} not supported")
         sl = []
         for i in range(len(begin)):
+            if ellipsis >> i & 1:  # YOLOv5's head: x[..., a:b]
+                sl.append(Ellipsis)
+                continue
             b = None if bm >> i & 1 else begin[i]
             e = None if em >> i & 1 else end[i]
             sl.append(slice(b, e, strides[i]))
