@@ -1,6 +1,7 @@
 /* error.c: formatting of vs_error messages. Owns no state. */
 #include "vs_error.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,4 +30,58 @@ void vs_error_prefix(vs_error *err, const char *fmt, ...)
     /* Long messages lose their tail, never their head: the file name comes first. */
     snprintf(err->msg, sizeof err->msg, "%s: %.*s", prefix,
              (int)(sizeof err->msg - sizeof prefix - 3), old);
+}
+
+/* Length of the valid UTF-8 sequence at text (1..4), or 0 when it is not one
+ * (overlong forms, surrogates and code points above U+10FFFF included). */
+static int utf8_sequence(const unsigned char *text)
+{
+    unsigned char c = text[0];
+    int length = c < 0x80                 ? 1
+                 : c >= 0xc2 && c <= 0xdf ? 2
+                 : c >= 0xe0 && c <= 0xef ? 3
+                 : c >= 0xf0 && c <= 0xf4 ? 4
+                                          : 0;
+    for (int i = 1; i < length; i++)
+        if ((text[i] & 0xc0) != 0x80)
+            return 0;
+    if ((c == 0xe0 && text[1] < 0xa0) || (c == 0xed && text[1] > 0x9f) ||
+        (c == 0xf0 && text[1] < 0x90) || (c == 0xf4 && text[1] > 0x8f))
+        return 0;
+    return length;
+}
+
+char *vs_safe_name(const char *name, char *out, size_t size)
+{
+    assert(out && size >= 4);
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *in = (const unsigned char *)(name ? name : "(null)");
+    size_t used = 0;
+    while (*in) {
+        int length = utf8_sequence(in);
+        /* C1 controls are valid UTF-8 (0xc2 0x80..0x9f) yet act as escapes. */
+        int escape = length == 0 || (length == 1 && (*in < 0x20 || *in == 0x7f)) ||
+                     (length == 2 && in[0] == 0xc2 && in[1] < 0xa0);
+        size_t step = length ? (size_t)length : 1; /* input bytes of this piece */
+        size_t need = escape ? 4 * step : step;    /* output bytes */
+        /* Until the last piece, keep room for "..." and its terminator. */
+        if (used + need + (in[step] ? 4 : 1) > size) {
+            memcpy(out + used, "...", 4);
+            return out;
+        }
+        if (escape) {
+            for (size_t i = 0; i < step; i++) {
+                out[used++] = '\\';
+                out[used++] = 'x';
+                out[used++] = hex[in[i] >> 4];
+                out[used++] = hex[in[i] & 15];
+            }
+        } else {
+            memcpy(out + used, in, step);
+            used += step;
+        }
+        in += step;
+    }
+    out[used] = 0;
+    return out;
 }

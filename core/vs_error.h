@@ -30,4 +30,17 @@ int vs_fail(vs_error *err, int status, const char *fmt, ...) __attribute__((form
 /* Prefixes the existing message with "prefix: ". */
 void vs_error_prefix(vs_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A file name made safe for a message: control bytes (< 0x20, 0x7f), the C1
+ * controls (U+0080..U+009F, which some terminals obey as escapes) and bytes
+ * that are not valid UTF-8 are written as \xNN, so that a name can neither
+ * forge a line nor send a terminal escape. Printable text, valid UTF-8 and
+ * backslashes pass unchanged, so escaping twice changes nothing. A name that
+ * does not fit ends in "...". Writes into out (size >= 4) and returns it. */
+char *vs_safe_name(const char *name, char *out, size_t size);
+
+/* The escaped name in a buffer that lives to the end of the enclosing block:
+ * vs_fail(err, VS_EIO, "%s: ...", VS_NAME(video->path)). For messages only. */
+#define VS_NAME_SIZE 1024
+#define VS_NAME(name) vs_safe_name((name), (char[VS_NAME_SIZE]){0}, VS_NAME_SIZE)
+
 #endif
