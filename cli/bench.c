@@ -975,7 +975,7 @@ static int scan_clips(const bench *b, vs_scan_result *scan, vs_error *err)
     const char *paths[MAX_CLIPS];
     for (int i = 0; i < b->clip_count; i++)
         paths[i] = b->clips[i].path;
-    int status = vs_scan(paths, b->clip_count, report_scan_problem, NULL, scan, err);
+    int status = vs_scan(paths, b->clip_count, NULL, report_scan_problem, NULL, scan, err);
     if (status == VS_OK && scan->video_count != b->clip_count) {
         vs_scan_free(scan);
         return vs_fail(err, VS_EINVAL, "the scan found %d of the %d clips", scan->video_count,

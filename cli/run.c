@@ -165,16 +165,40 @@ static void show_progress(void *context, const vs_video *videos, int video_count
     char eta[32] = "?";
     if (fps > 0 && expected > frames_done)
         snprintf(eta, sizeof eta, "%.0fs", (expected - frames_done) / fps);
-    fprintf(stderr, "\r\033[K[%d/%d videos] %lld frames, %.1f fps, ETA %s%s%.40s", finished,
-            video_count, (long long)frames_done, fps, eta, current >= 0 ? " - " : "",
-            current >= 0 ? videos[current].relative_path : "");
+    /* Escaped before it is cut to 40 bytes, so that no cut can leave a raw
+     * control byte: the name is the file's, anything may be in it. */
+    char name[48];
+    vs_safe_name(current >= 0 ? videos[current].relative_path : "", name, 44);
+    fprintf(stderr, "\r\033[K[%d/%d videos] %lld frames, %.1f fps, ETA %s%s%s", finished,
+            video_count, (long long)frames_done, fps, eta, current >= 0 ? " - " : "", name);
     fflush(stderr);
 }
 
 static void report_scan_problem(void *context, const char *path, const char *problem)
 {
     if (!*(int *)context)
-        fprintf(stderr, "vidsift: %s: %s\n", path, problem);
+        fprintf(stderr, "vidsift: %s: %s\n", VS_NAME(path), VS_NAME(problem));
+}
+
+/* --classes needs at least one name, and no empty one between commas: an
+ * empty list would otherwise keep nothing, silently. The names themselves
+ * are checked against the model's labels once it is loaded. */
+static int classes_given(const char *text)
+{
+    for (const char *item = text;; item++) {
+        size_t length = strcspn(item, ",");
+        size_t blanks = strspn(item, " \t");
+        if (blanks >= length) {
+            fprintf(stderr,
+                    "vidsift run: --classes: '%s' has an empty class name: give labels or class "
+                    "ids separated by commas\n",
+                    VS_NAME(text));
+            return 0;
+        }
+        item += length;
+        if (!*item)
+            return 1;
+    }
 }
 
 static char *options_json(int argc, char **argv)
@@ -232,7 +256,11 @@ int cmd_run(int argc, char **argv)
                 return 2;
             o.iou = (float)real;
             break;
-        case OPT_CLASSES: o.classes = optarg; break;
+        case OPT_CLASSES:
+            if (!classes_given(optarg))
+                return 2;
+            o.classes = optarg;
+            break;
         case OPT_EVERY:
             if (!parse_int("every", optarg, 1, 1000000, &o.every))
                 return 2;
@@ -278,28 +306,35 @@ int cmd_run(int argc, char **argv)
 
     vs_error err = {{0}};
     vs_scan_result scan;
-    int status = vs_scan((const char *const *)argv + optind, argc - optind, report_scan_problem,
-                         &quiet, &scan, &err);
+    int status = vs_scan((const char *const *)argv + optind, argc - optind, o.out_dir,
+                         report_scan_problem, &quiet, &scan, &err);
     if (status != VS_OK) {
-        fprintf(stderr, "vidsift run: %s\n", err.msg);
+        fprintf(stderr, "vidsift run: %s\n", VS_NAME(err.msg));
         return 2;
     }
+    o.files_skipped = scan.files_skipped;
+    o.duplicates_dropped = scan.duplicates;
     if (scan.video_count == 0) {
         fprintf(stderr, "vidsift run: no video found in the given paths\n");
         vs_scan_free(&scan);
         return 2;
     }
     if (vs_make_dirs(o.out_dir, &err) != VS_OK) {
-        fprintf(stderr, "vidsift run: output directory: %s\n", err.msg);
+        fprintf(stderr, "vidsift run: output directory: %s\n", VS_NAME(err.msg));
         vs_scan_free(&scan);
         return 2;
     }
     if (access(o.out_dir, W_OK) != 0) {
-        fprintf(stderr, "vidsift run: %s: output directory not writable: %s\n", o.out_dir,
+        fprintf(stderr, "vidsift run: %s: output directory not writable: %s\n", VS_NAME(o.out_dir),
                 strerror(errno));
         vs_scan_free(&scan);
         return 2;
     }
+    /* The marker keeps a later `vidsift run` of a parent directory out of
+     * this one. Not fatal: on a full disk the run still reports what it can,
+     * and a results.db beside annotated/ marks the directory too. */
+    if (!vs_is_output_dir(o.out_dir))
+        vs_mark_output_dir(o.out_dir, &err);
 
     int show = !quiet && (!strcmp(progress_mode, "always") ||
                           (!strcmp(progress_mode, "auto") && isatty(STDERR_FILENO)));
@@ -315,12 +350,12 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "\r\033[K");
     free(recorded_options);
     if (status != VS_OK && !result.started) {
-        fprintf(stderr, "vidsift run: %s\n", err.msg);
+        fprintf(stderr, "vidsift run: %s\n", VS_NAME(err.msg));
         vs_scan_free(&scan);
         return stop_requested ? 130 : 2;
     }
     if (status != VS_OK)
-        fprintf(stderr, "vidsift run: %s\n", err.msg);
+        fprintf(stderr, "vidsift run: %s\n", VS_NAME(err.msg));
 
     char *report = vs_report_json(&result, scan.videos, scan.video_count);
     char report_path[PATH_MAX];
@@ -335,7 +370,7 @@ int cmd_run(int argc, char **argv)
         write_errno = errno;
     }
     if (!written) {
-        fprintf(stderr, "vidsift run: %s: cannot write the report: %s\n", report_path,
+        fprintf(stderr, "vidsift run: %s: cannot write the report: %s\n", VS_NAME(report_path),
                 report ? strerror(write_errno) : "out of memory");
         if (file)
             unlink(report_path);
@@ -347,7 +382,7 @@ int cmd_run(int argc, char **argv)
     else
         for (int i = 0; i < scan.video_count; i++)
             if (scan.videos[i].status == VS_VIDEO_FAILED)
-                fprintf(stderr, "vidsift: %s\n", scan.videos[i].error.msg);
+                fprintf(stderr, "vidsift: %s\n", VS_NAME(scan.videos[i].error.msg));
     free(report);
     int exit_status = stop_requested ? 130 : status != VS_OK ? 1 : result.videos_failed ? 1 : 0;
     vs_scan_free(&scan);

@@ -301,6 +301,13 @@ void *vs_decode_thread(void *arg)
         vs_video *video = &stage->videos[index];
         if (video->status == VS_VIDEO_SKIPPED)
             continue;
+        if (video->status == VS_VIDEO_FAILED) {
+            /* Failed by the scan (a FIFO, a device, a missing path): never
+             * opened, yet its END marker lets the sinks record why. */
+            if (send_marker(stage, video, VS_FRAME_VIDEO_END) != VS_OK)
+                break;
+            continue;
+        }
         decoder d = {0};
         int status = decode_video(stage, &d, video, &video->error);
         close_video(&d);

@@ -10,11 +10,13 @@
  * batch slot - so a full pool only ever means "wait", never deadlock. */
 #include "pipeline.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -88,24 +90,42 @@ int64_t vs_rss_bytes(void)
     return (int64_t)pages_resident * sysconf(_SC_PAGESIZE);
 }
 
+/* --classes: labels matched without regard to case ("Person" is person),
+ * spaces around commas ignored, and a class id (0-based, as stored in
+ * detections.class_id) taken for its class when no label is spelt so. */
 static int parse_classes(graph *g, const char *classes, vs_error *err)
 {
     memset(g->class_allowed, classes ? 0 : 1, sizeof g->class_allowed);
     if (!classes)
         return VS_OK;
-    const char *cursor = classes;
-    while (*cursor) {
+    for (const char *cursor = classes; *cursor;) {
         size_t length = strcspn(cursor, ",");
+        const char *next = cursor + length + (cursor[length] == ',');
+        while (length > 0 && isspace((unsigned char)*cursor))
+            cursor++, length--;
+        while (length > 0 && isspace((unsigned char)cursor[length - 1]))
+            length--;
+        char name[128];
+        if (length == 0 || length >= sizeof name)
+            return vs_fail(err, VS_EINVAL, "--classes: %s '%s'",
+                           length ? "no label is this long:" : "an empty class name in",
+                           VS_NAME(classes));
+        memcpy(name, cursor, length);
+        name[length] = 0;
         int found = 0;
         for (int c = 0; c < g->manifest->classes; c++)
-            if (strlen(g->manifest->labels[c]) == length &&
-                !strncmp(g->manifest->labels[c], cursor, length)) {
+            if (!strcasecmp(g->manifest->labels[c], name))
                 g->class_allowed[c] = found = 1;
-            }
-        if (!found && length > 0)
-            return vs_fail(err, VS_EINVAL, "--classes: '%.*s' is not a label of model '%s'",
-                           (int)length, cursor, g->manifest->name);
-        cursor += length + (cursor[length] == ',');
+        char *end;
+        long id = strtol(name, &end, 10);
+        if (!found && isdigit((unsigned char)name[0]) && !*end && id < g->manifest->classes)
+            g->class_allowed[id] = found = 1;
+        if (!found)
+            return vs_fail(err, VS_EINVAL,
+                           "--classes: '%s' is neither a label of model '%s' nor a class id "
+                           "(0-%d)",
+                           VS_NAME(name), g->manifest->name, g->manifest->classes - 1);
+        cursor = next;
     }
     return VS_OK;
 }
@@ -515,13 +535,17 @@ int vs_pipeline_run(const vs_run_options *o, vs_video *videos, int video_count,
                     vs_run_result *result, vs_error *err)
 {
     memset(result, 0, sizeof *result);
+    result->files_skipped = o->files_skipped;
+    result->duplicates_dropped = o->duplicates_dropped;
     graph *g = calloc(1, sizeof *g);
     if (!g)
         return vs_fail(err, VS_ENOMEM, "out of memory");
     for (int i = 0; i < video_count; i++) {
         vs_error ignored;
-        /* An unreadable file keeps an empty fingerprint; decoding names the reason. */
-        vs_fingerprint(&videos[i], &ignored);
+        /* An unreadable file keeps an empty fingerprint; decoding names the reason.
+         * One the scan failed (a FIFO, a device, a missing path) is never opened. */
+        if (videos[i].status != VS_VIDEO_FAILED)
+            vs_fingerprint(&videos[i], &ignored);
     }
     int status = open_model(g, o, err);
     if (status == VS_OK && o->store)

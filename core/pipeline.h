@@ -39,6 +39,9 @@ typedef struct vs_run_options {
     const char *db_path; /* NULL: OUT/results.db */
     int annotate, snapshots, force, store;
     const char *options_json; /* recorded in the runs table */
+    /* From the scan, for the report: files in the given directories that are
+     * not videos, and arguments or entries dropped as a file already listed. */
+    int files_skipped, duplicates_dropped;
     const volatile sig_atomic_t *stop;
     /* Called about twice a second from a monitor thread. */
     void (*progress)(void *context, const vs_video *videos, int video_count, int64_t frames_done,
@@ -70,6 +73,7 @@ typedef struct vs_run_result {
     int64_t gpu_memory_peak_bytes, gpu_memory_used_bytes;
     int64_t torch_cuda_peak_bytes;
     int interrupted;
+    int files_skipped, duplicates_dropped; /* copied from the options */
     int started; /* 0: setup failed (model, store, memory) before any frame */
     int64_t run_id;
 } vs_run_result;

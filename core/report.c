@@ -37,6 +37,9 @@ char *vs_report_json(const vs_run_result *r, const vs_video *videos, int video_c
     cJSON_AddNumberToObject(counts, "failed", r->videos_failed);
     cJSON_AddNumberToObject(counts, "skipped", r->videos_skipped);
     cJSON_AddNumberToObject(counts, "interrupted", r->videos_interrupted);
+    cJSON *inputs = cJSON_AddObjectToObject(root, "inputs");
+    cJSON_AddNumberToObject(inputs, "files_skipped", r->files_skipped);
+    cJSON_AddNumberToObject(inputs, "duplicates_dropped", r->duplicates_dropped);
     cJSON *list = cJSON_AddArrayToObject(root, "video_list");
     for (int i = 0; i < video_count; i++) {
         const vs_video *v = &videos[i];
@@ -46,7 +49,7 @@ char *vs_report_json(const vs_run_result *r, const vs_video *videos, int video_c
         cJSON_AddNumberToObject(item, "frames_decoded", (double)v->frames_decoded);
         cJSON_AddNumberToObject(item, "frames_analysed", (double)v->frames_analysed);
         if (v->status == VS_VIDEO_FAILED || v->status == VS_VIDEO_INTERRUPTED)
-            cJSON_AddStringToObject(item, "error", v->error.msg);
+            cJSON_AddStringToObject(item, "error", VS_NAME(v->error.msg));
         cJSON_AddItemToArray(list, item);
     }
     cJSON *stages = cJSON_AddArrayToObject(root, "stages");
@@ -104,7 +107,10 @@ void vs_report_print(FILE *out, const vs_run_result *r, const vs_video *videos, 
     for (int i = 0; i < video_count; i++)
         if (videos[i].status == VS_VIDEO_FAILED || videos[i].status == VS_VIDEO_INTERRUPTED)
             fprintf(out, "    %s: %s\n", vs_video_status_name(videos[i].status),
-                    videos[i].error.msg);
+                    VS_NAME(videos[i].error.msg)); /* escaped already: this is a last guard */
+    if (r->files_skipped || r->duplicates_dropped)
+        fprintf(out, "  inputs: %d files skipped (not videos), %d duplicates analysed once\n",
+                r->files_skipped, r->duplicates_dropped);
     fprintf(out, "  frames: %lld decoded, %lld analysed, %lld detections in %.2f s\n",
             (long long)r->frames_decoded, (long long)r->frames_analysed, (long long)r->detections,
             r->wall_s);
