@@ -66,6 +66,7 @@ struct vs_annotate {
 
     struct SwsContext *scaler;
     int scaler_width, scaler_height, scaler_format; /* source geometry it was built for */
+    int scaler_full_range;                          /* and the source's colour range */
     AVFrame *canvases[CANVAS_RING]; /* YUV420P at the encoder's (first picture's) size */
     int canvas_count;
     AVFrame *canvas; /* the one being drawn on: one of canvases */
@@ -315,12 +316,14 @@ static const AVCodec *pick_encoder(const vs_annotate *a)
 }
 
 /* (Re)builds the scaler from the picture's geometry to the canvas. Runs for
- * the first picture and again only if a stream changes size or format; in
- * steady state it only compares three numbers. */
+ * the first picture and again only if a stream changes size, format or
+ * colour range (the matrix is the canvas's, fixed per video); in steady
+ * state it only compares four numbers. */
 static int prepare_scaler(vs_annotate *a, const AVFrame *picture, vs_error *err)
 {
     if (a->scaler && picture->width == a->scaler_width && picture->height == a->scaler_height &&
-        picture->format == a->scaler_format)
+        picture->format == a->scaler_format &&
+        (picture->color_range == AVCOL_RANGE_JPEG) == a->scaler_full_range)
         return VS_OK;
     /* A stream that changes size mid-way is scaled to the first picture's
      * size (the encoder's): the video keeps one geometry, and boxes follow
@@ -348,6 +351,7 @@ static int prepare_scaler(vs_annotate *a, const AVFrame *picture, vs_error *err)
     a->scaler_width = picture->width;
     a->scaler_height = picture->height;
     a->scaler_format = picture->format;
+    a->scaler_full_range = picture->color_range == AVCOL_RANGE_JPEG;
     return VS_OK;
 }
 

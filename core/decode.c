@@ -15,6 +15,7 @@
 #include <libavutil/display.h>
 #include <libswscale/swscale.h>
 
+#include "scaler.h"
 #include "stages.h"
 
 #define THUMB_SIZE 32
@@ -28,7 +29,7 @@ typedef struct decoder {
     AVRational time_base;
     /* sampling state */
     double next_sample_s;
-    struct SwsContext *thumb_scaler;
+    vs_scaler thumb_scaler; /* per video, keyed on all the picture's properties */
     uint8_t last_thumb[THUMB_SIZE * THUMB_SIZE], thumb[THUMB_SIZE * THUMB_SIZE];
     int have_thumb;
     int analysed_width, analysed_height; /* of the last analysed picture, 0 before one */
@@ -39,7 +40,7 @@ static int av_fail(vs_error *err, const char *path, const char *what, int averr)
 {
     char reason[AV_ERROR_MAX_STRING_SIZE];
     av_strerror(averr, reason, sizeof reason);
-    return vs_fail(err, VS_EIO, "%s: %s: %s", path, what, reason);
+    return vs_fail(err, VS_EIO, "%s: %s: %s", VS_NAME(path), what, reason);
 }
 
 int vs_stream_rotation(const struct AVStream *stream)
@@ -62,18 +63,18 @@ static int open_video(decoder *d, vs_video *video, int codec_threads, vs_error *
     const AVCodec *codec = NULL;
     d->stream_index = av_find_best_stream(d->format, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
     if (d->stream_index < 0)
-        return vs_fail(err, VS_EINVAL, "%s: no video stream", video->path);
+        return vs_fail(err, VS_EINVAL, "%s: no video stream", VS_NAME(video->path));
     AVStream *stream = d->format->streams[d->stream_index];
     if (stream->disposition & AV_DISPOSITION_ATTACHED_PIC ||
         !strncmp(d->format->iformat->name, "image2", 6) ||
         strstr(d->format->iformat->name, "_pipe"))
-        return vs_fail(err, VS_EINVAL, "%s: a still image, not a video", video->path);
+        return vs_fail(err, VS_EINVAL, "%s: a still image, not a video", VS_NAME(video->path));
     if (!codec)
-        return vs_fail(err, VS_EINVAL, "%s: no decoder for codec '%s'", video->path,
+        return vs_fail(err, VS_EINVAL, "%s: no decoder for codec '%s'", VS_NAME(video->path),
                        avcodec_get_name(stream->codecpar->codec_id));
     d->codec = avcodec_alloc_context3(codec);
     if (!d->codec)
-        return vs_fail(err, VS_ENOMEM, "%s: out of memory for a decoder", video->path);
+        return vs_fail(err, VS_ENOMEM, "%s: out of memory for a decoder", VS_NAME(video->path));
     avcodec_parameters_to_context(d->codec, stream->codecpar);
     d->codec->thread_count = codec_threads;
     d->codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
@@ -82,7 +83,7 @@ static int open_video(decoder *d, vs_video *video, int codec_threads, vs_error *
     d->packet = av_packet_alloc();
     d->scratch = av_frame_alloc();
     if (!d->packet || !d->scratch)
-        return vs_fail(err, VS_ENOMEM, "%s: out of memory", video->path);
+        return vs_fail(err, VS_ENOMEM, "%s: out of memory", VS_NAME(video->path));
     d->time_base = stream->time_base;
 
     snprintf(video->container, sizeof video->container, "%s", d->format->iformat->name);
@@ -107,7 +108,7 @@ static void close_video(decoder *d)
     avformat_close_input(&d->format);
     av_packet_free(&d->packet);
     av_frame_free(&d->scratch);
-    sws_freeContext(d->thumb_scaler);
+    vs_scaler_free(&d->thumb_scaler);
     memset(d, 0, sizeof *d);
 }
 
@@ -115,15 +116,14 @@ static void close_video(decoder *d)
  * to sensor noise that a full-size comparison would count. */
 static double thumb_difference(decoder *d, const AVFrame *picture)
 {
-    d->thumb_scaler =
-        sws_getCachedContext(d->thumb_scaler, picture->width, picture->height, picture->format,
-                             THUMB_SIZE, THUMB_SIZE, AV_PIX_FMT_GRAY8, SWS_AREA, NULL, NULL, NULL);
-    if (!d->thumb_scaler)
+    struct SwsContext *scaler = vs_scaler_get(&d->thumb_scaler, picture, THUMB_SIZE, THUMB_SIZE,
+                                              AV_PIX_FMT_GRAY8, SWS_AREA);
+    if (!scaler)
         return 1.0;
     uint8_t *planes[4] = {d->thumb, NULL, NULL, NULL};
     int strides[4] = {THUMB_SIZE, 0, 0, 0};
-    sws_scale(d->thumb_scaler, (const uint8_t *const *)picture->data, picture->linesize, 0,
-              picture->height, planes, strides);
+    sws_scale(scaler, (const uint8_t *const *)picture->data, picture->linesize, 0, picture->height,
+              planes, strides);
     if (!d->have_thumb)
         return 1.0;
     long sum = 0;
@@ -282,12 +282,14 @@ static int decode_video(vs_decode_stage *stage, decoder *d, vs_video *video, vs_
     if ((status = receive_frames(stage, d, video, err)) != VS_OK)
         return status;
     if (video->frames_decoded == 0)
-        return vs_fail(err, VS_EINVAL, "%s: no frame could be decoded", video->path);
+        return vs_fail(err, VS_EINVAL, "%s: no frame could be decoded", VS_NAME(video->path));
     if (video->frames_expected > 0 && video->frames_decoded < video->frames_expected * 9 / 10)
-        return vs_fail(err, VS_EIO, "%s: truncated: decoded %lld of %lld frames", video->path,
-                       (long long)video->frames_decoded, (long long)video->frames_expected);
+        return vs_fail(err, VS_EIO, "%s: truncated: decoded %lld of %lld frames",
+                       VS_NAME(video->path), (long long)video->frames_decoded,
+                       (long long)video->frames_expected);
     if (corrupt_packets > 0 && video->frames_decoded < corrupt_packets)
-        return vs_fail(err, VS_EIO, "%s: %d corrupt packets", video->path, corrupt_packets);
+        return vs_fail(err, VS_EIO, "%s: %d corrupt packets", VS_NAME(video->path),
+                       corrupt_packets);
     return VS_OK;
 }
 
@@ -317,7 +319,7 @@ void *vs_decode_thread(void *arg)
                                               : VS_VIDEO_FAILED,
                          __ATOMIC_RELAXED);
         if (status == VS_EINTR)
-            vs_fail(&video->error, VS_EINTR, "%s: interrupted", video->path);
+            vs_fail(&video->error, VS_EINTR, "%s: interrupted", VS_NAME(video->path));
         /* Every video gets an END marker, even one that never opened, so the
          * sinks can record its failure in order. */
         if (send_marker(stage, video, VS_FRAME_VIDEO_END) != VS_OK)

@@ -21,15 +21,23 @@ void vs_error_prefix(vs_error *err, const char *fmt, ...)
 {
     if (!err)
         return;
-    char prefix[256], old[sizeof err->msg];
+    char prefix[sizeof err->msg], old[sizeof err->msg];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
     /* Long messages lose their tail, never their head: the file name comes first. */
-    snprintf(err->msg, sizeof err->msg, "%s: %.*s", prefix,
-             (int)(sizeof err->msg - sizeof prefix - 3), old);
+    size_t used = strlen(prefix);
+    memcpy(err->msg, prefix, used);
+    size_t room = sizeof err->msg - 1 - used;
+    size_t rest = strnlen(old, sizeof old - 1) + 2;
+    if (rest > room)
+        rest = room; /* the tail goes */
+    memcpy(err->msg + used, ": ", rest < 2 ? rest : 2);
+    if (rest > 2)
+        memcpy(err->msg + used + 2, old, rest - 2);
+    err->msg[used + rest] = 0;
 }
 
 /* Length of the valid UTF-8 sequence at text (1..4), or 0 when it is not one

@@ -10,7 +10,8 @@ int vs_make_dirs(const char *path, vs_error *err)
 {
     char dir[4096];
     if ((size_t)snprintf(dir, sizeof dir, "%s", path) >= sizeof dir)
-        return vs_fail(err, VS_EINVAL, "cannot create directory %.64s...: path too long", path);
+        return vs_fail(err, VS_EINVAL, "cannot create directory %.64s...: path too long",
+                       VS_NAME(path));
     for (char *p = dir + 1;; p++) {
         if (*p != '/' && *p != 0)
             continue;
@@ -20,7 +21,7 @@ int vs_make_dirs(const char *path, vs_error *err)
         if (mkdir(dir, 0777) != 0) {
             int reason = errno;
             if (reason != EEXIST || stat(dir, &info) != 0 || !S_ISDIR(info.st_mode))
-                return vs_fail(err, VS_EIO, "cannot create directory %s: %s", dir,
+                return vs_fail(err, VS_EIO, "cannot create directory %s: %s", VS_NAME(dir),
                                strerror(reason == EEXIST ? ENOTDIR : reason));
         }
         *p = saved;

@@ -599,7 +599,7 @@ int vs_pipeline_run(const vs_run_options *o, vs_video *videos, int video_count,
             /* Stopped (or never begun) because the store failed, not by a signal. */
             v->status = VS_VIDEO_FAILED;
             v->error = g->sink.error;
-            vs_error_prefix(&v->error, "%s: not recorded", v->path);
+            vs_error_prefix(&v->error, "%s: not recorded", VS_NAME(v->path));
         } else if (v->status == VS_VIDEO_PENDING && *o->stop) {
             v->status = VS_VIDEO_INTERRUPTED;
         }

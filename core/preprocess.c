@@ -1,6 +1,6 @@
 /* preprocess.c: swscale into the model's planar float input; see preprocess.h.
  * Never allocates per frame: the scaler is re-made only when the source
- * geometry or pixel format changes. */
+ * geometry, pixel format, colour range or matrix changes. */
 #include "preprocess.h"
 
 #include <stdlib.h>
@@ -22,7 +22,7 @@ int vs_preprocess_init(vs_preprocess *pre, const vs_manifest *manifest, vs_error
 
 void vs_preprocess_free(vs_preprocess *pre)
 {
-    sws_freeContext(pre->scaler);
+    vs_scaler_free(&pre->scaler);
     free(pre->rgb_scratch);
     free(pre->upright_scratch);
     memset(pre, 0, sizeof *pre);
@@ -48,16 +48,15 @@ static int to_rgb(vs_preprocess *pre, const struct AVFrame *picture, int out_w, 
     int status = reserve(&pre->rgb_scratch, &pre->rgb_scratch_size, (size_t)out_w * out_h * 3, err);
     if (status != VS_OK)
         return status;
-    pre->scaler =
-        sws_getCachedContext(pre->scaler, picture->width, picture->height, picture->format, out_w,
-                             out_h, AV_PIX_FMT_RGB24, flags, NULL, NULL, NULL);
-    if (!pre->scaler)
+    struct SwsContext *scaler =
+        vs_scaler_get(&pre->scaler, picture, out_w, out_h, AV_PIX_FMT_RGB24, flags);
+    if (!scaler)
         return vs_fail(err, VS_EINVAL, "cannot convert %dx%d %s frames", picture->width,
                        picture->height, av_get_pix_fmt_name(picture->format));
     uint8_t *planes[4] = {pre->rgb_scratch, NULL, NULL, NULL};
     int strides[4] = {out_w * 3, 0, 0, 0};
-    sws_scale(pre->scaler, (const uint8_t *const *)picture->data, picture->linesize, 0,
-              picture->height, planes, strides);
+    sws_scale(scaler, (const uint8_t *const *)picture->data, picture->linesize, 0, picture->height,
+              planes, strides);
     return VS_OK;
 }
 
@@ -196,17 +195,16 @@ int vs_preprocess_frame(vs_preprocess *pre, const struct AVFrame *picture, int r
 
     size_t offset = (size_t)pad_y * in_w + pad_x;
     if (pre->direct_float && rotation == 0) {
-        pre->scaler =
-            sws_getCachedContext(pre->scaler, picture->width, picture->height, picture->format,
-                                 out_w, out_h, AV_PIX_FMT_GBRPF32, SWS_BILINEAR, NULL, NULL, NULL);
-        if (!pre->scaler)
+        struct SwsContext *scaler =
+            vs_scaler_get(&pre->scaler, picture, out_w, out_h, AV_PIX_FMT_GBRPF32, SWS_BILINEAR);
+        if (!scaler)
             return vs_fail(err, VS_EINVAL, "cannot scale %dx%d %s frames", picture->width,
                            picture->height, av_get_pix_fmt_name(picture->format));
         /* GBRP plane order: G, B, R. */
         uint8_t *planes[4] = {(uint8_t *)(green + offset), (uint8_t *)(blue + offset),
                               (uint8_t *)(red + offset), NULL};
         int strides[4] = {in_w * 4, in_w * 4, in_w * 4, 0};
-        sws_scale(pre->scaler, (const uint8_t *const *)picture->data, picture->linesize, 0,
+        sws_scale(scaler, (const uint8_t *const *)picture->data, picture->linesize, 0,
                   picture->height, planes, strides);
     } else {
         /* Scaled as coded, then turned: the packed copy is small (input size). */

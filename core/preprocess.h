@@ -6,8 +6,11 @@
  * bilinear (align_corners=false, half_pixel_centers=false), which is what the
  * model's reference runtime does: swscale's bilinear filters when it shrinks,
  * and on the 1080p dog clip that lost the dog in 2 of 41 frames. One pass
- * then applies the manifest's scale/mean/std. Scalers and tap tables are
- * cached per source geometry, so a stream whose size changes mid-way works.
+ * then applies the manifest's scale/mean/std. Scalers are cached per source
+ * geometry, pixel format, colour range and matrix (core/scaler.h), and the
+ * conversion uses the matrix and range each picture is tagged with, so a
+ * stream whose size changes mid-way works and no video's pixels depend on
+ * the video before it.
  *
  * A rotated source (a phone clip's display matrix) is turned upright first,
  * on packed RGB: the model sees what a player shows, as detectors are not
@@ -17,13 +20,14 @@
 
 #include "detect.h"
 #include "manifest.h"
+#include "scaler.h"
 
 struct AVFrame;
 struct SwsContext;
 
 typedef struct vs_preprocess {
     const vs_manifest *manifest;
-    struct SwsContext *scaler;
+    vs_scaler scaler; /* keyed on size, format, range and matrix: no video sees another's */
     int direct_float; /* swscale writes planar float itself (else via packed RGB scratch) */
     unsigned char *rgb_scratch;
     size_t rgb_scratch_size;

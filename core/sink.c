@@ -142,7 +142,7 @@ static void abandon_video(vs_sink_stage *stage, vs_video *video)
     if (video->status == VS_VIDEO_DONE) {
         __atomic_store_n(&video->status, VS_VIDEO_FAILED, __ATOMIC_RELAXED); /* progress reads it */
         video->error = stage->error;
-        vs_error_prefix(&video->error, "%s: not recorded", video->path);
+        vs_error_prefix(&video->error, "%s: not recorded", VS_NAME(video->path));
     }
 }
 

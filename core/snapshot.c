@@ -71,17 +71,17 @@ int vs_snapshot_open(vs_snapshot **out, const vs_video *video, const char *dir, 
     *out = NULL;
     vs_snapshot *s = calloc(1, sizeof *s);
     if (!s)
-        return vs_fail(err, VS_ENOMEM, "snapshot.c: %s: out of memory", video->path);
+        return vs_fail(err, VS_ENOMEM, "%s: snapshots: out of memory", VS_NAME(video->path));
     if ((size_t)snprintf(s->dir, sizeof s->dir, "%s", dir) >= sizeof s->dir) {
         free(s);
-        return vs_fail(err, VS_EINVAL, "snapshot.c: %s: snapshot directory path too long",
-                       video->path);
+        return vs_fail(err, VS_EINVAL, "%s: snapshots: snapshot directory path too long",
+                       VS_NAME(video->path));
     }
     s->video = video;
     s->best = calloc(VS_MAX_CLASSES, sizeof *s->best);
     if (!s->best) {
         free(s);
-        return vs_fail(err, VS_ENOMEM, "snapshot.c: %s: out of memory", video->path);
+        return vs_fail(err, VS_ENOMEM, "%s: snapshots: out of memory", VS_NAME(video->path));
     }
     *out = s;
     return VS_OK;
@@ -104,8 +104,8 @@ static int copy_region(vs_snapshot *s, region *r, const AVFrame *picture, int x0
 {
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(picture->format);
     if (!desc || (desc->flags & (AV_PIX_FMT_FLAG_HWACCEL | AV_PIX_FMT_FLAG_BITSTREAM)))
-        return vs_fail(err, VS_EINVAL, "snapshot.c: %s: cannot take snapshots of %s pictures",
-                       s->video->path, desc ? desc->name : "unknown");
+        return vs_fail(err, VS_EINVAL, "%s: snapshots: cannot take snapshots of %s pictures",
+                       VS_NAME(s->video->path), desc ? desc->name : "unknown");
     int step_x = 1 << desc->log2_chroma_w, step_y = 1 << desc->log2_chroma_h;
     x0 -= x0 % step_x;
     y0 -= y0 % step_y;
@@ -116,14 +116,14 @@ static int copy_region(vs_snapshot *s, region *r, const AVFrame *picture, int x0
     int width = x1 - x0, height = y1 - y0;
     int size = av_image_get_buffer_size(picture->format, width, height, ROW_ALIGN);
     if (size < 0)
-        return vs_fail(err, VS_EINVAL, "snapshot.c: %s: cannot take a %dx%d snapshot of %s",
-                       s->video->path, width, height, desc->name);
+        return vs_fail(err, VS_EINVAL, "%s: snapshots: cannot take a %dx%d snapshot of %s",
+                       VS_NAME(s->video->path), width, height, desc->name);
     if ((size_t)size > r->capacity) {
         av_free(r->buffer);
         r->capacity = 0;
         r->buffer = av_malloc((size_t)size);
         if (!r->buffer)
-            return vs_fail(err, VS_ENOMEM, "snapshot.c: %s: out of memory", s->video->path);
+            return vs_fail(err, VS_ENOMEM, "%s: snapshots: out of memory", VS_NAME(s->video->path));
         r->capacity = (size_t)size;
     }
     av_image_fill_arrays(r->data, r->linesize, r->buffer, picture->format, width, height,
@@ -226,15 +226,15 @@ static int region_to_rgb(const vs_snapshot *s, const region *r, int width, int h
                          rgb_image *out, vs_error *err)
 {
     if (rgb_alloc(out, width, height) != VS_OK)
-        return vs_fail(err, VS_ENOMEM, "snapshot.c: %s: out of memory", s->video->path);
+        return vs_fail(err, VS_ENOMEM, "%s: snapshots: out of memory", VS_NAME(s->video->path));
     int full_range = r->color_range == AVCOL_RANGE_JPEG;
     int format = unjpeg_format(r->format, &full_range);
     struct SwsContext *scaler =
         sws_getContext(r->width, r->height, format, width, height, AV_PIX_FMT_RGB24,
                        SWS_AREA | SWS_ACCURATE_RND, NULL, NULL, NULL);
     if (!scaler)
-        return vs_fail(err, VS_EIO, "snapshot.c: %s: cannot convert %s pictures to RGB",
-                       s->video->path, av_get_pix_fmt_name(r->format));
+        return vs_fail(err, VS_EIO, "%s: snapshots: cannot convert %s pictures to RGB",
+                       VS_NAME(s->video->path), av_get_pix_fmt_name(r->format));
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(format);
     if (desc && !(desc->flags & AV_PIX_FMT_FLAG_RGB)) {
         const int *matrix =
@@ -258,7 +258,7 @@ static int rotate_upright(const vs_snapshot *s, rgb_image *image, int rotation, 
     int quarter = rotation != 180;
     if (rgb_alloc(&turned, quarter ? image->height : image->width,
                   quarter ? image->width : image->height) != VS_OK)
-        return vs_fail(err, VS_ENOMEM, "snapshot.c: %s: out of memory", s->video->path);
+        return vs_fail(err, VS_ENOMEM, "%s: snapshots: out of memory", VS_NAME(s->video->path));
     vs_rgb_turn_upright(image->pixels, image->width, image->height, (size_t)image->pitch, rotation,
                         turned.pixels, (size_t)turned.pitch);
     av_free(image->pixels);
@@ -267,15 +267,17 @@ static int rotate_upright(const vs_snapshot *s, rgb_image *image, int rotation, 
 }
 
 /* NAME.part, then rename: a JPEG under its final name is always whole. */
-static int write_jpeg(tjhandle compressor, const rgb_image *image, const char *path, vs_error *err)
+/* Messages name the input video first, then the snapshot file. */
+static int write_jpeg(tjhandle compressor, const rgb_image *image, const char *source_path,
+                      const char *path, vs_error *err)
 {
     unsigned char *jpeg = NULL;
     unsigned long jpeg_size = 0;
     if (tjCompress2(compressor, image->pixels, image->width, image->pitch, image->height, TJPF_RGB,
                     &jpeg, &jpeg_size, TJSAMP_420, VS_SNAPSHOT_QUALITY, 0) != 0) {
         tjFree(jpeg);
-        return vs_fail(err, VS_EIO, "snapshot.c: %s: JPEG compression failed: %s", path,
-                       tjGetErrorStr2(compressor));
+        return vs_fail(err, VS_EIO, "%s: snapshot %s: JPEG compression failed: %s",
+                       VS_NAME(source_path), VS_NAME(path), tjGetErrorStr2(compressor));
     }
     char part[4300];
     snprintf(part, sizeof part, "%s.part", path);
@@ -293,7 +295,8 @@ static int write_jpeg(tjhandle compressor, const rgb_image *image, const char *p
     }
     if (failed) {
         unlink(part);
-        return vs_fail(err, VS_EIO, "snapshot.c: cannot write %s: %s", path, strerror(reason));
+        return vs_fail(err, VS_EIO, "%s: snapshot %s: cannot write it: %s", VS_NAME(source_path),
+                       VS_NAME(path), strerror(reason));
     }
     return VS_OK;
 }
@@ -330,7 +333,7 @@ static int write_snapshot(vs_snapshot *s, tjhandle compressor, const region *r, 
     if (status == VS_OK)
         status = rotate_upright(s, &image, s->video->rotation, err);
     if (status == VS_OK)
-        status = write_jpeg(compressor, &image, path, err);
+        status = write_jpeg(compressor, &image, s->video->path, path, err);
     av_free(image.pixels);
     if (status == VS_OK && store)
         status = vs_store_add_snapshot(store, video_id, kind, class_id, score, path, err);
@@ -341,13 +344,13 @@ static int write_all(vs_snapshot *s, vs_store *store, int64_t video_id, vs_error
 {
     int status = vs_make_dirs(s->dir, err);
     if (status != VS_OK)
-        vs_error_prefix(err, "snapshot.c");
+        vs_error_prefix(err, "%s: snapshots", VS_NAME(s->video->path));
     if (status != VS_OK)
         return status;
     tjhandle compressor = tjInitCompress();
     if (!compressor)
-        return vs_fail(err, VS_ENOMEM, "snapshot.c: %s: cannot start the JPEG compressor",
-                       s->video->path);
+        return vs_fail(err, VS_ENOMEM, "%s: snapshots: cannot start the JPEG compressor",
+                       VS_NAME(s->video->path));
     /* The thumbnail is VS_SNAPSHOT_THUMB_WIDTH wide as displayed, i.e. after
      * the rotation: a quarter turn scales the coded height to that width. */
     int quarter = s->video->rotation == 90 || s->video->rotation == 270;
@@ -376,7 +379,7 @@ static int write_all(vs_snapshot *s, vs_store *store, int64_t video_id, vs_error
             status = crop_status; /* keep the first error, write the rest */
     }
     if (!taken && status == VS_OK)
-        status = vs_fail(err, VS_ENOMEM, "snapshot.c: %s: out of memory", s->video->path);
+        status = vs_fail(err, VS_ENOMEM, "%s: snapshots: out of memory", VS_NAME(s->video->path));
     free(taken);
     tjDestroy(compressor);
     return status;

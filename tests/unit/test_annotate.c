@@ -406,7 +406,10 @@ static void test_part_file_and_abort(void **state)
     /* Finalizing a video that never had a picture is an error, and leaves nothing. */
     assert_int_equal(vs_annotate_open(&job.annotate, &video, out, &err), VS_OK);
     assert_int_equal(vs_annotate_close(job.annotate, 1, &err), VS_EINVAL);
-    assert_non_null(strstr(err.msg, "annotate.c"));
+    /* The message names the input video first, never a source file. */
+    assert_int_equal(strncmp(err.msg, source, strlen(source)), 0);
+    assert_non_null(strstr(err.msg, "annotated video"));
+    assert_null(strstr(err.msg, ".c:"));
     assert_int_equal(access(part, F_OK), -1);
     assert_int_equal(access(out, F_OK), -1);
     free(job.frame);
@@ -428,7 +431,8 @@ static void test_open_errors(void **state)
     snprintf(out, sizeof out, "%s/testsrc.mp4/annotated.mp4", dir);
     assert_int_equal(vs_annotate_open(&annotate, &video, out, &err), VS_EIO);
     assert_null(annotate);
-    assert_non_null(strstr(err.msg, "annotate.c: cannot create directory"));
+    assert_int_equal(strncmp(err.msg, source, strlen(source)), 0);
+    assert_non_null(strstr(err.msg, ": annotated video: cannot create directory"));
     /* A source that vanished. */
     snprintf(video.path, sizeof video.path, "%s/missing.mp4", dir);
     snprintf(out, sizeof out, "%s/annotated.mp4", dir);
