@@ -37,6 +37,9 @@ typedef struct vs_video {
     char output_name[4096];
     int64_t size_bytes, mtime_s;
     char fingerprint[33]; /* hex digest of size + first and last 64 KiB */
+    /* Why the store's earlier record of this video is not reused ("options
+     * changed (conf 0.3 -> 0.6)"); empty for a new video. Set before the run. */
+    char redo_reason[512];
     char container[32], codec[32];
     int width, height; /* coded size of the first frame */
     int rotation;      /* display rotation in degrees (0, 90, 180, 270) */

@@ -22,6 +22,7 @@
 
 #include <libavutil/frame.h>
 
+#include "analysis.h"
 #include "gpumon.h"
 #include "report.h"
 #include "scan.h"
@@ -521,9 +522,30 @@ static int open_store(graph *g, const vs_run_options *o, vs_video *videos, int v
     g->run_id = result->run_id;
     if (status != VS_OK)
         return status;
+    /* What makes this run's rows what they are, stored with each video: a
+     * video done under another model or other options is not complete. */
+    vs_analysis_options analysis_options = {
+        .manifest_path = o->manifest_path,
+        .conf = o->conf >= 0 ? o->conf : g->manifest->conf,
+        .iou = o->iou >= 0 ? o->iou : g->manifest->iou,
+        .class_allowed = o->classes ? g->class_allowed : NULL,
+        .every = o->every,
+        .sample_fps = o->sample_fps,
+        .skip_similar = o->skip_similar,
+        .half = o->half,
+    };
+    char *analysis = NULL;
+    status = vs_analysis_describe(g->manifest, &analysis_options, &analysis, err);
+    if (status == VS_OK)
+        status = vs_store_set_analysis(g->store, analysis, err);
+    free(analysis);
+    if (status != VS_OK)
+        return status;
     for (int i = 0; i < video_count && !o->force; i++) {
         int complete = 0;
-        if ((status = vs_store_video_is_complete(g->store, &videos[i], &complete, err)) != VS_OK)
+        if ((status = vs_store_video_is_complete(g->store, &videos[i], &complete,
+                                                 videos[i].redo_reason,
+                                                 sizeof videos[i].redo_reason, err)) != VS_OK)
             return status;
         if (complete)
             videos[i].status = VS_VIDEO_SKIPPED;

@@ -50,6 +50,8 @@ char *vs_report_json(const vs_run_result *r, const vs_video *videos, int video_c
         cJSON_AddNumberToObject(item, "frames_analysed", (double)v->frames_analysed);
         if (v->status == VS_VIDEO_FAILED || v->status == VS_VIDEO_INTERRUPTED)
             cJSON_AddStringToObject(item, "error", VS_NAME(v->error.msg));
+        if (v->redo_reason[0] && v->status != VS_VIDEO_SKIPPED)
+            cJSON_AddStringToObject(item, "redone", v->redo_reason);
         cJSON_AddItemToArray(list, item);
     }
     cJSON *stages = cJSON_AddArrayToObject(root, "stages");
@@ -108,6 +110,11 @@ void vs_report_print(FILE *out, const vs_run_result *r, const vs_video *videos, 
         if (videos[i].status == VS_VIDEO_FAILED || videos[i].status == VS_VIDEO_INTERRUPTED)
             fprintf(out, "    %s: %s\n", vs_video_status_name(videos[i].status),
                     VS_NAME(videos[i].error.msg)); /* escaped already: this is a last guard */
+    /* A video analysed before but not reused says why, so that a rerun that
+     * takes long, or one that changed what is stored, never surprises. */
+    for (int i = 0; i < video_count; i++)
+        if (videos[i].redo_reason[0] && videos[i].status != VS_VIDEO_SKIPPED)
+            fprintf(out, "    redone: %s: %s\n", VS_NAME(videos[i].path), videos[i].redo_reason);
     if (r->files_skipped || r->duplicates_dropped)
         fprintf(out, "  inputs: %d files skipped (not videos), %d duplicates analysed once\n",
                 r->files_skipped, r->duplicates_dropped);

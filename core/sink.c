@@ -5,7 +5,11 @@
  * at its END marker, so several videos (--jobs) can be open at once.
  *
  * A failing annotator or snapshot fails that video only; a failing store
- * stops the run (the database is the record of what was done). */
+ * stops the run (the database is the record of what was done).
+ *
+ * A video's output_name is settled by the store when its row is recorded
+ * (vs_store_begin_video), so that no two videos of a database share an
+ * annotated file or a snapshot directory; the outputs are opened after. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -183,6 +187,11 @@ void *vs_sink_thread(void *arg)
             vs_frame_release(stage->frames, frame);
         }
         vs_pool_put(stage->batches, batch);
+        /* Commit before waiting for the next batch: a write transaction never
+         * spans an inference, so another run sharing the database waits for
+         * one batch's rows at most, never for the model. */
+        if (stage->store && !stage->failed && vs_store_commit(stage->store, &stage->error) != VS_OK)
+            __atomic_store_n(&stage->failed, 1, __ATOMIC_RELAXED);
     }
     return NULL;
 }

@@ -13,16 +13,21 @@
  * which would turn a short wait for another run into a spurious error. */
 #include "store.h"
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
+
+#include "analysis.h"
 
 struct vs_store {
     sqlite3 *db;
@@ -31,6 +36,13 @@ struct vs_store {
     sqlite3_stmt *insert_detection; /* prepared once: the one hot statement */
     int64_t rows_in_transaction;
     double transaction_started_ms;
+    /* The database file as opened: a second descriptor, never locked, closed
+     * only after SQLite's (closing it earlier would drop SQLite's POSIX
+     * locks). Each commit compares it with what `path` names now, so a
+     * database deleted or replaced under a run is a failure, never a
+     * success written into a file nobody can read. -1: not checked. */
+    int file_fd;
+    char *analysis; /* this run's vs_analysis_describe text, stored per video; NULL = none */
 };
 
 /* Schema v1. Later versions append a migration to `migrations` below and
@@ -110,9 +122,67 @@ static const char schema_v1[] =
     "  path TEXT NOT NULL);"
     "CREATE INDEX snapshots_video ON snapshots(video_id);";
 
+/* v1 -> v2: a video is identified by its canonical path (realpath), not by
+ * the path as given, which stays for display; it owns an output name that no
+ * other video of the database shares (output_key, case-folded); and it keeps
+ * the analysis (model and options) that produced its rows. SQLite cannot drop
+ * the UNIQUE of `path` in place, so the table is rebuilt with the same ids.
+ * Rows of v1 keep canonical_path NULL and are matched by path, as v1 did;
+ * their output name is their relative_path, reserved for the first of each
+ * name only (v1 let two videos share one). */
+/* The annotated file name of an output name, case-folded: ".mp4" is
+ * appended unless there (as core/sink.c does), so a.mkv and a.mkv.mp4 clash. */
+#define OUTPUT_KEY(column)                                                                         \
+    "lower(" column " || CASE WHEN " column " LIKE '%.mp4' THEN '' ELSE '.mp4' END)"
+static const char schema_v2[] =
+    "CREATE TABLE videos_v2 ("
+    "  id INTEGER PRIMARY KEY,"
+    "  path TEXT NOT NULL,"
+    "  relative_path TEXT,"
+    "  size INTEGER,"
+    "  mtime INTEGER,"
+    "  fingerprint TEXT,"
+    "  container TEXT,"
+    "  codec TEXT,"
+    "  width INTEGER,"
+    "  height INTEGER,"
+    "  rotation INTEGER,"
+    "  fps REAL,"
+    "  frames INTEGER,"
+    "  duration_s REAL,"
+    "  has_audio INTEGER,"
+    "  status TEXT NOT NULL,"
+    "  error TEXT,"
+    "  run_id INTEGER REFERENCES runs(id),"
+    "  frames_analysed INTEGER,"
+    "  detections INTEGER,"
+    "  annotated_path TEXT,"
+    "  started_at TEXT,"
+    "  ended_at TEXT,"
+    "  canonical_path TEXT UNIQUE,"
+    "  output_name TEXT,"
+    "  output_key TEXT UNIQUE,"
+    "  analysis TEXT);"
+    "INSERT INTO videos_v2(id, path, relative_path, size, mtime, fingerprint, container, codec,"
+    "  width, height, rotation, fps, frames, duration_s, has_audio, status, error, run_id,"
+    "  frames_analysed, detections, annotated_path, started_at, ended_at, output_name)"
+    "  SELECT id, path, relative_path, size, mtime, fingerprint, container, codec,"
+    "  width, height, rotation, fps, frames, duration_s, has_audio, status, error, run_id,"
+    "  frames_analysed, detections, annotated_path, started_at, ended_at, relative_path"
+    "  FROM videos ORDER BY id;"
+    "UPDATE videos_v2 SET output_key = " OUTPUT_KEY(
+        "output_name") "  WHERE output_name IS NOT NULL AND id = (SELECT min(other.id) FROM "
+                       "videos_v2 other"
+                       "  WHERE " OUTPUT_KEY("other.output_name") " = " OUTPUT_KEY(
+                           "videos_v2.output_name") ");"
+                                                    "DROP TABLE videos;"
+                                                    "ALTER TABLE videos_v2 RENAME TO videos;"
+                                                    "CREATE INDEX videos_path ON videos(path);";
+
 /* migrations[v] takes a database from user_version v to v + 1. */
 static const char *const migrations[VS_STORE_SCHEMA_VERSION] = {
     schema_v1, /* 0 -> 1: empty file to the first schema */
+    schema_v2, /* 1 -> 2: identity by canonical path, unique outputs, analysis per video */
 };
 
 #define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
@@ -221,6 +291,34 @@ static int store_begin(vs_store *store, vs_error *err)
     return VS_OK;
 }
 
+/* Fails when the file this connection writes is no longer the one at
+ * store->path: deleted (or its directory removed), or replaced. SQLite would
+ * go on writing into the unlinked file and every commit would succeed. */
+static int check_file(const vs_store *store, vs_error *err)
+{
+    if (store->file_fd < 0)
+        return VS_OK;
+    struct stat opened, named;
+    int opened_ok = fstat(store->file_fd, &opened) == 0;
+    int named_ok = stat(store->path, &named) == 0;
+    if (opened_ok && named_ok && (opened.st_dev != named.st_dev || opened.st_ino != named.st_ino))
+        return vs_fail(err, VS_EIO,
+                       "%s: the database was replaced by another file while this run was "
+                       "writing; the results of this run are lost",
+                       store->path);
+    if (!opened_ok || !named_ok || opened.st_nlink == 0)
+        return vs_fail(err, VS_EIO,
+                       "%s: the database was deleted (or its directory removed) while this run "
+                       "was writing; the results of this run are lost",
+                       store->path);
+    return VS_OK;
+}
+
+int vs_store_check_file(vs_store *store, vs_error *err)
+{
+    return check_file(store, err);
+}
+
 int vs_store_commit(vs_store *store, vs_error *err)
 {
     if (!transaction_open(store))
@@ -228,7 +326,7 @@ int vs_store_commit(vs_store *store, vs_error *err)
     int rc = sqlite3_exec(store->db, "COMMIT", NULL, NULL, NULL);
     if (rc == SQLITE_OK) {
         store->rows_in_transaction = 0;
-        return VS_OK;
+        return check_file(store, err);
     }
     int status = store_fail(store, rc, "commit", err);
     /* A failed COMMIT (disk full, I/O error) may leave the transaction open;
@@ -342,6 +440,7 @@ int vs_store_open(vs_store **out, const char *path, vs_error *err)
         return vs_fail(err, VS_ENOMEM, "%s: out of memory", path);
     snprintf(store->path, sizeof store->path, "%s", path);
     store->busy_ms = VS_STORE_BUSY_MS;
+    store->file_fd = -1;
 
     int rc = sqlite3_open_v2(
         path, &store->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
@@ -375,6 +474,8 @@ int vs_store_open(vs_store **out, const char *path, vs_error *err)
         if (rc != SQLITE_OK)
             status = store_fail(store, rc, "prepare the detection insert", err);
     }
+    if (status == VS_OK)
+        store->file_fd = open(path, O_RDONLY | O_CLOEXEC); /* -1: the check is skipped */
     if (status != VS_OK) {
         vs_store_close(store);
         return status;
@@ -398,6 +499,9 @@ void vs_store_close(vs_store *store)
         sqlite3_finalize(store->insert_detection);
         sqlite3_close(store->db);
     }
+    if (store->file_fd >= 0)
+        close(store->file_fd); /* after sqlite3_close: see file_fd */
+    free(store->analysis);
     free(store);
 }
 
@@ -455,28 +559,164 @@ const char *vs_store_status_name(vs_video_status status)
     return "running";
 }
 
-int vs_store_video_is_complete(vs_store *store, const vs_video *video, int *complete, vs_error *err)
+int vs_store_set_analysis(vs_store *store, const char *analysis, vs_error *err)
 {
-    *complete = 0;
-    sqlite3_stmt *stmt;
-    int status =
-        store_prepare(store, "SELECT size, mtime, fingerprint, status FROM videos WHERE path = ?1",
-                      &stmt, "look up a video", err);
+    free(store->analysis);
+    store->analysis = NULL;
+    if (analysis && !(store->analysis = strdup(analysis)))
+        return vs_fail(err, VS_ENOMEM, "%s: out of memory", store->path);
+    return VS_OK;
+}
+
+/* Columns of find_video's row. */
+enum {
+    FOUND_ID,
+    FOUND_SIZE,
+    FOUND_MTIME,
+    FOUND_FINGERPRINT,
+    FOUND_STATUS,
+    FOUND_ANALYSIS,
+    FOUND_OUTPUT_NAME,
+    FOUND_OUTPUT_KEY
+};
+
+/* Steps to the row that records video: the one with its canonical path, or
+ * else a v1 row (no canonical path) with its path as given. *found = 0: none;
+ * otherwise the caller reads the row, and finalizes *row either way. */
+static int find_video(vs_store *store, const vs_video *video, sqlite3_stmt **row, int *found,
+                      vs_error *err)
+{
+    *found = 0;
+    int status = store_prepare(store,
+                               "SELECT id, size, mtime, fingerprint, status, analysis,"
+                               " output_name, output_key FROM videos"
+                               " WHERE canonical_path = ?1"
+                               "    OR (canonical_path IS NULL AND path = ?2)"
+                               " ORDER BY canonical_path IS NULL LIMIT 1",
+                               row, "look up a video", err);
     if (status != VS_OK)
         return status;
-    sqlite3_bind_text(stmt, 1, video->path, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW) {
-        const char *fingerprint = (const char *)sqlite3_column_text(stmt, 2);
-        const char *row_status = (const char *)sqlite3_column_text(stmt, 3);
-        *complete = sqlite3_column_int64(stmt, 0) == video->size_bytes &&
-                    sqlite3_column_int64(stmt, 1) == video->mtime_s && fingerprint &&
-                    !strcmp(fingerprint, video->fingerprint) && row_status &&
-                    !strcmp(row_status, "done");
-    }
-    sqlite3_finalize(stmt);
+    const char *canonical = video->canonical_path[0] ? video->canonical_path : video->path;
+    sqlite3_bind_text(*row, 1, canonical, -1, SQLITE_STATIC);
+    sqlite3_bind_text(*row, 2, video->path, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(*row);
+    *found = rc == SQLITE_ROW;
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? VS_OK
                                                  : store_fail(store, rc, "look up a video", err);
+}
+
+static const char *column_text(sqlite3_stmt *row, int column)
+{
+    const char *text = (const char *)sqlite3_column_text(row, column);
+    return text ? text : "";
+}
+
+int vs_store_video_is_complete(vs_store *store, const vs_video *video, int *complete, char *reason,
+                               size_t reason_size, vs_error *err)
+{
+    *complete = 0;
+    char why[512] = "";
+    sqlite3_stmt *row;
+    int found;
+    int status = find_video(store, video, &row, &found, err);
+    if (status == VS_OK && found) {
+        const char *row_status = column_text(row, FOUND_STATUS);
+        const char *analysis = (const char *)sqlite3_column_text(row, FOUND_ANALYSIS);
+        if (!strcmp(row_status, "running"))
+            snprintf(why, sizeof why, "the last attempt did not finish (killed or crashed)");
+        else if (strcmp(row_status, "done"))
+            snprintf(why, sizeof why, "the last attempt %s",
+                     !strcmp(row_status, "interrupted") ? "was interrupted" : "failed");
+        else if (sqlite3_column_int64(row, FOUND_SIZE) != video->size_bytes)
+            snprintf(why, sizeof why, "the file changed (size)");
+        else if (sqlite3_column_int64(row, FOUND_MTIME) != video->mtime_s)
+            snprintf(why, sizeof why, "the file changed (modification time)");
+        else if (strcmp(column_text(row, FOUND_FINGERPRINT), video->fingerprint))
+            snprintf(why, sizeof why, "the file changed (content)");
+        else if (store->analysis) /* no analysis set: the caller does not compare options */
+            vs_analysis_difference(analysis, store->analysis, why, sizeof why);
+        *complete = why[0] == 0;
+    }
+    sqlite3_finalize(row);
+    if (reason && reason_size)
+        snprintf(reason, reason_size, "%s", status == VS_OK ? why : "");
+    return status;
+}
+
+/* The key that output_key holds for an output name: see OUTPUT_KEY. */
+static void output_key(const char *name, char *key, size_t size)
+{
+    size_t length = strlen(name);
+    int has_mp4 = length >= 4 && !strcasecmp(name + length - 4, ".mp4");
+    snprintf(key, size, "%s%s", name, has_mp4 ? "" : ".mp4");
+    for (char *c = key; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+}
+
+/* name with "~tag" before the extension of its last component
+ * (cam2/clip.mp4 -> cam2/clip~1a2b3c4d.mp4). */
+static void tagged_name(const char *name, const char *tag, char *out, size_t size)
+{
+    const char *base = strrchr(name, '/');
+    base = base ? base + 1 : name;
+    const char *dot = strrchr(base, '.');
+    if (!dot || dot == base)
+        dot = name + strlen(name);
+    snprintf(out, size, "%.*s~%s%s", (int)(dot - name), name, tag, dot);
+}
+
+/* FNV-1a: a short, stable tag from the canonical path. */
+static uint32_t name_hash(const char *text)
+{
+    uint32_t hash = 2166136261u;
+    for (; *text; text++)
+        hash = (hash ^ (unsigned char)*text) * 16777619u;
+    return hash;
+}
+
+/* Picks the output name for a video: the proposal when no other video of
+ * the database has its key, else the proposal tagged with a hash of the
+ * canonical path (and a counter, in the unlikely case that is taken too).
+ * Runs inside the caller's write transaction, so two runs cannot both take
+ * one name. */
+static int unique_output_name(vs_store *store, const vs_video *video, int64_t own_id, char *name,
+                              size_t size, vs_error *err)
+{
+    sqlite3_stmt *stmt;
+    int status = store_prepare(store, "SELECT 1 FROM videos WHERE output_key = ?1 AND id IS NOT ?2",
+                               &stmt, "choose an output name", err);
+    if (status != VS_OK)
+        return status;
+    const char *canonical = video->canonical_path[0] ? video->canonical_path : video->path;
+    uint32_t hash = name_hash(canonical);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        char tag[32];
+        if (attempt == 0)
+            snprintf(name, size, "%s", video->output_name);
+        else {
+            snprintf(tag, sizeof tag, attempt == 1 ? "%08x" : "%08x-%d", hash, attempt);
+            tagged_name(video->output_name, tag, name, size);
+        }
+        char key[4200];
+        output_key(name, key, sizeof key);
+        sqlite3_bind_text(stmt, 1, key, -1, SQLITE_TRANSIENT);
+        if (own_id > 0)
+            sqlite3_bind_int64(stmt, 2, own_id);
+        else
+            sqlite3_bind_null(stmt, 2);
+        int rc = sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+        if (rc == SQLITE_DONE) {
+            sqlite3_finalize(stmt);
+            return VS_OK;
+        }
+        if (rc != SQLITE_ROW) {
+            sqlite3_finalize(stmt);
+            return store_fail(store, rc, "choose an output name", err);
+        }
+    }
+    sqlite3_finalize(stmt);
+    return vs_fail(err, VS_EIO, "%s: no free output name for %s", store->path, video->path);
 }
 
 /* Removes what an earlier attempt at this video stored, inside the caller's
@@ -500,30 +740,10 @@ static int delete_video_rows(vs_store *store, int64_t video_id, vs_error *err)
     return VS_OK;
 }
 
-int vs_store_begin_video(vs_store *store, int64_t run_id, const vs_video *video, int64_t *video_id,
-                         vs_error *err)
+/* Parameters ?1..?19 of both statements of vs_store_begin_video. */
+static void bind_video(sqlite3_stmt *stmt, int64_t run_id, const vs_video *video, const char *name,
+                       const char *key, const char *analysis)
 {
-    static const char upsert[] =
-        "INSERT INTO videos(path, relative_path, size, mtime, fingerprint, container, codec,"
-        " width, height, rotation, fps, frames, duration_s, has_audio, run_id, status,"
-        " started_at)"
-        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-        "'running', " NOW_SQL ")"
-        " ON CONFLICT(path) DO UPDATE SET relative_path = excluded.relative_path,"
-        " size = excluded.size, mtime = excluded.mtime, fingerprint = excluded.fingerprint,"
-        " container = excluded.container, codec = excluded.codec, width = excluded.width,"
-        " height = excluded.height, rotation = excluded.rotation, fps = excluded.fps,"
-        " frames = excluded.frames, duration_s = excluded.duration_s,"
-        " has_audio = excluded.has_audio, run_id = excluded.run_id, status = 'running',"
-        " error = NULL, frames_analysed = NULL, detections = NULL, annotated_path = NULL,"
-        " started_at = excluded.started_at, ended_at = NULL"
-        " RETURNING id";
-    sqlite3_stmt *stmt;
-    int status = store_begin(store, err);
-    if (status == VS_OK)
-        status = store_prepare(store, upsert, &stmt, "record a video", err);
-    if (status != VS_OK)
-        return status;
     sqlite3_bind_text(stmt, 1, video->path, -1, SQLITE_STATIC);
     bind_text_or_null(stmt, 2, video->relative_path);
     sqlite3_bind_int64(stmt, 3, video->size_bytes);
@@ -542,12 +762,63 @@ int vs_store_begin_video(vs_store *store, int64_t run_id, const vs_video *video,
         sqlite3_bind_double(stmt, 13, video->duration_s);
     sqlite3_bind_int(stmt, 14, video->has_audio);
     sqlite3_bind_int64(stmt, 15, run_id);
-    int rc = sqlite3_step(stmt);
-    if (rc == SQLITE_ROW)
-        *video_id = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_ROW)
-        status = store_fail(store, rc, "record a video", err);
+    sqlite3_bind_text(stmt, 16, video->canonical_path[0] ? video->canonical_path : video->path, -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 17, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 18, key, -1, SQLITE_STATIC);
+    bind_text_or_null(stmt, 19, analysis);
+}
+
+int vs_store_begin_video(vs_store *store, int64_t run_id, vs_video *video, int64_t *video_id,
+                         vs_error *err)
+{
+    static const char insert[] =
+        "INSERT INTO videos(path, relative_path, size, mtime, fingerprint, container, codec,"
+        " width, height, rotation, fps, frames, duration_s, has_audio, run_id, canonical_path,"
+        " output_name, output_key, analysis, status, started_at)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+        " ?18, ?19, 'running', " NOW_SQL ")"
+        " RETURNING id";
+    static const char update[] =
+        "UPDATE videos SET path = ?1, relative_path = ?2, size = ?3, mtime = ?4,"
+        " fingerprint = ?5, container = ?6, codec = ?7, width = ?8, height = ?9,"
+        " rotation = ?10, fps = ?11, frames = ?12, duration_s = ?13, has_audio = ?14,"
+        " run_id = ?15, canonical_path = ?16, output_name = ?17, output_key = ?18,"
+        " analysis = ?19, status = 'running', error = NULL, frames_analysed = NULL,"
+        " detections = NULL, annotated_path = NULL, started_at = " NOW_SQL ", ended_at = NULL"
+        " WHERE id = ?20 RETURNING id";
+    char name[sizeof video->output_name] = "", key[sizeof video->output_name + 8];
+    int64_t existing_id = 0;
+    sqlite3_stmt *stmt = NULL;
+    int status = store_begin(store, err);
+    if (status == VS_OK) {
+        int found;
+        status = find_video(store, video, &stmt, &found, err);
+        if (status == VS_OK && found) {
+            existing_id = sqlite3_column_int64(stmt, FOUND_ID);
+            /* A video keeps the place it was given: a rerun overwrites its own files. */
+            if (sqlite3_column_type(stmt, FOUND_OUTPUT_KEY) != SQLITE_NULL)
+                snprintf(name, sizeof name, "%s", column_text(stmt, FOUND_OUTPUT_NAME));
+        }
+        sqlite3_finalize(stmt);
+    }
+    if (status == VS_OK && !name[0])
+        status = unique_output_name(store, video, existing_id, name, sizeof name, err);
+    if (status == VS_OK) {
+        output_key(name, key, sizeof key);
+        status = store_prepare(store, existing_id ? update : insert, &stmt, "record a video", err);
+    }
+    if (status == VS_OK) {
+        bind_video(stmt, run_id, video, name, key, store->analysis);
+        if (existing_id)
+            sqlite3_bind_int64(stmt, 20, existing_id);
+        int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW)
+            *video_id = sqlite3_column_int64(stmt, 0);
+        sqlite3_finalize(stmt);
+        if (rc != SQLITE_ROW)
+            status = store_fail(store, rc, "record a video", err);
+    }
     if (status == VS_OK)
         status = delete_video_rows(store, *video_id, err);
     if (status != VS_OK) {
@@ -557,6 +828,8 @@ int vs_store_begin_video(vs_store *store, int64_t run_id, const vs_video *video,
         sqlite3_exec(store->db, "ROLLBACK", NULL, NULL, NULL);
         return status;
     }
+    /* The sink reads the place from here on; nothing else reads output_name. */
+    snprintf(video->output_name, sizeof video->output_name, "%s", name);
     return vs_store_commit(store, err);
 }
 

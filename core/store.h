@@ -15,12 +15,13 @@
 #ifndef VS_STORE_H
 #define VS_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "frame.h"
 #include "vs_error.h"
 
-#define VS_STORE_SCHEMA_VERSION 1          /* PRAGMA user_version written by this build */
+#define VS_STORE_SCHEMA_VERSION 2          /* PRAGMA user_version written by this build */
 #define VS_STORE_APPLICATION_ID 0x56534654 /* PRAGMA application_id: "VSFT" */
 #define VS_STORE_BUSY_MS 5000
 #define VS_STORE_COMMIT_ROWS 50000
@@ -63,14 +64,28 @@ int vs_store_begin_run(vs_store *store, const char *options_json, const char *ve
 int vs_store_end_run(vs_store *store, int64_t run_id, const char *status, const char *summary_json,
                      vs_error *err);
 
-/* *complete = 1 when the database holds video->path with the same size, mtime
- * and fingerprint and status 'done' (resume skips it). */
-int vs_store_video_is_complete(vs_store *store, const vs_video *video, int *complete,
-                               vs_error *err);
-/* Upserts the video's row (status 'running', this run) and deletes any
+/* The analysis (core/analysis.h text) every video of this run is done with:
+ * stored per video by vs_store_begin_video, compared by
+ * vs_store_video_is_complete. NULL: none stored, none compared. */
+int vs_store_set_analysis(vs_store *store, const char *analysis, vs_error *err);
+/* A video is identified by its canonical path (a row of a v1 database, which
+ * has none, by its path as given). *complete = 1 when its row has status
+ * 'done', the same size, mtime and fingerprint as the file now, and the same
+ * analysis as this run (resume skips it). Otherwise, when a row exists,
+ * reason (NULL allowed) says why it is redone ("the file changed (content)",
+ * "options changed (conf 0.3 -> 0.6)"); "" for a new video. */
+int vs_store_video_is_complete(vs_store *store, const vs_video *video, int *complete, char *reason,
+                               size_t reason_size, vs_error *err);
+/* Records the video (its row updated in place when it exists, same id;
+ * status 'running', this run, this run's analysis) and deletes any
  * detections and snapshots stored for it earlier, in one committed
- * transaction: a redo never duplicates rows. */
-int vs_store_begin_video(vs_store *store, int64_t run_id, const vs_video *video, int64_t *video_id,
+ * transaction: a redo never duplicates rows. Settles video->output_name, its
+ * place under OUT/annotated/ and OUT/snapshots/: the place its row already
+ * has, or the proposal in video->output_name when no other video of the
+ * database has that annotated name (compared case-folded, ".mp4" appended
+ * as the sink does), else the proposal with "~<hash of the canonical path>"
+ * before its extension. */
+int vs_store_begin_video(vs_store *store, int64_t run_id, vs_video *video, int64_t *video_id,
                          vs_error *err);
 /* Buffers one frame's detections (VS_FRAME_PICTURE; other kinds are ignored).
  * labels[class_id] names each class (NULL, or a NULL entry: label stays NULL). */
@@ -91,8 +106,12 @@ int vs_store_add_stage_stats(vs_store *store, int64_t run_id, const vs_store_sta
 int vs_store_add_samples(vs_store *store, int64_t run_id, const vs_store_sample *samples, int count,
                          vs_error *err);
 
-/* Commits the open transaction, if any. */
+/* Commits the open transaction, if any, then checks the file (below). Every
+ * commit checks it, so a run never reports success into a lost database. */
 int vs_store_commit(vs_store *store, vs_error *err);
+/* VS_EIO when the database file this store writes was deleted, its directory
+ * removed, or another file put at its path since it was opened. */
+int vs_store_check_file(vs_store *store, vs_error *err);
 /* Commits what is buffered (the rows are valid; video status says whether a
  * video is complete) and closes. NULL is ignored. */
 void vs_store_close(vs_store *store);

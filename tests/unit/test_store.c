@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "analysis.h"
 #include "store.h"
 #include "testutil.h"
 
@@ -270,7 +271,7 @@ static void test_redo_deletes_partial_rows(void **state)
     assert_int_equal(vs_store_commit(store, &err), VS_OK);
     assert_int_equal(query_int(path, "SELECT count(*) FROM detections"), expected_rows(10));
     int complete = 1;
-    assert_int_equal(vs_store_video_is_complete(store, &video, &complete, &err), VS_OK);
+    assert_int_equal(vs_store_video_is_complete(store, &video, &complete, NULL, 0, &err), VS_OK);
     assert_int_equal(complete, 0);
     /* Redo in a new run: same row, earlier detections and snapshots gone. */
     int64_t run2;
@@ -307,27 +308,301 @@ static void test_complete_detection(void **state)
     store_video(store, run_id, &video, 6, VS_VIDEO_DONE);
     store_video(store, run_id, &interrupted, 6, VS_VIDEO_INTERRUPTED);
     int complete = -1;
-    assert_int_equal(vs_store_video_is_complete(store, &video, &complete, &err), VS_OK);
+    assert_int_equal(vs_store_video_is_complete(store, &video, &complete, NULL, 0, &err), VS_OK);
     assert_int_equal(complete, 1);
-    assert_int_equal(vs_store_video_is_complete(store, &interrupted, &complete, &err), VS_OK);
+    assert_int_equal(vs_store_video_is_complete(store, &interrupted, &complete, NULL, 0, &err),
+                     VS_OK);
     assert_int_equal(complete, 0);
-    assert_int_equal(vs_store_video_is_complete(store, &unknown, &complete, &err), VS_OK);
+    assert_int_equal(vs_store_video_is_complete(store, &unknown, &complete, NULL, 0, &err), VS_OK);
     assert_int_equal(complete, 0);
     /* Any change to the file makes it incomplete again. */
     vs_video changed = video;
     changed.size_bytes++;
-    assert_int_equal(vs_store_video_is_complete(store, &changed, &complete, &err), VS_OK);
+    assert_int_equal(vs_store_video_is_complete(store, &changed, &complete, NULL, 0, &err), VS_OK);
     assert_int_equal(complete, 0);
     changed = video;
     changed.mtime_s++;
-    assert_int_equal(vs_store_video_is_complete(store, &changed, &complete, &err), VS_OK);
+    assert_int_equal(vs_store_video_is_complete(store, &changed, &complete, NULL, 0, &err), VS_OK);
     assert_int_equal(complete, 0);
     changed = video;
     changed.fingerprint[0] = 'f';
-    assert_int_equal(vs_store_video_is_complete(store, &changed, &complete, &err), VS_OK);
+    assert_int_equal(vs_store_video_is_complete(store, &changed, &complete, NULL, 0, &err), VS_OK);
     assert_int_equal(complete, 0);
     vs_store_close(store);
     free(dir);
+}
+
+/* Same file, other spellings: one row, matched by the canonical path; the
+ * path as given is kept for display. */
+static void test_identity_is_canonical_path(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_copy("store-identity");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.db", dir);
+    vs_store *store;
+    vs_error err = {{0}};
+    assert_int_equal(vs_store_open(&store, path, &err), VS_OK);
+    int64_t run_id, first_id, second_id;
+    assert_int_equal(vs_store_begin_run(store, NULL, NULL, NULL, NULL, &run_id, &err), VS_OK);
+    vs_video video, again;
+    fill_video(&video, "a.mp4");
+    snprintf(video.canonical_path, sizeof video.canonical_path, "/videos/a.mp4");
+    first_id = store_video(store, run_id, &video, 6, VS_VIDEO_DONE);
+    fill_video(&again, "./a.mp4");
+    snprintf(again.canonical_path, sizeof again.canonical_path, "/videos/a.mp4");
+    int complete = 0;
+    char reason[512];
+    assert_int_equal(
+        vs_store_video_is_complete(store, &again, &complete, reason, sizeof reason, &err), VS_OK);
+    assert_int_equal(complete, 1);
+    assert_string_equal(reason, "");
+    again.fingerprint[0] = 'f'; /* same place, other content: the same video, redone */
+    assert_int_equal(
+        vs_store_video_is_complete(store, &again, &complete, reason, sizeof reason, &err), VS_OK);
+    assert_int_equal(complete, 0);
+    assert_string_equal(reason, "the file changed (content)");
+    assert_int_equal(vs_store_begin_video(store, run_id, &again, &second_id, &err), VS_OK);
+    assert_int_equal(second_id, first_id);
+    vs_store_close(store);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM videos"), 1);
+    char text[256];
+    query_text(path, "SELECT path || '|' || canonical_path FROM videos", text, sizeof text);
+    assert_string_equal(text, "./a.mp4|/videos/a.mp4");
+    free(dir);
+}
+
+/* Outputs never collide: the second video whose annotated file name would
+ * equal another's (case-folded, .mp4 appended) gets a tagged name; a rerun
+ * keeps the name it was given. */
+static void test_output_names_unique(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_copy("store-output-names");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.db", dir);
+    vs_store *store;
+    vs_error err = {{0}};
+    assert_int_equal(vs_store_open(&store, path, &err), VS_OK);
+    int64_t run_id, video_id;
+    assert_int_equal(vs_store_begin_run(store, NULL, NULL, NULL, NULL, &run_id, &err), VS_OK);
+    static const char *const inputs[][2] = {
+        {"/in/cam1/clip.mp4", "clip.mp4"},
+        {"/in/cam2/clip.mp4", "clip.mp4"},
+        {"/in/a.mkv", "a.mkv"},
+        {"/in/a.mkv.mp4", "a.mkv.mp4"},
+        {"/in/A.MKV", "A.MKV"},
+        {"/in/noext", "noext"},
+        {"/in/noext.mp4", "noext.mp4"},
+    };
+    enum { COUNT = sizeof inputs / sizeof inputs[0] };
+    char names[COUNT][4096];
+    for (int i = 0; i < COUNT; i++) {
+        vs_video video;
+        fill_video(&video, inputs[i][0]);
+        snprintf(video.canonical_path, sizeof video.canonical_path, "%s", inputs[i][0]);
+        snprintf(video.output_name, sizeof video.output_name, "%s", inputs[i][1]);
+        assert_int_equal(vs_store_begin_video(store, run_id, &video, &video_id, &err), VS_OK);
+        snprintf(names[i], sizeof names[i], "%s", video.output_name);
+    }
+    assert_string_equal(names[0], "clip.mp4");
+    assert_true(!strncmp(names[1], "clip~", 5) && strlen(names[1]) == 5 + 8 + 4);
+    assert_string_equal(names[1] + strlen(names[1]) - 4, ".mp4");
+    assert_string_equal(names[2], "a.mkv");
+    assert_true(!strncmp(names[3], "a.mkv~", 6)); /* a.mkv's annotated file is a.mkv.mp4 */
+    assert_true(!strncmp(names[4], "A~", 2) && strstr(names[4], ".MKV"));
+    assert_string_equal(names[5], "noext");
+    assert_true(!strncmp(names[6], "noext~", 6));
+    /* A rerun of a video keeps its place, even when the proposal is free. */
+    vs_video rerun;
+    fill_video(&rerun, inputs[1][0]);
+    snprintf(rerun.canonical_path, sizeof rerun.canonical_path, "%s", inputs[1][0]);
+    snprintf(rerun.output_name, sizeof rerun.output_name, "%s", "elsewhere.mp4");
+    assert_int_equal(vs_store_begin_video(store, run_id, &rerun, &video_id, &err), VS_OK);
+    assert_string_equal(rerun.output_name, names[1]);
+    vs_store_close(store);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM videos"), COUNT);
+    assert_int_equal(query_int(path, "SELECT count(DISTINCT lower(output_key)) FROM videos"),
+                     COUNT);
+    free(dir);
+}
+
+/* A video done under other options is not complete, and the reason names
+ * what changed. */
+static void test_analysis_decides_complete(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_copy("store-analysis");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.db", dir);
+    static const char conf3[] = "{\"model\":\"m\",\"weights\":\"aaaaaaaaaaaaaaaaaaaa\","
+                                "\"conf\":0.3,\"classes\":\"all\",\"half\":false}";
+    static const char conf6[] = "{\"model\":\"m\",\"weights\":\"aaaaaaaaaaaaaaaaaaaa\","
+                                "\"conf\":0.6,\"classes\":\"person\",\"half\":false}";
+    static const char other_weights[] = "{\"model\":\"m\",\"weights\":\"bbbbbbbbbbbbbbbbbbbb\","
+                                        "\"conf\":0.3,\"classes\":\"all\",\"half\":false}";
+    vs_store *store;
+    vs_error err = {{0}};
+    assert_int_equal(vs_store_open(&store, path, &err), VS_OK);
+    int64_t run_id;
+    assert_int_equal(vs_store_begin_run(store, NULL, NULL, NULL, NULL, &run_id, &err), VS_OK);
+    assert_int_equal(vs_store_set_analysis(store, conf3, &err), VS_OK);
+    vs_video video;
+    fill_video(&video, "/v/a.mp4");
+    store_video(store, run_id, &video, 6, VS_VIDEO_DONE);
+    int complete = 0;
+    char reason[512];
+    assert_int_equal(
+        vs_store_video_is_complete(store, &video, &complete, reason, sizeof reason, &err), VS_OK);
+    assert_int_equal(complete, 1);
+    assert_int_equal(vs_store_set_analysis(store, conf6, &err), VS_OK);
+    assert_int_equal(
+        vs_store_video_is_complete(store, &video, &complete, reason, sizeof reason, &err), VS_OK);
+    assert_int_equal(complete, 0);
+    assert_string_equal(reason, "options changed (conf 0.3 -> 0.6, classes all -> person)");
+    assert_int_equal(vs_store_set_analysis(store, other_weights, &err), VS_OK);
+    assert_int_equal(
+        vs_store_video_is_complete(store, &video, &complete, reason, sizeof reason, &err), VS_OK);
+    assert_string_equal(reason, "model changed (weights aaaaaaaaaaaa -> bbbbbbbbbbbb)");
+    /* Redone under the new analysis: stored, then complete again. */
+    store_video(store, run_id, &video, 6, VS_VIDEO_DONE);
+    assert_int_equal(
+        vs_store_video_is_complete(store, &video, &complete, reason, sizeof reason, &err), VS_OK);
+    assert_int_equal(complete, 1);
+    vs_store_close(store);
+    char text[512];
+    query_text(path, "SELECT analysis FROM videos", text, sizeof text);
+    assert_string_equal(text, other_weights);
+    free(dir);
+}
+
+/* A database written by v1 (path UNIQUE, no canonical path, no analysis) is
+ * migrated in place: its rows keep their ids and detections, are matched by
+ * path, and are redone because their options were never recorded. */
+static void test_migrate_v1(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_copy("store-migrate-v1");
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.db", dir);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    /* The v1 tables that matter here, as v1 wrote them. */
+    static const char v1[] =
+        "CREATE TABLE runs (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, ended_at TEXT,"
+        "  status TEXT NOT NULL, options TEXT, versions TEXT, device TEXT, host TEXT,"
+        "  summary TEXT);"
+        "CREATE TABLE videos (id INTEGER PRIMARY KEY, path TEXT NOT NULL UNIQUE,"
+        "  relative_path TEXT, size INTEGER, mtime INTEGER, fingerprint TEXT, container TEXT,"
+        "  codec TEXT, width INTEGER, height INTEGER, rotation INTEGER, fps REAL,"
+        "  frames INTEGER, duration_s REAL, has_audio INTEGER, status TEXT NOT NULL,"
+        "  error TEXT, run_id INTEGER REFERENCES runs(id), frames_analysed INTEGER,"
+        "  detections INTEGER, annotated_path TEXT, started_at TEXT, ended_at TEXT);"
+        "CREATE TABLE detections (id INTEGER PRIMARY KEY,"
+        "  video_id INTEGER NOT NULL REFERENCES videos(id), frame_index INTEGER NOT NULL,"
+        "  pts_ms INTEGER, class_id INTEGER NOT NULL, label TEXT, score REAL NOT NULL,"
+        "  x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,"
+        "  carried INTEGER NOT NULL DEFAULT 0, track_id INTEGER);"
+        "CREATE TABLE stage_stats (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL, stage TEXT,"
+        "  unit TEXT, count INTEGER, frames INTEGER, total_ms REAL, avg_ms REAL, p95_ms REAL,"
+        "  max_ms REAL, queue_avg REAL, queue_max INTEGER, queue_capacity INTEGER);"
+        "CREATE TABLE samples (id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL,"
+        "  t_ms REAL NOT NULL, rss_bytes INTEGER, gpu_util REAL, gpu_mem_bytes INTEGER);"
+        "CREATE TABLE snapshots (id INTEGER PRIMARY KEY, video_id INTEGER NOT NULL,"
+        "  kind TEXT NOT NULL, class_id INTEGER, score REAL, path TEXT NOT NULL);"
+        "INSERT INTO runs VALUES(1, 'x', 'y', 'done', NULL, NULL, NULL, NULL, NULL);"
+        "INSERT INTO videos(id, path, relative_path, size, mtime, fingerprint, status, run_id)"
+        "  VALUES(7, '/v/done.mp4', 'clip.mp4', 123456, 1700000000,"
+        "  '0123456789abcdef0123456789abcdef', 'done', 1),"
+        "  (8, '/w/clip.mp4', 'clip.mp4', 1, 1, 'x', 'done', 1);"
+        "INSERT INTO detections(video_id, frame_index, class_id, score, x1, y1, x2, y2)"
+        "  VALUES(7, 0, 0, 0.9, 1, 2, 3, 4);"
+        "PRAGMA user_version = 1; PRAGMA application_id = 1448298068;";
+    assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+
+    vs_store *store;
+    vs_error err = {{0}};
+    assert_int_equal(vs_store_open(&store, path, &err), VS_OK);
+    assert_int_equal(vs_store_set_analysis(store, "{\"conf\":0.3}", &err), VS_OK);
+    vs_video video;
+    fill_video(&video, "/v/done.mp4");
+    snprintf(video.canonical_path, sizeof video.canonical_path, "/real/v/done.mp4");
+    snprintf(video.output_name, sizeof video.output_name, "v/done.mp4");
+    int complete = 1;
+    char reason[512];
+    assert_int_equal(
+        vs_store_video_is_complete(store, &video, &complete, reason, sizeof reason, &err), VS_OK);
+    assert_int_equal(complete, 0);
+    assert_string_equal(reason, "options not recorded (analysed by an older vidsift)");
+    int64_t run_id, video_id;
+    assert_int_equal(vs_store_begin_run(store, NULL, NULL, NULL, NULL, &run_id, &err), VS_OK);
+    assert_int_equal(vs_store_begin_video(store, run_id, &video, &video_id, &err), VS_OK);
+    assert_int_equal(video_id, 7);                      /* the v1 row, updated in place */
+    assert_string_equal(video.output_name, "clip.mp4"); /* and the place it had */
+    vs_store_close(store);
+    assert_int_equal(query_int(path, "PRAGMA user_version"), VS_STORE_SCHEMA_VERSION);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM videos"), 2);
+    /* the second v1 row had the same output name: it holds no key until redone */
+    assert_int_equal(query_int(path, "SELECT output_key IS NULL FROM videos WHERE id = 8"), 1);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM detections"), 0); /* redo deleted it */
+    char text[64];
+    query_text(path, "PRAGMA integrity_check", text, sizeof text);
+    assert_string_equal(text, "ok");
+    free(dir);
+}
+
+/* The database deleted, or replaced, under a writing run: the next commit
+ * fails and says so, instead of succeeding into a file nobody can read. */
+static void test_database_vanishes(void **state)
+{
+    (void)state;
+    char *dir = tmpdir_copy("store-vanish");
+    char path[4200], other[4300];
+    snprintf(path, sizeof path, "%s/results.db", dir);
+    snprintf(other, sizeof other, "%s/other.db", dir);
+    for (int replace = 0; replace < 2; replace++) {
+        vs_store *store;
+        vs_error err = {{0}};
+        unlink(path);
+        assert_int_equal(vs_store_open(&store, path, &err), VS_OK);
+        int64_t run_id;
+        assert_int_equal(vs_store_begin_run(store, NULL, NULL, NULL, NULL, &run_id, &err), VS_OK);
+        assert_int_equal(vs_store_check_file(store, &err), VS_OK);
+        if (replace) {
+            FILE *file = fopen(other, "w");
+            assert_non_null(file);
+            fclose(file);
+            assert_int_equal(rename(other, path), 0);
+        } else {
+            assert_int_equal(unlink(path), 0);
+        }
+        vs_video video;
+        fill_video(&video, "/v/a.mp4");
+        int64_t video_id;
+        assert_int_equal(vs_store_begin_video(store, run_id, &video, &video_id, &err), VS_EIO);
+        if (!strstr(err.msg, replace ? "replaced" : "deleted") || !strstr(err.msg, path))
+            fail_msg("unexpected message: %s", err.msg);
+        assert_int_equal(vs_store_end_run(store, run_id, "done", NULL, &err), VS_EIO);
+        vs_store_close(store);
+    }
+    free(dir);
+}
+
+static void test_analysis_difference(void **state)
+{
+    (void)state;
+    char reason[256];
+    vs_analysis_difference("{\"a\":1}", "{\"a\":1}", reason, sizeof reason);
+    assert_string_equal(reason, "");
+    vs_analysis_difference("{\"every\":1,\"half\":false}", "{\"every\":5,\"half\":true}", reason,
+                           sizeof reason);
+    assert_string_equal(reason, "options changed (every 1 -> 5, half off -> on)");
+    vs_analysis_difference("{\"sample_fps\":0}", "{\"sample_fps\":0,\"iou\":0.5}", reason,
+                           sizeof reason);
+    assert_string_equal(reason, "options changed (iou none -> 0.5)");
+    vs_analysis_difference("not json", "{}", reason, sizeof reason);
+    assert_string_equal(reason, "options changed");
 }
 
 /* A child process opens the database with plain SQLite, takes the write
@@ -443,7 +718,7 @@ static void test_killed_writer(void **state)
     vs_error err = {{0}};
     assert_int_equal(vs_store_open(&store, path, &err), VS_OK);
     int complete = 1;
-    assert_int_equal(vs_store_video_is_complete(store, &video, &complete, &err), VS_OK);
+    assert_int_equal(vs_store_video_is_complete(store, &video, &complete, NULL, 0, &err), VS_OK);
     assert_int_equal(complete, 0);
     vs_store_close(store);
     free(dir);
@@ -679,6 +954,12 @@ int main(void)
         cmocka_unit_test(test_sequence_rows),
         cmocka_unit_test(test_redo_deletes_partial_rows),
         cmocka_unit_test(test_complete_detection),
+        cmocka_unit_test(test_identity_is_canonical_path),
+        cmocka_unit_test(test_output_names_unique),
+        cmocka_unit_test(test_analysis_decides_complete),
+        cmocka_unit_test(test_migrate_v1),
+        cmocka_unit_test(test_database_vanishes),
+        cmocka_unit_test(test_analysis_difference),
         cmocka_unit_test(test_concurrent_writers),
         cmocka_unit_test(test_killed_writer),
         cmocka_unit_test(test_bad_files),
