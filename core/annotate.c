@@ -84,16 +84,19 @@ struct vs_annotate {
     int failed; /* an earlier call failed: the encoder state is not usable */
 };
 
-static int av_failure(vs_error *err, int averror, const char *path, const char *doing)
+/* Messages name the input video first, then the annotated copy: a user
+ * knows the one, and may look for the other (never for its .part file). */
+static int av_failure(vs_error *err, int averror, const vs_annotate *a, const char *doing)
 {
     char reason[AV_ERROR_MAX_STRING_SIZE];
     av_strerror(averror, reason, sizeof reason);
     return vs_fail(err, averror == AVERROR(ENOMEM) ? VS_ENOMEM : VS_EIO,
-                   "annotate.c: %s: cannot %s: %s", path, doing, reason);
+                   "%s: annotated video %s: cannot %s: %s", VS_NAME(a->source_path),
+                   VS_NAME(a->out_path), doing, reason);
 }
 
 /* mkdir -p of path's directory. */
-static int make_parent_dirs(const char *path, vs_error *err)
+static int make_parent_dirs(const char *source_path, const char *path, vs_error *err)
 {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
@@ -103,7 +106,7 @@ static int make_parent_dirs(const char *path, vs_error *err)
     *slash = 0;
     int status = vs_make_dirs(dir, err);
     if (status != VS_OK)
-        vs_error_prefix(err, "annotate.c");
+        vs_error_prefix(err, "%s: annotated video", VS_NAME(source_path));
     return status;
 }
 
@@ -225,7 +228,7 @@ static int open_source_audio(vs_annotate *a, vs_error *err)
 {
     int rc = avformat_open_input(&a->source, a->source_path, NULL, NULL);
     if (rc < 0)
-        return av_failure(err, rc, a->source_path, "open the source again for its audio");
+        return av_failure(err, rc, a, "open the source again for its audio");
     int video_index = av_find_best_stream(a->source, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
     if (video_index >= 0) {
         size_t size = 0;
@@ -262,7 +265,8 @@ static int open_source_audio(vs_annotate *a, vs_error *err)
     }
     a->audio_packet = av_packet_alloc();
     if (!a->audio_packet)
-        return vs_fail(err, VS_ENOMEM, "annotate.c: %s: out of memory", a->out_path);
+        return vs_fail(err, VS_ENOMEM, "%s: annotated video %s: out of memory",
+                       VS_NAME(a->source_path), VS_NAME(a->out_path));
     return VS_OK;
 }
 
@@ -272,7 +276,8 @@ int vs_annotate_open_with(vs_annotate **out, const vs_video *video, const char *
     *out = NULL;
     vs_annotate *a = calloc(1, sizeof *a);
     if (!a)
-        return vs_fail(err, VS_ENOMEM, "annotate.c: %s: out of memory", out_path);
+        return vs_fail(err, VS_ENOMEM, "%s: annotated video %s: out of memory",
+                       VS_NAME(video->path), VS_NAME(out_path));
     snprintf(a->out_path, sizeof a->out_path, "%s", out_path);
     snprintf(a->part_path, sizeof a->part_path, "%s.part", out_path);
     snprintf(a->source_path, sizeof a->source_path, "%s", video->path);
@@ -281,21 +286,22 @@ int vs_annotate_open_with(vs_annotate **out, const vs_video *video, const char *
     a->fps = video->fps;
     a->last_pts = INT64_MIN;
 
-    int status = make_parent_dirs(out_path, err);
+    int status = make_parent_dirs(video->path, out_path, err);
     if (status == VS_OK) {
         int rc = avformat_alloc_output_context2(&a->output, NULL, "mp4", a->part_path);
         if (rc < 0)
-            status = av_failure(err, rc, out_path, "set up the MP4 muxer");
+            status = av_failure(err, rc, a, "set up the MP4 muxer");
     }
     if (status == VS_OK) {
         int rc = avio_open(&a->output->pb, a->part_path, AVIO_FLAG_WRITE);
         if (rc < 0)
-            status = av_failure(err, rc, a->part_path, "create the file");
+            status = av_failure(err, rc, a, "create the file");
     }
     if (status == VS_OK) {
         a->packet = av_packet_alloc();
         if (!a->packet)
-            status = vs_fail(err, VS_ENOMEM, "annotate.c: %s: out of memory", out_path);
+            status = vs_fail(err, VS_ENOMEM, "%s: annotated video %s: out of memory",
+                             VS_NAME(a->source_path), VS_NAME(out_path));
     }
     if (status == VS_OK)
         status = open_source_audio(a, err);
@@ -344,8 +350,9 @@ static int prepare_scaler(vs_annotate *a, const AVFrame *picture, vs_error *err)
         sws_getCachedContext(a->scaler, picture->width, picture->height, format, a->canvas->width,
                              a->canvas->height, AV_PIX_FMT_YUV420P, SWS_BILINEAR, NULL, NULL, NULL);
     if (!a->scaler)
-        return vs_fail(err, VS_EIO, "annotate.c: %s: cannot convert %s pictures to YUV420P",
-                       a->source_path, av_get_pix_fmt_name(picture->format));
+        return vs_fail(err, VS_EIO, "%s: annotated video %s: cannot convert %s pictures to YUV420P",
+                       VS_NAME(a->source_path), VS_NAME(a->out_path),
+                       av_get_pix_fmt_name(picture->format));
     const int *matrix = sws_getCoefficients(a->bt709 ? SWS_CS_ITU709 : SWS_CS_DEFAULT);
     sws_setColorspaceDetails(a->scaler, matrix, source_full_range, matrix, 0, 0, 1 << 16, 1 << 16);
     a->scaler_width = picture->width;
@@ -405,14 +412,15 @@ static int add_canvas(vs_annotate *a, vs_error *err)
 {
     AVFrame *canvas = av_frame_alloc();
     if (!canvas)
-        return vs_fail(err, VS_ENOMEM, "annotate.c: %s: out of memory", a->out_path);
+        return vs_fail(err, VS_ENOMEM, "%s: annotated video %s: out of memory",
+                       VS_NAME(a->source_path), VS_NAME(a->out_path));
     a->canvases[a->canvas_count++] = canvas;
     canvas->format = AV_PIX_FMT_YUV420P;
     canvas->width = a->encoder->width;
     canvas->height = a->encoder->height;
     int rc = av_frame_get_buffer(canvas, 0);
     if (rc < 0)
-        return av_failure(err, rc, a->out_path, "allocate the drawing canvas");
+        return av_failure(err, rc, a, "allocate the drawing canvas");
     canvas->colorspace = a->encoder->colorspace;
     canvas->color_range = a->encoder->color_range;
     canvas->sample_aspect_ratio = a->encoder->sample_aspect_ratio;
@@ -436,7 +444,7 @@ static int next_canvas(vs_annotate *a, vs_error *err)
         return add_canvas(a, err);
     /* An encoder that holds more than the ring: correct, if slower. */
     int rc = av_frame_make_writable(a->canvas);
-    return rc < 0 ? av_failure(err, rc, a->out_path, "reuse the drawing canvas") : VS_OK;
+    return rc < 0 ? av_failure(err, rc, a, "reuse the drawing canvas") : VS_OK;
 }
 
 /* Sets up encoder, canvas, streams and header from the first picture. */
@@ -444,15 +452,18 @@ static int start_encoding(vs_annotate *a, const AVFrame *picture, vs_error *err)
 {
     const AVCodec *codec = pick_encoder(a);
     if (!codec)
-        return vs_fail(err, VS_EIO, "annotate.c: %s: no %s encoder in this FFmpeg", a->out_path,
+        return vs_fail(err, VS_EIO, "%s: annotated video %s: no %s encoder in this FFmpeg",
+                       VS_NAME(a->source_path), VS_NAME(a->out_path),
                        a->encoder_wanted[0] ? a->encoder_wanted : "H.264 or MPEG-4");
     int width = picture->width & ~1, height = picture->height & ~1; /* 4:2:0 needs even sizes */
     if (width < 2 || height < 2)
-        return vs_fail(err, VS_EINVAL, "annotate.c: %s: picture of %dx%d is too small to encode",
-                       a->source_path, picture->width, picture->height);
+        return vs_fail(
+            err, VS_EINVAL, "%s: annotated video %s: picture of %dx%d is too small to encode",
+            VS_NAME(a->source_path), VS_NAME(a->out_path), picture->width, picture->height);
     AVCodecContext *enc = a->encoder = avcodec_alloc_context3(codec);
     if (!enc)
-        return vs_fail(err, VS_ENOMEM, "annotate.c: %s: out of memory", a->out_path);
+        return vs_fail(err, VS_ENOMEM, "%s: annotated video %s: out of memory",
+                       VS_NAME(a->source_path), VS_NAME(a->out_path));
 
     AVRational time_base = a->source_time_base;
     if (time_base.num <= 0 || time_base.den <= 0)
@@ -490,7 +501,7 @@ static int start_encoding(vs_annotate *a, const AVFrame *picture, vs_error *err)
     }
     int rc = avcodec_open2(enc, codec, NULL);
     if (rc < 0)
-        return av_failure(err, rc, a->out_path, "open the video encoder");
+        return av_failure(err, rc, a, "open the video encoder");
 
     int status = add_canvas(a, err);
     if (status != VS_OK)
@@ -503,10 +514,11 @@ static int start_encoding(vs_annotate *a, const AVFrame *picture, vs_error *err)
 
     a->video_stream = avformat_new_stream(a->output, NULL);
     if (!a->video_stream)
-        return vs_fail(err, VS_ENOMEM, "annotate.c: %s: out of memory", a->out_path);
+        return vs_fail(err, VS_ENOMEM, "%s: annotated video %s: out of memory",
+                       VS_NAME(a->source_path), VS_NAME(a->out_path));
     rc = avcodec_parameters_from_context(a->video_stream->codecpar, enc);
     if (rc < 0)
-        return av_failure(err, rc, a->out_path, "describe the video stream");
+        return av_failure(err, rc, a, "describe the video stream");
     a->video_stream->time_base = time_base;
     a->video_stream->avg_frame_rate = frame_rate;
     a->video_stream->sample_aspect_ratio = enc->sample_aspect_ratio;
@@ -520,17 +532,18 @@ static int start_encoding(vs_annotate *a, const AVFrame *picture, vs_error *err)
         AVStream *in = a->source->streams[a->source_audio_index];
         a->audio_stream = avformat_new_stream(a->output, NULL);
         if (!a->audio_stream)
-            return vs_fail(err, VS_ENOMEM, "annotate.c: %s: out of memory", a->out_path);
+            return vs_fail(err, VS_ENOMEM, "%s: annotated video %s: out of memory",
+                           VS_NAME(a->source_path), VS_NAME(a->out_path));
         rc = avcodec_parameters_copy(a->audio_stream->codecpar, in->codecpar);
         if (rc < 0)
-            return av_failure(err, rc, a->out_path, "describe the audio stream");
+            return av_failure(err, rc, a, "describe the audio stream");
         a->audio_stream->codecpar->codec_tag = 0; /* the source container's tag may not fit MP4 */
         a->audio_stream->codecpar->frame_size = audio_frame_size(a, in);
         a->audio_stream->time_base = in->time_base;
     }
     rc = avformat_write_header(a->output, NULL);
     if (rc < 0)
-        return av_failure(err, rc, a->part_path, "write the MP4 header");
+        return av_failure(err, rc, a, "write the MP4 header");
     a->header_written = 1;
     return VS_OK;
 }
@@ -552,7 +565,7 @@ static int copy_audio_until(vs_annotate *a, int64_t limit, AVRational time_base,
         int rc = av_interleaved_write_frame(a->output, pkt); /* takes the packet's data */
         a->audio_pending = 0;
         if (rc < 0)
-            return av_failure(err, rc, a->part_path, "write audio");
+            return av_failure(err, rc, a, "write audio");
     }
     return VS_OK;
 }
@@ -565,7 +578,7 @@ static int drain_encoder(vs_annotate *a, vs_error *err)
         if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
             return VS_OK;
         if (rc < 0)
-            return av_failure(err, rc, a->out_path, "encode");
+            return av_failure(err, rc, a, "encode");
         /* Encoders here leave durations unset; without one the MP4's last
          * frame would last 0 s and the video would be a frame short. */
         if (a->packet->duration <= 0)
@@ -574,7 +587,7 @@ static int drain_encoder(vs_annotate *a, vs_error *err)
         av_packet_rescale_ts(a->packet, a->encoder->time_base, a->video_stream->time_base);
         rc = av_interleaved_write_frame(a->output, a->packet);
         if (rc < 0)
-            return av_failure(err, rc, a->part_path, "write video");
+            return av_failure(err, rc, a, "write video");
     }
 }
 
@@ -584,7 +597,8 @@ int vs_annotate_frame(vs_annotate *a, const vs_frame *frame, const char *const *
     if (frame->kind != VS_FRAME_PICTURE || !frame->picture)
         return VS_OK;
     if (a->failed)
-        return vs_fail(err, VS_EIO, "annotate.c: %s: an earlier frame failed", a->out_path);
+        return vs_fail(err, VS_EIO, "%s: annotated video %s: an earlier frame failed",
+                       VS_NAME(a->source_path), VS_NAME(a->out_path));
     const AVFrame *picture = frame->picture;
     int status = VS_OK;
     if (!a->header_written)
@@ -618,7 +632,7 @@ int vs_annotate_frame(vs_annotate *a, const vs_frame *frame, const char *const *
     a->canvas->pict_type = AV_PICTURE_TYPE_NONE;
 
     int rc = avcodec_send_frame(a->encoder, a->canvas);
-    status = rc < 0 ? av_failure(err, rc, a->out_path, "encode") : drain_encoder(a, err);
+    status = rc < 0 ? av_failure(err, rc, a, "encode") : drain_encoder(a, err);
     if (status == VS_OK)
         status = copy_audio_until(a, pts, a->encoder->time_base, err);
     a->failed = status != VS_OK;
@@ -628,23 +642,25 @@ int vs_annotate_frame(vs_annotate *a, const vs_frame *frame, const char *const *
 static int finish_file(vs_annotate *a, vs_error *err)
 {
     if (!a->header_written)
-        return vs_fail(err, VS_EINVAL, "annotate.c: %s: no pictures to encode", a->out_path);
+        return vs_fail(err, VS_EINVAL, "%s: annotated video %s: no pictures to encode",
+                       VS_NAME(a->source_path), VS_NAME(a->out_path));
     if (a->failed)
-        return vs_fail(err, VS_EIO, "annotate.c: %s: not finalized: a frame failed to encode",
-                       a->out_path);
+        return vs_fail(err, VS_EIO,
+                       "%s: annotated video %s: not finalized: a frame failed to encode",
+                       VS_NAME(a->source_path), VS_NAME(a->out_path));
     int rc = avcodec_send_frame(a->encoder, NULL);
     if (rc < 0)
-        return av_failure(err, rc, a->out_path, "flush the encoder");
+        return av_failure(err, rc, a, "flush the encoder");
     int status = drain_encoder(a, err);
-    /* Audio up to the end of the last frame; the rest would outlast the video. */
+    /* All of the remaining audio, also what outlasts the last frame: the
+     * annotated copy keeps the whole soundtrack, as the source has it. */
     if (status == VS_OK)
-        status =
-            copy_audio_until(a, a->last_pts + a->frame_duration - 1, a->encoder->time_base, err);
+        status = copy_audio_until(a, INT64_MAX, a->encoder->time_base, err);
     if (status != VS_OK)
         return status;
     rc = av_write_trailer(a->output);
     if (rc < 0)
-        return av_failure(err, rc, a->part_path, "write the MP4 index");
+        return av_failure(err, rc, a, "write the MP4 index");
     return VS_OK;
 }
 
@@ -656,12 +672,12 @@ int vs_annotate_close(vs_annotate *a, int finalize, vs_error *err)
     if (a->output && a->output->pb) {
         int rc = avio_closep(&a->output->pb);
         if (rc < 0 && status == VS_OK && finalize)
-            status = av_failure(err, rc, a->part_path, "finish writing");
+            status = av_failure(err, rc, a, "finish writing");
     }
     if (a->output) {
         if (finalize && status == VS_OK && rename(a->part_path, a->out_path) != 0)
-            status = vs_fail(err, VS_EIO, "annotate.c: cannot rename %s to %s: %s", a->part_path,
-                             a->out_path, strerror(errno));
+            status = vs_fail(err, VS_EIO, "%s: annotated video %s: cannot rename it into place: %s",
+                             VS_NAME(a->source_path), VS_NAME(a->out_path), strerror(errno));
         if (!finalize || status != VS_OK)
             unlink(a->part_path);
     }
