@@ -5,9 +5,9 @@
  * CRF 23, preset veryfast; MPEG-4 Part 2 where libx264 is missing) in MP4,
  * with the source's size, time base and timestamps. The source's first audio
  * stream is copied packet by packet (it is read from a second opening of the
- * source file), interleaved up to the current video time; audio past the
- * last video frame is dropped, so the annotated video ends with its last
- * frame. The display rotation of the source is copied, so players show the
+ * source file), interleaved up to the current video time; what is left at
+ * the end (audio longer than the video) is written too, so the copy keeps
+ * every audio packet of the source. The display rotation of the source is copied, so players show the
  * annotated video the way they show the source; boxes are drawn in coded
  * pixels, where the detections are.
  *
