@@ -177,7 +177,9 @@ static const char schema_v2[] =
                            "videos_v2.output_name") ");"
                                                     "DROP TABLE videos;"
                                                     "ALTER TABLE videos_v2 RENAME TO videos;"
-                                                    "CREATE INDEX videos_path ON videos(path);";
+                                                    "CREATE INDEX videos_path ON videos(path);"
+                                                    "CREATE INDEX videos_fingerprint ON "
+                                                    "videos(fingerprint);";
 
 /* migrations[v] takes a database from user_version v to v + 1. */
 static const char *const migrations[VS_STORE_SCHEMA_VERSION] = {
@@ -580,29 +582,87 @@ enum {
     FOUND_OUTPUT_KEY
 };
 
-/* Steps to the row that records video: the one with its canonical path, or
- * else a v1 row (no canonical path) with its path as given. *found = 0: none;
- * otherwise the caller reads the row, and finalizes *row either way. */
+#define FOUND_COLUMNS                                                                              \
+    "SELECT id, size, mtime, fingerprint, status, analysis, output_name, output_key FROM videos"
+
+/* The id of the row of another name of this very file: a hard link, i.e. a
+ * row with the same size and fingerprint whose canonical path is, on disk,
+ * the same device and inode as video's file. 0: none. */
+static int find_hard_link(vs_store *store, const vs_video *video, const char *canonical,
+                          int64_t *id, vs_error *err)
+{
+    *id = 0;
+    struct stat mine, theirs;
+    if (!video->fingerprint[0] || stat(canonical, &mine) != 0)
+        return VS_OK;
+    sqlite3_stmt *stmt;
+    int status = store_prepare(store,
+                               "SELECT id, canonical_path FROM videos WHERE fingerprint = ?1"
+                               " AND size = ?2 AND canonical_path IS NOT NULL"
+                               " AND canonical_path != ?3",
+                               &stmt, "look up a video", err);
+    if (status != VS_OK)
+        return status;
+    sqlite3_bind_text(stmt, 1, video->fingerprint, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, video->size_bytes);
+    sqlite3_bind_text(stmt, 3, canonical, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *recorded = (const char *)sqlite3_column_text(stmt, 1);
+        if (recorded && stat(recorded, &theirs) == 0 && theirs.st_dev == mine.st_dev &&
+            theirs.st_ino == mine.st_ino) {
+            *id = sqlite3_column_int64(stmt, 0);
+            break;
+        }
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE ? VS_OK
+                                                 : store_fail(store, rc, "look up a video", err);
+}
+
+/* Steps to the first row of FOUND_COLUMNS WHERE where, with ?1 bound to
+ * text (or to id when text is NULL). *found = 0: no row, and *row is NULL. */
+static int lookup(vs_store *store, const char *where, const char *text, int64_t id,
+                  sqlite3_stmt **row, int *found, vs_error *err)
+{
+    char sql[256];
+    snprintf(sql, sizeof sql, FOUND_COLUMNS " WHERE %s", where);
+    *found = 0;
+    *row = NULL;
+    int status = store_prepare(store, sql, row, "look up a video", err);
+    if (status != VS_OK)
+        return status;
+    if (text)
+        sqlite3_bind_text(*row, 1, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int64(*row, 1, id);
+    int rc = sqlite3_step(*row);
+    *found = rc == SQLITE_ROW;
+    if (rc == SQLITE_ROW)
+        return VS_OK;
+    sqlite3_finalize(*row);
+    *row = NULL;
+    return rc == SQLITE_DONE ? VS_OK : store_fail(store, rc, "look up a video", err);
+}
+
+/* Steps to the row that records video: the one with its canonical path; else
+ * the one of a hard link to it; else a v1 row (no canonical path) with its
+ * path as given. *found = 0: none; otherwise the caller reads the row
+ * (FOUND_* columns). The caller finalizes *row either way. */
 static int find_video(vs_store *store, const vs_video *video, sqlite3_stmt **row, int *found,
                       vs_error *err)
 {
-    *found = 0;
-    int status = store_prepare(store,
-                               "SELECT id, size, mtime, fingerprint, status, analysis,"
-                               " output_name, output_key FROM videos"
-                               " WHERE canonical_path = ?1"
-                               "    OR (canonical_path IS NULL AND path = ?2)"
-                               " ORDER BY canonical_path IS NULL LIMIT 1",
-                               row, "look up a video", err);
-    if (status != VS_OK)
-        return status;
     const char *canonical = video->canonical_path[0] ? video->canonical_path : video->path;
-    sqlite3_bind_text(*row, 1, canonical, -1, SQLITE_STATIC);
-    sqlite3_bind_text(*row, 2, video->path, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(*row);
-    *found = rc == SQLITE_ROW;
-    return rc == SQLITE_ROW || rc == SQLITE_DONE ? VS_OK
-                                                 : store_fail(store, rc, "look up a video", err);
+    int64_t link_id = 0;
+    int status = lookup(store, "canonical_path = ?1", canonical, 0, row, found, err);
+    if (status == VS_OK && !*found)
+        status = find_hard_link(store, video, canonical, &link_id, err);
+    if (status == VS_OK && !*found && link_id)
+        status = lookup(store, "id = ?1", NULL, link_id, row, found, err);
+    if (status == VS_OK && !*found)
+        status =
+            lookup(store, "canonical_path IS NULL AND path = ?1", video->path, 0, row, found, err);
+    return status;
 }
 
 static const char *column_text(sqlite3_stmt *row, int column)
@@ -616,8 +676,8 @@ int vs_store_video_is_complete(vs_store *store, const vs_video *video, int *comp
 {
     *complete = 0;
     char why[512] = "";
-    sqlite3_stmt *row;
-    int found;
+    sqlite3_stmt *row = NULL;
+    int found = 0;
     int status = find_video(store, video, &row, &found, err);
     if (status == VS_OK && found) {
         const char *row_status = column_text(row, FOUND_STATUS);

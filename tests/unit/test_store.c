@@ -364,11 +364,37 @@ static void test_identity_is_canonical_path(void **state)
     assert_string_equal(reason, "the file changed (content)");
     assert_int_equal(vs_store_begin_video(store, run_id, &again, &second_id, &err), VS_OK);
     assert_int_equal(second_id, first_id);
-    vs_store_close(store);
-    assert_int_equal(query_int(path, "SELECT count(*) FROM videos"), 1);
-    char text[256];
+    char text[4200];
     query_text(path, "SELECT path || '|' || canonical_path FROM videos", text, sizeof text);
     assert_string_equal(text, "./a.mp4|/videos/a.mp4");
+
+    /* A hard link to a recorded file is that file; a copy is another video. */
+    char file[1024], link[1024], copy[1024];
+    snprintf(file, sizeof file, "%s/file.mp4", dir);
+    snprintf(link, sizeof link, "%s/link.mp4", dir);
+    snprintf(copy, sizeof copy, "%s/copy.mp4", dir);
+    assert_int_equal(test_sh("echo content > '%s' && ln '%s' '%s' && cp '%s' '%s'", file, file,
+                             link, file, copy),
+                     0);
+    vs_video original, linked, copied;
+    fill_video(&original, file);
+    snprintf(original.canonical_path, sizeof original.canonical_path, "%s", file);
+    linked = copied = original;
+    snprintf(linked.canonical_path, sizeof linked.canonical_path, "%s", link);
+    snprintf(copied.canonical_path, sizeof copied.canonical_path, "%s", copy);
+    int64_t original_id = store_video(store, run_id, &original, 3, VS_VIDEO_DONE);
+    assert_int_equal(
+        vs_store_video_is_complete(store, &linked, &complete, reason, sizeof reason, &err), VS_OK);
+    assert_int_equal(complete, 1);
+    assert_int_equal(
+        vs_store_video_is_complete(store, &copied, &complete, reason, sizeof reason, &err), VS_OK);
+    assert_int_equal(complete, 0);
+    assert_string_equal(reason, "");
+    int64_t linked_id;
+    assert_int_equal(vs_store_begin_video(store, run_id, &linked, &linked_id, &err), VS_OK);
+    assert_int_equal(linked_id, original_id);
+    vs_store_close(store);
+    assert_int_equal(query_int(path, "SELECT count(*) FROM videos"), 2);
     free(dir);
 }
 
