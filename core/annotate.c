@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,7 +82,8 @@ struct vs_annotate {
     AVStream *audio_stream; /* in output */
     AVPacket *audio_packet; /* read ahead: the next audio packet not yet written */
     int audio_pending, audio_done;
-    int failed; /* an earlier call failed: the encoder state is not usable */
+    int failed;  /* an earlier call failed: the encoder state is not usable */
+    int skipped; /* the encoder cannot take these pictures: no copy, the note says why */
 };
 
 /* Messages name the input video first, then the annotated copy: a user
@@ -447,6 +449,21 @@ static int next_canvas(vs_annotate *a, vs_error *err)
     return rc < 0 ? av_failure(err, rc, a, "reuse the drawing canvas") : VS_OK;
 }
 
+/* The annotated copy is optional: pictures its encoder cannot take mean no
+ * copy and a note the report shows as a warning, never a failed video. */
+static int skip_copy(vs_annotate *a, const char *why, ...) __attribute__((format(printf, 2, 3)));
+static int skip_copy(vs_annotate *a, const char *why, ...)
+{
+    char reason[400];
+    va_list args;
+    va_start(args, why);
+    vsnprintf(reason, sizeof reason, why, args);
+    va_end(args);
+    snprintf(a->note, sizeof a->note, "no annotated video: %s", reason);
+    a->skipped = 1;
+    return VS_OK;
+}
+
 /* Sets up encoder, canvas, streams and header from the first picture. */
 static int start_encoding(vs_annotate *a, const AVFrame *picture, vs_error *err)
 {
@@ -455,11 +472,12 @@ static int start_encoding(vs_annotate *a, const AVFrame *picture, vs_error *err)
         return vs_fail(err, VS_EIO, "%s: annotated video %s: no %s encoder in this FFmpeg",
                        VS_NAME(a->source_path), VS_NAME(a->out_path),
                        a->encoder_wanted[0] ? a->encoder_wanted : "H.264 or MPEG-4");
-    int width = picture->width & ~1, height = picture->height & ~1; /* 4:2:0 needs even sizes */
+    /* 4:2:0 needs even sizes: an odd width or height is scaled to the even
+     * size below it (one pixel less), which the boxes follow. */
+    int width = picture->width & ~1, height = picture->height & ~1;
     if (width < 2 || height < 2)
-        return vs_fail(
-            err, VS_EINVAL, "%s: annotated video %s: picture of %dx%d is too small to encode",
-            VS_NAME(a->source_path), VS_NAME(a->out_path), picture->width, picture->height);
+        return skip_copy(a, "its %dx%d pictures are too small for H.264 4:2:0 (2x2 at least)",
+                         picture->width, picture->height);
     AVCodecContext *enc = a->encoder = avcodec_alloc_context3(codec);
     if (!enc)
         return vs_fail(err, VS_ENOMEM, "%s: annotated video %s: out of memory",
@@ -501,7 +519,8 @@ static int start_encoding(vs_annotate *a, const AVFrame *picture, vs_error *err)
     }
     int rc = avcodec_open2(enc, codec, NULL);
     if (rc < 0)
-        return av_failure(err, rc, a, "open the video encoder");
+        return skip_copy(a, "the %s encoder does not take its %dx%d pictures (%s)", codec->name,
+                         width, height, av_err2str(rc));
 
     int status = add_canvas(a, err);
     if (status != VS_OK)
@@ -601,8 +620,10 @@ int vs_annotate_frame(vs_annotate *a, const vs_frame *frame, const char *const *
                        VS_NAME(a->source_path), VS_NAME(a->out_path));
     const AVFrame *picture = frame->picture;
     int status = VS_OK;
-    if (!a->header_written)
+    if (!a->header_written && !a->skipped)
         status = start_encoding(a, picture, err);
+    if (a->skipped)
+        return VS_OK;
     if (status == VS_OK)
         status = prepare_scaler(a, picture, err);
     if (status == VS_OK)
@@ -641,6 +662,8 @@ int vs_annotate_frame(vs_annotate *a, const vs_frame *frame, const char *const *
 
 static int finish_file(vs_annotate *a, vs_error *err)
 {
+    if (a->skipped)
+        return VS_OK; /* no copy to finish: close removes the .part file */
     if (!a->header_written)
         return vs_fail(err, VS_EINVAL, "%s: annotated video %s: no pictures to encode",
                        VS_NAME(a->source_path), VS_NAME(a->out_path));
@@ -675,10 +698,10 @@ int vs_annotate_close(vs_annotate *a, int finalize, vs_error *err)
             status = av_failure(err, rc, a, "finish writing");
     }
     if (a->output) {
-        if (finalize && status == VS_OK && rename(a->part_path, a->out_path) != 0)
+        if (finalize && status == VS_OK && !a->skipped && rename(a->part_path, a->out_path) != 0)
             status = vs_fail(err, VS_EIO, "%s: annotated video %s: cannot rename it into place: %s",
                              VS_NAME(a->source_path), VS_NAME(a->out_path), strerror(errno));
-        if (!finalize || status != VS_OK)
+        if (!finalize || status != VS_OK || a->skipped)
             unlink(a->part_path);
     }
     avformat_free_context(a->output);
@@ -691,6 +714,11 @@ int vs_annotate_close(vs_annotate *a, int finalize, vs_error *err)
     avformat_close_input(&a->source);
     free(a);
     return status;
+}
+
+int vs_annotate_skipped(const vs_annotate *a)
+{
+    return a->skipped;
 }
 
 const char *vs_annotate_note(const vs_annotate *a)

@@ -7,9 +7,14 @@
  * stream is copied packet by packet (it is read from a second opening of the
  * source file), interleaved up to the current video time; what is left at
  * the end (audio longer than the video) is written too, so the copy keeps
- * every audio packet of the source. The display rotation of the source is copied, so players show the
- * annotated video the way they show the source; boxes are drawn in coded
- * pixels, where the detections are.
+ * every audio packet of the source. The display rotation of the source is
+ * copied, so players show the annotated video the way they show the source;
+ * boxes are drawn in coded pixels, where the detections are.
+ *
+ * 4:2:0 needs even sizes: an odd width or height is scaled to the even size
+ * below it. Pictures the encoder cannot take at all (under 2x2, such as a
+ * 1xN video, or a size the encoder refuses) get no copy: the video is still
+ * analysed, vs_annotate_skipped says so and the note says why.
  *
  * The file is written as OUT_PATH.part and renamed to OUT_PATH only by
  * vs_annotate_close(..., finalize=1): a file at OUT_PATH is always complete. */
@@ -42,6 +47,9 @@ int vs_annotate_frame(vs_annotate *annotate, const vs_frame *frame, const char *
  * NULL is ignored. */
 int vs_annotate_close(vs_annotate *annotate, int finalize, vs_error *err);
 
+/* 1 when the encoder cannot take the video's pictures: nothing is written
+ * (close removes the .part file and reports success), the note says why. */
+int vs_annotate_skipped(const vs_annotate *annotate);
 /* Something worth telling the user that is not an error (e.g. audio that
  * MP4 cannot hold was left out), or NULL. Valid until close. */
 const char *vs_annotate_note(const vs_annotate *annotate);

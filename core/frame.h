@@ -52,6 +52,9 @@ typedef struct vs_video {
     vs_video_status status;
     int64_t frames_decoded, frames_analysed;
     vs_error error;
+    /* Not a failure, but worth a line in the report (written by the sink at
+     * the END marker): e.g. no annotated copy, or its audio left out. */
+    char warning[512];
 } vs_video;
 
 /* The clockwise turn (0, 90, 180, 270) a player applies to the stream's

@@ -50,6 +50,8 @@ char *vs_report_json(const vs_run_result *r, const vs_video *videos, int video_c
         cJSON_AddNumberToObject(item, "frames_analysed", (double)v->frames_analysed);
         if (v->status == VS_VIDEO_FAILED || v->status == VS_VIDEO_INTERRUPTED)
             cJSON_AddStringToObject(item, "error", VS_NAME(v->error.msg));
+        if (v->warning[0])
+            cJSON_AddStringToObject(item, "warning", VS_NAME(v->warning));
         if (v->redo_reason[0] && v->status != VS_VIDEO_SKIPPED)
             cJSON_AddStringToObject(item, "redone", v->redo_reason);
         cJSON_AddItemToArray(list, item);
@@ -110,6 +112,11 @@ void vs_report_print(FILE *out, const vs_run_result *r, const vs_video *videos, 
         if (videos[i].status == VS_VIDEO_FAILED || videos[i].status == VS_VIDEO_INTERRUPTED)
             fprintf(out, "    %s: %s\n", vs_video_status_name(videos[i].status),
                     VS_NAME(videos[i].error.msg)); /* escaped already: this is a last guard */
+    /* Not failures: what a done video lacks (an annotated copy, its audio). */
+    for (int i = 0; i < video_count; i++)
+        if (videos[i].warning[0])
+            fprintf(out, "    warning: %s: %s\n", VS_NAME(videos[i].path),
+                    VS_NAME(videos[i].warning));
     /* A video analysed before but not reused says why, so that a rerun that
      * takes long, or one that changed what is stored, never surprises. */
     for (int i = 0; i < video_count; i++)

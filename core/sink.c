@@ -104,11 +104,16 @@ static int end_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *state
         return VS_EIO;
     int finalize = video->status == VS_VIDEO_DONE || video->status == VS_VIDEO_FAILED;
     if (state->annotate) {
+        /* An annotated copy the encoder cannot take is a warning, not a failure. */
+        int skipped = vs_annotate_skipped(state->annotate);
+        const char *note = vs_annotate_note(state->annotate);
+        if (note)
+            snprintf(video->warning, sizeof video->warning, "%s", note);
         int closed = vs_annotate_close(state->annotate, finalize, &error);
         state->annotate = NULL; /* freed: abandon_video must not see it again */
         if (closed != VS_OK) {
             fail_video(state, &error);
-        } else if (finalize && stage->store) {
+        } else if (finalize && stage->store && !skipped) {
             char path[8400];
             annotated_path(stage, video, path, sizeof path);
             if (vs_store_set_annotated(stage->store, state->video_id, path, &stage->error) != VS_OK)
