@@ -59,6 +59,8 @@ static const char usage[] =
     "  --half                the pipeline runs in FP16 (CUDA only); inference is measured in\n"
     "                        FP32 always, and in FP16 too on CUDA\n"
     "  --threads N           CPU inference threads (0 = all cores)\n"
+    "  --imgsz S|WxH         YOLO models: input size in pixels, multiples of 32 (the\n"
+    "                        manifest's)\n"
     "  --frames N            frames taken from the start of each clip, and frames per\n"
     "                        inference measurement (64; 0 = whole clips)\n"
     "  --batches LIST        inference batch sizes to measure, 1-64 (1,8,16)\n"
@@ -89,6 +91,7 @@ enum {
     OPT_NO_STORE,
     OPT_SEQUENTIAL,
     OPT_JSON,
+    OPT_IMGSZ,
 };
 
 static const struct option options_table[] = {
@@ -103,6 +106,7 @@ static const struct option options_table[] = {
     {"no-store", no_argument, NULL, OPT_NO_STORE},
     {"sequential", no_argument, NULL, OPT_SEQUENTIAL},
     {"json", no_argument, NULL, OPT_JSON},
+    {"imgsz", required_argument, NULL, OPT_IMGSZ},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -132,6 +136,7 @@ typedef struct bench_config {
     int half, threads, frames, batch;
     int batches[MAX_BATCH_SIZES], batch_count;
     int annotate, store, sequential, json;
+    int input_width, input_height; /* --imgsz; 0: the manifest's */
 } bench_config;
 
 /* One measured figure. */
@@ -1005,6 +1010,8 @@ static int run_pipeline(bench *b, vs_error *err)
     mkdir(out_dir, 0777);
     vs_run_options o = {
         .manifest_path = b->manifest_path,
+        .input_width = b->config.input_width,
+        .input_height = b->config.input_height,
         .device = b->config.device,
         .half = b->config.half,
         .batch = b->config.batch,
@@ -1515,6 +1522,14 @@ static int parse_options(int argc, char **argv, bench_config *c)
         case OPT_NO_STORE: c->store = 0; break;
         case OPT_SEQUENTIAL: c->sequential = 1; break;
         case OPT_JSON: c->json = 1; break;
+        case OPT_IMGSZ: {
+            vs_error err = {{0}};
+            if (vs_parse_input_size(optarg, &c->input_width, &c->input_height, &err) != VS_OK) {
+                fprintf(stderr, "vidsift bench: %s\n", err.msg);
+                return 2;
+            }
+            break;
+        }
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
         }
@@ -1563,7 +1578,10 @@ int cmd_bench(int argc, char **argv)
     }
     cli_manifest_path(b->config.model, NULL, b->manifest_path, sizeof b->manifest_path);
     vs_error err = {{0}};
-    if (vs_manifest_load(&b->manifest, b->manifest_path, &err) != VS_OK) {
+    if (vs_manifest_load(&b->manifest, b->manifest_path, &err) != VS_OK ||
+        (b->config.input_width > 0 &&
+         vs_manifest_set_input_size(&b->manifest, b->config.input_width, b->config.input_height,
+                                    &err) != VS_OK)) {
         fprintf(stderr, "vidsift bench: %s\n", err.msg);
         free(b);
         return 2;

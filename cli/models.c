@@ -303,6 +303,11 @@ static int models_list(int argc, char **argv)
             format_size(file_size(manifest->model_path), size, sizeof size);
             printf("%-24s %-10s %-10s %7d %10s  ok\n", name, vs_decoder_name(manifest->decoder),
                    input, manifest->classes, size);
+            /* Whose weights they are decides who may use them how: never hidden. */
+            printf("%-24s licence: %s\n", "",
+                   manifest->licence[0] ? manifest->licence : "not stated");
+            printf("%-24s source:  %s\n", "",
+                   manifest->source[0] ? manifest->source : "not stated");
         } else {
             broken++;
             printf("%-24s %-10s %-10s %7s %10s  broken: %s\n", name, "-", "-", "-", "-", err.msg);
@@ -346,6 +351,8 @@ static void print_informational(const char *path)
     const cJSON *source = cJSON_GetObjectItemCaseSensitive(root, "source");
     if (cJSON_IsString(source))
         printf("%-16s%s\n", "source", source->valuestring);
+    const cJSON *licence = cJSON_GetObjectItemCaseSensitive(root, "licence");
+    printf("%-16s%s\n", "licence", cJSON_IsString(licence) ? licence->valuestring : "not stated");
     cJSON_Delete(root);
 }
 

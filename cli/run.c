@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "fsutil.h"
+#include "manifest.h"
 #include "pipeline.h"
 #include "report.h"
 #include "scan.h"
@@ -31,6 +32,8 @@ static const char usage[] =
     "  --half                FP16 inference (CUDA only)\n"
     "  --batch N             frames per inference batch, 1-64 (8)\n"
     "  --threads N           CPU inference threads (0 = all cores)\n"
+    "  --imgsz S|WxH         YOLO models: input size in pixels, multiples of 32 (the\n"
+    "                        manifest's; e.g. 512 or 640x384 for 16:9 landscape video)\n"
     "detection:\n"
     "  --conf X              minimum score, 0-1 (the model's default)\n"
     "  --iou X               NMS overlap threshold, 0-1 (the model's default)\n"
@@ -76,6 +79,7 @@ enum {
     OPT_QUIET,
     OPT_JSON,
     OPT_PROGRESS,
+    OPT_IMGSZ,
 };
 
 static const struct option options_table[] = {
@@ -99,6 +103,7 @@ static const struct option options_table[] = {
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"json", no_argument, NULL, OPT_JSON},
     {"progress", required_argument, NULL, OPT_PROGRESS},
+    {"imgsz", required_argument, NULL, OPT_IMGSZ},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -277,6 +282,14 @@ int cmd_run(int argc, char **argv)
             if (!parse_int("jobs", optarg, 1, 64, &o.jobs))
                 return 2;
             break;
+        case OPT_IMGSZ: {
+            vs_error err = {{0}};
+            if (vs_parse_input_size(optarg, &o.input_width, &o.input_height, &err) != VS_OK) {
+                fprintf(stderr, "vidsift run: %s\n", err.msg);
+                return 2;
+            }
+            break;
+        }
         case OPT_OUT: o.out_dir = optarg; break;
         case OPT_DB: o.db_path = optarg; break;
         case OPT_NO_ANNOTATE: o.annotate = 0; break;
@@ -385,6 +398,9 @@ int cmd_run(int argc, char **argv)
                 fprintf(stderr, "vidsift: %s\n", VS_NAME(scan.videos[i].error.msg));
     free(report);
     int exit_status = stop_requested ? 130 : status != VS_OK ? 1 : result.videos_failed ? 1 : 0;
+    /* No report means OUT is gone or unwritable: never a success. */
+    if (!written && exit_status == 0)
+        exit_status = 1;
     vs_scan_free(&scan);
     return exit_status;
 }

@@ -408,6 +408,8 @@ static int parse_tree(const parse_ctx *ctx, const cJSON *root, vs_manifest *m, c
     if ((status = get_string(ctx, root, "source", "source", 0, &source)) ||
         (status = get_string(ctx, root, "licence", "licence", 0, &licence)))
         return status;
+    snprintf(m->source, sizeof m->source, "%s", source ? source : "");
+    snprintf(m->licence, sizeof m->licence, "%s", licence ? licence : "");
     return VS_OK;
 }
 
@@ -634,4 +636,41 @@ int vs_manifest_load(vs_manifest *manifest, const char *path, vs_error *err)
     if (status != VS_OK)
         memset(manifest, 0, sizeof *manifest);
     return status;
+}
+
+int vs_manifest_set_input_size(vs_manifest *m, int width, int height, vs_error *err)
+{
+    assert(m);
+    if (m->decoder == VS_DECODER_CENTERNET)
+        return vs_fail(err, VS_EINVAL,
+                       "model %s: --imgsz is for YOLO models; the centernet decoder's input size "
+                       "is fixed by its model (%dx%d)",
+                       m->name, m->input_width, m->input_height);
+    if (width % 32 || height % 32 || width < 32 || height < 32 || width > INPUT_SIZE_MAX ||
+        height > INPUT_SIZE_MAX)
+        return vs_fail(err, VS_EINVAL,
+                       "model %s: input size %dx%d: width and height must be multiples of 32 "
+                       "from 32 to %d",
+                       m->name, width, height, INPUT_SIZE_MAX);
+    m->input_width = width;
+    m->input_height = height;
+    return VS_OK;
+}
+
+int vs_parse_input_size(const char *text, int *width, int *height, vs_error *err)
+{
+    char *end;
+    long w = strtol(text, &end, 10), h = w;
+    int ok = end != text;
+    if (ok && (*end == 'x' || *end == 'X')) {
+        const char *rest = end + 1;
+        h = strtol(rest, &end, 10);
+        ok = end != rest; /* "640x": no height */
+    }
+    if (!ok || *end || w < 1 || h < 1 || w > INPUT_SIZE_MAX || h > INPUT_SIZE_MAX)
+        return vs_fail(err, VS_EINVAL,
+                       "--imgsz '%s': expected S or WxH in pixels (e.g. 640 or 640x384)", text);
+    *width = (int)w;
+    *height = (int)h;
+    return VS_OK;
 }

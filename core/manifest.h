@@ -38,6 +38,8 @@ typedef struct vs_manifest {
     int max_detections;
     int class_agnostic_nms;
     char labels[VS_MAX_CLASSES][VS_LABEL_MAX];
+    /* Informational, shown by `models list`/`info` ("" when absent; cut at the size). */
+    char source[256], licence[160];
 } vs_manifest;
 
 /* Loads path (a manifest .json) and its labels file. */
@@ -49,5 +51,11 @@ int vs_manifest_parse(vs_manifest *manifest, const char *json_text, const char *
 int vs_labels_parse(vs_manifest *manifest, const char *text, const char *name_for_errors,
                     vs_error *err);
 const char *vs_decoder_name(vs_decoder_kind kind);
+/* Runs a YOLO model at width x height instead of the manifest's input size
+ * (`--imgsz`): both multiples of 32, the largest YOLO stride. CenterNet
+ * models are refused: their exported graphs fix the input size. */
+int vs_manifest_set_input_size(vs_manifest *manifest, int width, int height, vs_error *err);
+/* Parses an --imgsz value, "S" (S x S) or "WxH", into width and height. */
+int vs_parse_input_size(const char *text, int *width, int *height, vs_error *err);
 
 #endif

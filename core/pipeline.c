@@ -137,6 +137,8 @@ static int open_model(graph *g, const vs_run_options *o, vs_error *err)
     if (!g->manifest)
         return vs_fail(err, VS_ENOMEM, "out of memory");
     int status = vs_manifest_load(g->manifest, o->manifest_path, err);
+    if (status == VS_OK && o->input_width > 0)
+        status = vs_manifest_set_input_size(g->manifest, o->input_width, o->input_height, err);
     if (status != VS_OK)
         return status;
     for (int c = 0; c < g->manifest->classes; c++)

@@ -26,7 +26,8 @@ enum { VS_QUEUE_DECODED, VS_QUEUE_BATCHED, VS_QUEUE_INFERRED, VS_QUEUE_DETECTED,
 
 typedef struct vs_run_options {
     const char *manifest_path;
-    const char *device; /* auto | cpu | cuda | cuda:N */
+    int input_width, input_height; /* --imgsz; 0: the manifest's input size */
+    const char *device;            /* auto | cpu | cuda | cuda:N */
     int half;
     int batch;           /* 1..64 */
     float conf, iou;     /* < 0: the manifest's default */
