@@ -14,6 +14,7 @@
  * vidsift. Known fields, however, are checked strictly. */
 #include "manifest.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
