@@ -44,7 +44,10 @@ char *vs_report_json(const vs_run_result *r, const vs_video *videos, int video_c
     for (int i = 0; i < video_count; i++) {
         const vs_video *v = &videos[i];
         cJSON *item = cJSON_CreateObject();
-        cJSON_AddStringToObject(item, "path", v->path);
+        /* JSON must be UTF-8: a name that is not, or holds control bytes,
+         * is given as messages give it (vs_safe_name); any other is as is. */
+        char path[4 * sizeof v->path];
+        cJSON_AddStringToObject(item, "path", vs_safe_name(v->path, path, sizeof path));
         cJSON_AddStringToObject(item, "status", vs_video_status_name(v->status));
         cJSON_AddNumberToObject(item, "frames_decoded", (double)v->frames_decoded);
         cJSON_AddNumberToObject(item, "frames_analysed", (double)v->frames_analysed);

@@ -29,7 +29,7 @@ stored_ms=$(sql "$db" "select group_concat(pts_ms) from (select distinct d.frame
 [ "$stored_ms" = "$stream_ms" ] || fail "vfr.mkv: pts_ms $stored_ms, the stream says $stream_ms"
 pass "variable frame rate: pts_ms are the stream's timestamps ($stream_ms)"
 
-[ "$(frames_in "$WORK/out/annotated/uhd_3840x2160.mp4")" = 3 ] || fail "4K annotated video incomplete"
+[ "$(frames_in "$WORK/out/annotated/in/uhd_3840x2160.mp4")" = 3 ] || fail "4K annotated video incomplete"
 pass "4K annotated video written"
 
 # A phone clip stores its picture sideways with a display matrix; the model

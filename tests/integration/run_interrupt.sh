@@ -53,7 +53,7 @@ for k in $(seq 1 "$KILLS"); do
         fail "kill $k: SIG$signal at ${delay_ms} ms, then rerun: rows differ from an uninterrupted run"
     for clip in "$WORK"/in/*.mp4; do
         name=$(basename "$clip")
-        [ -f "$out/annotated/$name" ] || fail "kill $k: rerun did not finish $name's annotated video"
+        [ -f "$out/annotated/in/$name" ] || fail "kill $k: rerun did not finish $name's annotated video"
     done
     pass "kill $k: SIG$signal at ${delay_ms} of ${run_ms} ms (exit $status): database ok, rerun complete and exact"
 done

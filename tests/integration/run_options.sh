@@ -51,9 +51,11 @@ done
 pass "bad option values exit 2 with a message"
 
 status=0
-"$VIDSIFT" run "$WORK/missing.mp4" 2>"$WORK/stderr" || status=$?
-[ "$status" = 2 ] && grep -q missing.mp4 "$WORK/stderr" || fail "a missing input should exit 2 naming it"
-pass "missing input named, exit 2"
+# A missing input fails that input (issue 12): exit 1, named, never a usage error.
+"$VIDSIFT" run --progress never --out "$WORK/missing-out" "$WORK/missing.mp4" 2>"$WORK/stderr" || status=$?
+[ "$status" = 1 ] && grep -q "missing.mp4: No such file" "$WORK/stderr" ||
+    fail "a missing input should exit 1 naming it (exit $status)"
+pass "missing input named, exit 1"
 
 # libtorch's OpenMP threads must sleep, not spin, between operators: spinning
 # took the cores the other stages need (bench/RESULTS.md). vidsift restarts

@@ -11,7 +11,7 @@ ffmpeg -nostdin -loglevel error -i "$hello" -frames:v 4 -c copy "$WORK/in/sub/he
 
 run_vidsift 0 --snapshots --no-annotate --batch 4 --out "$WORK/out" "$WORK/in"
 db="$WORK/out/results.db"
-dir="$WORK/out/snapshots/sub/hello4.mp4"
+dir="$WORK/out/snapshots/in/sub/hello4.mp4" # under the argument's name, in/
 [ "$(sql "$db" "select status from videos")" = done ] || fail "video not done: $(sql "$db" "select error from videos")"
 [ "$(sql "$db" "select count(*) from snapshots where kind = 'thumb' and class_id is null")" = 1 ] ||
     fail "no thumbnail row: $(sql "$db" "select * from snapshots")"

@@ -23,14 +23,14 @@ for clip in a_h264_yuv420p.mp4:12 b_odd_641x359.mkv:7 "sub dir/c_yuv444p.mp4:5" 
     name=${clip%:*} frames=${clip##*:}
     got=$(sql "$db" "select frames_analysed from videos where path like '%/$name'")
     [ "$got" = "$frames" ] || fail "$name: $got frames analysed, expected $frames"
-    annotated="$WORK/out/annotated/$name"
+    annotated="$WORK/out/annotated/in/$name" # under the argument's name, in/
     case "$name" in *.mp4) ;; *) annotated="$annotated.mp4" ;; esac
     [ -f "$annotated" ] || fail "no annotated video $annotated"
     [ "$(frames_in "$annotated")" = "$frames" ] || fail "$annotated: frame count differs"
 done
 pass "every frame analysed, annotated videos have the source's frame count"
 
-ffprobe -v error -show_entries stream=codec_type -of csv "$WORK/out/annotated/e_with_audio.mp4" |
+ffprobe -v error -show_entries stream=codec_type -of csv "$WORK/out/annotated/in/e_with_audio.mp4" |
     grep -q audio || fail "audio not kept in the annotated video"
 pass "audio stream kept"
 
@@ -46,6 +46,6 @@ assert r["memory"]["rss_peak_bytes"] > 0
 PY
 pass "report.json has every stage, the bottleneck and memory"
 
-[ -z "$(ls "$WORK/out/annotated/"*.part 2>/dev/null)" ] || fail "a .part file was left behind"
+[ -z "$(find "$WORK/out/annotated" -name '*.part')" ] || fail "a .part file was left behind"
 pass "no half-written annotated file left"
 finish
