@@ -37,7 +37,7 @@ static const char usage[] =
     "detection:\n"
     "  --conf X              minimum score, 0-1 (the model's default)\n"
     "  --iou X               NMS overlap threshold, 0-1 (the model's default)\n"
-    "  --classes A,B         keep only these labels (e.g. person,car)\n"
+    "  --classes A,B         keep only these labels or class ids, any case (e.g. person,car)\n"
     "sampling:\n"
     "  --every N             analyse every Nth frame (1)\n"
     "  --sample-fps F        analyse at most F frames per second of video\n"
