@@ -200,7 +200,7 @@ static double monotonic_ms(void)
  * means for the user, not only what SQLite said. */
 static int store_fail(const vs_store *store, int rc, const char *doing, vs_error *err)
 {
-    const char *path = store->path;
+    const char *path = VS_NAME(store->path); /* lives to the end of the function */
     const char *detail = store->db ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc);
     int system_errno = store->db ? sqlite3_system_errno(store->db) : 0;
     switch (rc & 0xff) {
@@ -307,12 +307,12 @@ static int check_file(const vs_store *store, vs_error *err)
         return vs_fail(err, VS_EIO,
                        "%s: the database was replaced by another file while this run was "
                        "writing; the results of this run are lost",
-                       store->path);
+                       VS_NAME(store->path));
     if (!opened_ok || !named_ok || opened.st_nlink == 0)
         return vs_fail(err, VS_EIO,
                        "%s: the database was deleted (or its directory removed) while this run "
                        "was writing; the results of this run are lost",
-                       store->path);
+                       VS_NAME(store->path));
     return VS_OK;
 }
 
@@ -360,20 +360,20 @@ static int check_location(const char *path, vs_error *err)
     const char *dir = dirname(copy);
     struct stat info;
     if (stat(dir, &info) != 0)
-        return vs_fail(err, VS_EIO, "%s: directory %s does not exist (%s)", path, dir,
-                       strerror(errno));
+        return vs_fail(err, VS_EIO, "%s: directory %s does not exist (%s)", VS_NAME(path),
+                       VS_NAME(dir), strerror(errno));
     if (!S_ISDIR(info.st_mode))
-        return vs_fail(err, VS_EIO, "%s: %s is not a directory", path, dir);
+        return vs_fail(err, VS_EIO, "%s: %s is not a directory", VS_NAME(path), VS_NAME(dir));
     if (access(dir, W_OK | X_OK) != 0)
         return vs_fail(err, VS_EIO,
                        "%s: directory %s is not writable (%s); the database and its "
                        "-wal/-shm files must be created there",
-                       path, dir, strerror(errno));
+                       VS_NAME(path), VS_NAME(dir), strerror(errno));
     if (stat(path, &info) == 0) {
         if (S_ISDIR(info.st_mode))
-            return vs_fail(err, VS_EIO, "%s: is a directory, not a database file", path);
+            return vs_fail(err, VS_EIO, "%s: is a directory, not a database file", VS_NAME(path));
         if (access(path, R_OK | W_OK) != 0)
-            return vs_fail(err, VS_EIO, "%s: database file is not writable (%s)", path,
+            return vs_fail(err, VS_EIO, "%s: database file is not writable (%s)", VS_NAME(path),
                            strerror(errno));
     }
     return VS_OK;
@@ -423,11 +423,11 @@ static int check_identity(vs_store *store, int64_t *version, vs_error *err)
         return vs_fail(err, VS_EIO,
                        "%s: written by a newer vidsift (schema v%lld; this build knows "
                        "up to v%d)",
-                       store->path, (long long)*version, VS_STORE_SCHEMA_VERSION);
+                       VS_NAME(store->path), (long long)*version, VS_STORE_SCHEMA_VERSION);
     if ((*version == 0 && tables > 0) ||
         (*version > 0 && application_id != VS_STORE_APPLICATION_ID))
         return vs_fail(err, VS_EIO, "%s: a SQLite database, but not a vidsift results database",
-                       store->path);
+                       VS_NAME(store->path));
     return VS_OK;
 }
 
@@ -439,7 +439,7 @@ int vs_store_open(vs_store **out, const char *path, vs_error *err)
         return status;
     vs_store *store = calloc(1, sizeof *store);
     if (!store)
-        return vs_fail(err, VS_ENOMEM, "%s: out of memory", path);
+        return vs_fail(err, VS_ENOMEM, "%s: out of memory", VS_NAME(path));
     snprintf(store->path, sizeof store->path, "%s", path);
     store->busy_ms = VS_STORE_BUSY_MS;
     store->file_fd = -1;
@@ -566,7 +566,7 @@ int vs_store_set_analysis(vs_store *store, const char *analysis, vs_error *err)
     free(store->analysis);
     store->analysis = NULL;
     if (analysis && !(store->analysis = strdup(analysis)))
-        return vs_fail(err, VS_ENOMEM, "%s: out of memory", store->path);
+        return vs_fail(err, VS_ENOMEM, "%s: out of memory", VS_NAME(store->path));
     return VS_OK;
 }
 
@@ -776,7 +776,8 @@ static int unique_output_name(vs_store *store, const vs_video *video, int64_t ow
         }
     }
     sqlite3_finalize(stmt);
-    return vs_fail(err, VS_EIO, "%s: no free output name for %s", store->path, video->path);
+    return vs_fail(err, VS_EIO, "%s: no free output name for %s", VS_NAME(store->path),
+                   VS_NAME(video->path));
 }
 
 /* Removes what an earlier attempt at this video stored, inside the caller's
@@ -1099,7 +1100,7 @@ int vs_store_bench(const char *path, int64_t rows, double *rows_per_s, vs_error 
         return vs_fail(err, VS_EINVAL,
                        "%s: exists; the store benchmark needs a new file (it deletes it "
                        "afterwards)",
-                       path);
+                       VS_NAME(path));
     vs_store *store;
     int status = vs_store_open(&store, path, err);
     if (status != VS_OK)
