@@ -59,21 +59,35 @@ static int utf8_sequence(const unsigned char *text)
     return length;
 }
 
+/* One piece of a name: its input bytes, and whether it is written as \xNN. */
+static size_t safe_piece(const unsigned char *in, int *escape)
+{
+    int length = utf8_sequence(in);
+    /* C1 controls are valid UTF-8 (0xc2 0x80..0x9f) yet act as escapes. */
+    *escape = length == 0 || (length == 1 && (*in < 0x20 || *in == 0x7f)) ||
+              (length == 2 && in[0] == 0xc2 && in[1] < 0xa0);
+    return length ? (size_t)length : 1;
+}
+
 char *vs_safe_name(const char *name, char *out, size_t size)
 {
     assert(out && size >= 4);
     static const char hex[] = "0123456789abcdef";
     const unsigned char *in = (const unsigned char *)(name ? name : "(null)");
+    size_t total = 0; /* the escaped length: does it all fit? */
+    int escape;
+    for (const unsigned char *p = in; *p;) {
+        size_t step = safe_piece(p, &escape);
+        total += escape ? 4 * step : step;
+        p += step;
+    }
+    int cut = total + 1 > size;
     size_t used = 0;
     while (*in) {
-        int length = utf8_sequence(in);
-        /* C1 controls are valid UTF-8 (0xc2 0x80..0x9f) yet act as escapes. */
-        int escape = length == 0 || (length == 1 && (*in < 0x20 || *in == 0x7f)) ||
-                     (length == 2 && in[0] == 0xc2 && in[1] < 0xa0);
-        size_t step = length ? (size_t)length : 1; /* input bytes of this piece */
-        size_t need = escape ? 4 * step : step;    /* output bytes */
-        /* Until the last piece, keep room for "..." and its terminator. */
-        if (used + need + (in[step] ? 4 : 1) > size) {
+        size_t step = safe_piece(in, &escape);
+        size_t need = escape ? 4 * step : step;
+        /* When it does not all fit, stop where "..." still does. */
+        if (cut && used + need + 4 > size) {
             memcpy(out + used, "...", 4);
             return out;
         }
