@@ -92,7 +92,7 @@ typedef struct export_job {
 
 static int db_error(const export_job *job, const char *doing)
 {
-    fprintf(stderr, "vidsift export: %s: cannot %s: %s\n", job->db_path, doing,
+    fprintf(stderr, "vidsift export: %s: cannot %s: %s\n", VS_NAME(job->db_path), doing,
             sqlite3_errmsg(job->db));
     return 2;
 }
@@ -354,7 +354,7 @@ static int open_database(export_job *job)
 {
     struct stat info;
     if (stat(job->db_path, &info) != 0) {
-        fprintf(stderr, "vidsift export: %s: %s\n", job->db_path, strerror(errno));
+        fprintf(stderr, "vidsift export: %s: %s\n", VS_NAME(job->db_path), strerror(errno));
         return 2;
     }
     if (sqlite3_open_v2(job->db_path, &job->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
@@ -373,14 +373,15 @@ static int open_database(export_job *job)
     }
     sqlite3_finalize(stmt);
     if (application_id != VS_STORE_APPLICATION_ID || version < 1) {
-        fprintf(stderr, "vidsift export: %s: not a vidsift results database\n", job->db_path);
+        fprintf(stderr, "vidsift export: %s: not a vidsift results database\n",
+                VS_NAME(job->db_path));
         return 2;
     }
     if (version > VS_STORE_SCHEMA_VERSION) {
         fprintf(stderr,
                 "vidsift export: %s: written by a newer vidsift (schema v%d; this build reads up "
                 "to v%d)\n",
-                job->db_path, version, VS_STORE_SCHEMA_VERSION);
+                VS_NAME(job->db_path), version, VS_STORE_SCHEMA_VERSION);
         return 2;
     }
     /* One read transaction: every query of a COCO export sees the same rows. */
@@ -452,7 +453,7 @@ int cmd_export(int argc, char **argv)
         snprintf(part_path, sizeof part_path, "%s.part", out_path);
         job.out = fopen(part_path, "w");
         if (!job.out) {
-            fprintf(stderr, "vidsift export: %s: %s\n", part_path, strerror(errno));
+            fprintf(stderr, "vidsift export: %s: %s\n", VS_NAME(part_path), strerror(errno));
             sqlite3_close(job.db);
             return 1;
         }
@@ -474,8 +475,8 @@ int cmd_export(int argc, char **argv)
         write_failed |= fflush(stdout) != 0;
     }
     if (!status && write_failed) {
-        fprintf(stderr, "vidsift export: cannot write %s: %s\n", out_path ? out_path : "output",
-                strerror(errno));
+        fprintf(stderr, "vidsift export: cannot write %s: %s\n",
+                VS_NAME(out_path ? out_path : "output"), strerror(errno));
         return 1;
     }
     return status;
