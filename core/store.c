@@ -133,7 +133,7 @@ static const char schema_v1[] =
 /* The annotated file name of an output name, case-folded: ".mp4" is
  * appended unless there (as core/sink.c does), so a.mkv and a.mkv.mp4 clash. */
 #define OUTPUT_KEY(column)                                                                         \
-    "lower(" column " || CASE WHEN " column " LIKE '%.mp4' THEN '' ELSE '.mp4' END)"
+    "lower(" column " || CASE WHEN " column " LIKE '_%.mp4' THEN '' ELSE '.mp4' END)"
 static const char schema_v2[] =
     "CREATE TABLE videos_v2 ("
     "  id INTEGER PRIMARY KEY,"
@@ -707,7 +707,7 @@ int vs_store_video_is_complete(vs_store *store, const vs_video *video, int *comp
 static void output_key(const char *name, char *key, size_t size)
 {
     size_t length = strlen(name);
-    int has_mp4 = length >= 4 && !strcasecmp(name + length - 4, ".mp4");
+    int has_mp4 = length > 4 && !strcasecmp(name + length - 4, ".mp4");
     snprintf(key, size, "%s%s", name, has_mp4 ? "" : ".mp4");
     for (char *c = key; *c; c++)
         *c = (char)tolower((unsigned char)*c);
