@@ -1577,6 +1577,10 @@ int cmd_bench(int argc, char **argv)
         return parsed;
     }
     cli_manifest_path(b->config.model, NULL, b->manifest_path, sizeof b->manifest_path);
+    if (cli_model_without_manifest("vidsift bench", b->config.model, b->manifest_path)) {
+        free(b);
+        return 2;
+    }
     vs_error err = {{0}};
     if (vs_manifest_load(&b->manifest, b->manifest_path, &err) != VS_OK ||
         (b->config.input_width > 0 &&

@@ -18,6 +18,13 @@ void cli_models_dir(char *out, size_t size);
  * models directory), or NAME.json there for hand-made installs. */
 void cli_manifest_path(const char *name, const char *dir, char *out, size_t size);
 
+/* A model file (.pt, .torchscript) given where a manifest is expected:
+ * `FILE.pt` means the manifest beside it, FILE.manifest.json. Returns 1
+ * after printing, as `command: ...`, that the manifest is missing and the
+ * command that writes one; 0 when name is not a model file or its manifest
+ * exists (manifest: what cli_manifest_path made of name). */
+int cli_model_without_manifest(const char *command, const char *name, const char *manifest);
+
 /* Restarts the program with OMP_WAIT_POLICY=PASSIVE unless it is set, so
  * libtorch's idle CPU threads sleep instead of spinning (see cli/omp.c).
  * Returns only when it did not restart. */

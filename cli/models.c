@@ -50,6 +50,7 @@ static const char usage[] =
     "  info NAME        everything a model's manifest says, and its labels\n"
     "  verify NAME      load the model, run it, check its outputs against the manifest\n"
     "                   (and, with --reference DIR, against a reference run)\n"
+    "  init FILE.pt     write the manifest a TorchScript model needs (FILE.manifest.json)\n"
     "\n"
     "NAME is a model in the models directory (NAME.manifest.json there) or the path\n"
     "of a manifest. The models directory is $VIDSIFT_MODELS, else the one installed\n"
@@ -115,6 +116,30 @@ static const char verify_usage[] =
     "\n"
     "exit status: 0 the model is usable (and matches REF), 1 it runs but does not\n"
     "match REF, 2 it is not usable or REF cannot be read (one line says why)\n";
+
+static const char init_usage[] =
+    "usage: vidsift models init --decoder yolov5|yolov8|yolo11|centernet [OPTIONS] FILE.pt\n"
+    "\n"
+    "Writes FILE.manifest.json beside FILE.pt, the manifest that tells vidsift how\n"
+    "to feed and decode the model, with the defaults of Ultralytics' exports\n"
+    "(`yolo export format=torchscript`, YOLOv5's export.py --include torchscript):\n"
+    "RGB, pixel/255, letterbox with grey 114, conf 0.25, IoU 0.45, per-class NMS;\n"
+    "centernet: stretch, stride 4, conf 0.2, IoU 0.4, class-agnostic NMS. Then run\n"
+    "`vidsift models verify FILE.manifest.json`, and `vidsift run --model FILE.pt`.\n"
+    "Field reference: models/README.md.\n"
+    "\n"
+    "  --decoder D      the model's head: yolov5 ([N,A,5+C]), yolov8 or yolo11\n"
+    "                   ([N,4+C,A]), centernet (heatmap and boxes)\n"
+    "  --imgsz S|WxH    the input size the model was exported with (640; centernet 512)\n"
+    "  --labels FILE    class names, one per line (default: COCO's 80, copied beside\n"
+    "                   the model as coco.labels)\n"
+    "  --name NAME      the model's name (FILE without .pt)\n"
+    "  --force          replace an existing manifest\n"
+    "  --dir DIR        models directory holding coco.labels (default: $VIDSIFT_MODELS\n"
+    "                   or the installed one)\n"
+    "  -h, --help       this text\n"
+    "\n"
+    "exit status: 0 written and valid, 2 usage error or nothing written\n";
 
 enum { OPT_DIR = 256, OPT_DEVICE, OPT_LABELS, OPT_REFERENCE };
 
@@ -370,6 +395,8 @@ static int models_info(int argc, char **argv)
     char dir[PATH_MAX];
     models_dir(&o, dir, sizeof dir);
     cli_manifest_path(argv[first], dir, path, sizeof path);
+    if (cli_model_without_manifest("vidsift models info", argv[first], path))
+        return 2;
     vs_manifest *m = load_or_complain("info", path);
     if (!m)
         return 2;
@@ -397,9 +424,14 @@ static int models_info(int argc, char **argv)
     printf("%-16s%g\n", "iou", m->iou);
     printf("%-16s%d\n", "max_detections", m->max_detections);
     printf("%-16s%s\n", "nms", m->class_agnostic_nms ? "class-agnostic" : "per class");
-    if (o.show_labels)
-        for (int c = 0; c < m->classes; c++)
-            printf("%4d  %s\n", c, m->labels[c]);
+    if (o.show_labels) {
+        for (int c = 0; c < m->classes; c++) {
+            if (m->coco_ids[c])
+                printf("%4d  %-20s COCO id %d\n", c, m->labels[c], m->coco_ids[c]);
+            else
+                printf("%4d  %s\n", c, m->labels[c]);
+        }
+    }
     free(m);
     return 0;
 }
@@ -1141,6 +1173,8 @@ static int models_verify(int argc, char **argv)
     char dir[PATH_MAX];
     models_dir(&o, dir, sizeof dir);
     cli_manifest_path(argv[first], dir, path, sizeof path);
+    if (cli_model_without_manifest("vidsift models verify", argv[first], path))
+        return 2;
     vs_manifest *m = load_or_complain("verify", path);
     if (!m)
         return 2;
@@ -1196,6 +1230,203 @@ static int models_verify(int argc, char **argv)
     return status;
 }
 
+/* ---- init ------------------------------------------------------------ */
+
+/* Copies src to dst unless dst exists; 0 on success. */
+static int copy_if_missing(const char *src, const char *dst)
+{
+    if (access(dst, F_OK) == 0)
+        return 0;
+    char *text = read_text(src, 1 << 20);
+    if (!text)
+        return -1;
+    FILE *f = fopen(dst, "wx");
+    int ok = f && fputs(text, f) >= 0;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    free(text);
+    return ok ? 0 : -1;
+}
+
+/* Non-blank lines of a labels file, or -1 if it cannot be read. */
+static int count_labels(const char *path)
+{
+    char *text = read_text(path, 1 << 20);
+    if (!text)
+        return -1;
+    int count = 0, blank = 1;
+    for (const char *p = text; *p; p++) {
+        if (*p == '\n') {
+            count += !blank;
+            blank = 1;
+        } else if (*p != ' ' && *p != '\t' && *p != '\r') {
+            blank = 0;
+        }
+    }
+    count += !blank;
+    free(text);
+    return count;
+}
+
+static int models_init(int argc, char **argv)
+{
+    static const struct option table[] = {
+        {"decoder", required_argument, NULL, 'D'}, {"imgsz", required_argument, NULL, 'I'},
+        {"labels", required_argument, NULL, 'L'},  {"name", required_argument, NULL, 'N'},
+        {"force", no_argument, NULL, 'F'},         {"dir", required_argument, NULL, 'R'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+    };
+    const char *decoder = NULL, *labels = NULL, *name = NULL, *dir_option = NULL;
+    int force = 0, width = 0, height = 0, option;
+    vs_error err = {{0}};
+    optind = 1;
+    opterr = 1;
+    while ((option = getopt_long(argc, argv, "h", table, NULL)) != -1) {
+        switch (option) {
+        case 'D': decoder = optarg; break;
+        case 'I':
+            if (vs_parse_input_size(optarg, &width, &height, &err) != VS_OK) {
+                fprintf(stderr, "vidsift models init: %s\n", err.msg);
+                return 2;
+            }
+            break;
+        case 'L': labels = optarg; break;
+        case 'N': name = optarg; break;
+        case 'F': force = 1; break;
+        case 'R': dir_option = optarg; break;
+        case 'h': fputs(init_usage, stdout); return 0;
+        default: fputs(init_usage, stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "vidsift models init: give exactly one model file\n%s", init_usage);
+        return 2;
+    }
+    static const char *const decoders[] = {"yolov5", "yolov8", "yolo11", "centernet", NULL};
+    int known = 0;
+    for (int i = 0; decoder && decoders[i]; i++)
+        known |= !strcmp(decoder, decoders[i]);
+    if (!known) {
+        fprintf(stderr, "vidsift models init: --decoder yolov5|yolov8|yolo11|centernet is needed "
+                        "(the model file does not say how its output is laid out)\n");
+        return 2;
+    }
+    const char *model = argv[optind];
+    size_t length = strlen(model);
+    size_t stem = length > 3 && !strcmp(model + length - 3, ".pt")              ? length - 3
+                  : length > 12 && !strcmp(model + length - 12, ".torchscript") ? length - 12
+                                                                                : 0;
+    if (!stem) {
+        fprintf(stderr, "vidsift models init: %s: expected a TorchScript file ending in .pt\n",
+                model);
+        return 2;
+    }
+    if (access(model, R_OK) != 0) {
+        fprintf(stderr, "vidsift models init: %s: %s\n", model, strerror(errno));
+        return 2;
+    }
+    char manifest_path[PATH_MAX], model_dir[PATH_MAX], base[256];
+    snprintf(manifest_path, sizeof manifest_path, "%.*s.manifest.json", (int)stem, model);
+    const char *slash = strrchr(model, '/');
+    snprintf(model_dir, sizeof model_dir, "%.*s", slash ? (int)(slash - model) : 1,
+             slash ? model : ".");
+    const char *file = slash ? slash + 1 : model;
+    snprintf(base, sizeof base, "%.*s", (int)(stem - (size_t)(file - model)), file);
+    if (!force && access(manifest_path, F_OK) == 0) {
+        fprintf(stderr, "vidsift models init: %s exists (--force replaces it)\n", manifest_path);
+        return 2;
+    }
+
+    /* Labels: the given file (made absolute, so the manifest works from
+     * anywhere), else COCO's, copied beside the model. */
+    char labels_field[PATH_MAX + 16], labels_path[PATH_MAX + 16];
+    if (labels) {
+        if (!realpath(labels, labels_path)) {
+            fprintf(stderr, "vidsift models init: --labels %s: %s\n", labels, strerror(errno));
+            return 2;
+        }
+        snprintf(labels_field, sizeof labels_field, "%s", labels_path);
+    } else {
+        char models[PATH_MAX], coco[PATH_MAX + 16];
+        if (dir_option)
+            snprintf(models, sizeof models, "%s", dir_option);
+        else
+            cli_models_dir(models, sizeof models);
+        snprintf(coco, sizeof coco, "%s/coco.labels", models);
+        snprintf(labels_path, sizeof labels_path, "%s/coco.labels", model_dir);
+        if (copy_if_missing(coco, labels_path) != 0) {
+            fprintf(stderr, "vidsift models init: cannot copy %s to %s: %s (give --labels)\n", coco,
+                    labels_path, strerror(errno));
+            return 2;
+        }
+        snprintf(labels_field, sizeof labels_field, "coco.labels");
+    }
+    int classes = count_labels(labels_path);
+    if (classes < 1) {
+        fprintf(stderr, "vidsift models init: %s: no labels\n", labels_path);
+        return 2;
+    }
+
+    int centernet = !strcmp(decoder, "centernet");
+    if (!width)
+        width = height = centernet ? 512 : 640;
+    cJSON *root = cJSON_CreateObject(), *input = cJSON_CreateObject();
+    const double mean[3] = {0, 0, 0}, std[3] = {1, 1, 1};
+    cJSON_AddStringToObject(root, "name", name ? name : base);
+    cJSON_AddStringToObject(root, "file", file);
+    cJSON_AddNumberToObject(input, "width", width);
+    cJSON_AddNumberToObject(input, "height", height);
+    cJSON_AddStringToObject(input, "layout", "nchw");
+    cJSON_AddStringToObject(input, "colour", "rgb");
+    cJSON_AddNumberToObject(input, "scale", 1.0 / 255.0);
+    cJSON_AddItemToObject(input, "mean", cJSON_CreateDoubleArray(mean, 3));
+    cJSON_AddItemToObject(input, "std", cJSON_CreateDoubleArray(std, 3));
+    cJSON_AddStringToObject(input, "resize", centernet ? "stretch" : "letterbox");
+    cJSON_AddItemToObject(root, "input", input);
+    cJSON_AddStringToObject(root, "decoder", decoder);
+    if (centernet) {
+        const char *outputs[2] = {"heatmap", "boxes"};
+        cJSON_AddItemToObject(root, "outputs", cJSON_CreateStringArray(outputs, 2));
+        cJSON_AddNumberToObject(root, "stride", 4);
+    } else {
+        const char *outputs[1] = {"output"};
+        cJSON_AddItemToObject(root, "outputs", cJSON_CreateStringArray(outputs, 1));
+    }
+    cJSON_AddStringToObject(root, "labels", labels_field);
+    cJSON_AddNumberToObject(root, "classes", classes);
+    cJSON_AddNumberToObject(root, "conf", centernet ? 0.2 : 0.25);
+    cJSON_AddNumberToObject(root, "iou", centernet ? 0.4 : 0.45);
+    cJSON_AddNumberToObject(root, "max_detections", 100);
+    cJSON_AddBoolToObject(root, "class_agnostic_nms", centernet);
+    char source[PATH_MAX + 64];
+    snprintf(source, sizeof source, "written by vidsift models init for %s", file);
+    cJSON_AddStringToObject(root, "source", source);
+    char *text = cJSON_Print(root);
+    cJSON_Delete(root);
+    if (!text) {
+        fprintf(stderr, "vidsift models init: out of memory\n");
+        return 2;
+    }
+    FILE *f = fopen(manifest_path, "w");
+    int written = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    if (f && fclose(f) != 0)
+        written = 0;
+    free(text);
+    if (!written) {
+        fprintf(stderr, "vidsift models init: cannot write %s: %s\n", manifest_path,
+                strerror(errno));
+        return 2;
+    }
+    /* What was written must load: the same strict parser as every command. */
+    vs_manifest *m = load_or_complain("init", manifest_path);
+    if (!m)
+        return 2;
+    printf("wrote %s (%s, %dx%d, %d classes); check it with `vidsift models verify %s`\n",
+           manifest_path, decoder, m->input_width, m->input_height, m->classes, manifest_path);
+    free(m);
+    return 0;
+}
+
 /* ---- dispatch -------------------------------------------------------- */
 
 static const struct {
@@ -1205,6 +1436,7 @@ static const struct {
     {"list", models_list},
     {"info", models_info},
     {"verify", models_verify},
+    {"init", models_init},
 };
 
 int cmd_models(int argc, char **argv)

@@ -32,8 +32,26 @@ void cli_models_dir(char *out, size_t size)
     snprintf(out, size, "/usr/local/share/vidsift/models");
 }
 
+/* Length of name without its model-file extension, or 0 if it has none. */
+static size_t model_file_stem(const char *name)
+{
+    static const char *const extensions[] = {".pt", ".torchscript", NULL};
+    size_t length = strlen(name);
+    for (int i = 0; extensions[i]; i++) {
+        size_t ext = strlen(extensions[i]);
+        if (length > ext && !strcmp(name + length - ext, extensions[i]))
+            return length - ext;
+    }
+    return 0;
+}
+
 void cli_manifest_path(const char *name, const char *dir, char *out, size_t size)
 {
+    size_t stem = model_file_stem(name);
+    if (stem) {
+        snprintf(out, size, "%.*s.manifest.json", (int)stem, name);
+        return;
+    }
     if (strchr(name, '/') || strstr(name, ".json")) {
         snprintf(out, size, "%s", name);
         return;
@@ -50,4 +68,17 @@ void cli_manifest_path(const char *name, const char *dir, char *out, size_t size
         if (length > 0 && (size_t)length < sizeof plain && access(plain, F_OK) == 0)
             snprintf(out, size, "%s", plain);
     }
+}
+
+int cli_model_without_manifest(const char *command, const char *name, const char *manifest)
+{
+    if (!model_file_stem(name) || access(manifest, F_OK) == 0)
+        return 0;
+    fprintf(stderr,
+            "%s: %s is a model file without a manifest: vidsift reads %s to know the model's "
+            "input size, normalisation, decoder and labels; write it with `vidsift models init "
+            "%s --decoder yolov8` (or yolov5, yolo11, centernet; see models/README.md), then "
+            "check it with `vidsift models verify %s`\n",
+            command, name, manifest, name, manifest);
+    return 1;
 }

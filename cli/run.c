@@ -315,6 +315,8 @@ int cmd_run(int argc, char **argv)
 
     char manifest_path[PATH_MAX];
     cli_manifest_path(model, NULL, manifest_path, sizeof manifest_path);
+    if (cli_model_without_manifest("vidsift run", model, manifest_path))
+        return 2;
     o.manifest_path = manifest_path;
 
     vs_error err = {{0}};

@@ -59,6 +59,12 @@ int vs_detect_frame(const vs_manifest *manifest, const float *const *outputs,
 int vs_nms(vs_detection *dets, int count, float iou, int class_agnostic, int max_keep);
 float vs_iou(const vs_detection *a, const vs_detection *b);
 
+/* The COCO category id (instances_*.json "category_id": person 1, dog 18,
+ * toothbrush 90; 91 ids, 80 used) of a label spelt as in models/coco.labels,
+ * so detections can be scored against COCO ground truth; 0 when the label is
+ * not one of COCO's 80 (case matters: COCO spells them in lower case). */
+int vs_coco_category_id(const char *label);
+
 /* Geometry of the preprocess mapping from source to model input. */
 typedef struct vs_letterbox {
     float scale_x, scale_y;   /* input pixels per source pixel */

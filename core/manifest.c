@@ -545,6 +545,7 @@ int vs_labels_parse(vs_manifest *manifest, const char *text, const char *name_fo
             if (count < classes) {
                 memcpy(manifest->labels[count], start, len);
                 manifest->labels[count][len] = 0;
+                manifest->coco_ids[count] = vs_coco_category_id(manifest->labels[count]);
             }
             count++;
         }

@@ -38,6 +38,7 @@ typedef struct vs_manifest {
     int max_detections;
     int class_agnostic_nms;
     char labels[VS_MAX_CLASSES][VS_LABEL_MAX];
+    int coco_ids[VS_MAX_CLASSES]; /* per label: its COCO category id, 0 if not a COCO name */
     /* Informational, shown by `models list`/`info` ("" when absent; cut at the size). */
     char source[256], licence[160];
 } vs_manifest;

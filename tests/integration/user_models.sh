@@ -63,10 +63,11 @@ db_rows() { # db_rows DB
               order by 1, 2, d.score desc"
 }
 
-# same_rows EXPECTED GOT: the same rows in the same order, scores within 1e-5 (float32
-# products), boxes within 0.01 px; else both listings, side by side, on stdout.
+# same_rows EXPECTED GOT [SCORE_TOLERANCE]: the same rows in the same order, scores within
+# 1e-5 (float32 products) or the tolerance given, boxes within 0.01 px; else both listings,
+# side by side, on stdout.
 same_rows() {
-    python3 - "$1" "$2" <<'PY'
+    python3 - "$1" "$2" "${3:-1e-5}" <<'PY'
 import sys
 def rows(path):
     out = []
@@ -76,7 +77,7 @@ def rows(path):
     return out
 want, got = rows(sys.argv[1]), rows(sys.argv[2])
 same = len(want) == len(got) and all(
-    w[:3] == g[:3] and abs(w[3] - g[3]) <= 1e-5 and
+    w[:3] == g[:3] and abs(w[3] - g[3]) <= float(sys.argv[3]) and
     max(abs(a - b) for a, b in zip(w[4], g[4])) <= 0.01 for w, g in zip(want, got))
 if not same:
     show = lambda r: f"{r[0]} frame {r[1]} {r[2]} {r[3]:.5f} [{' '.join(f'{v:.2f}' for v in r[4])}]"
@@ -174,6 +175,78 @@ else
     problem "vidsift run with tiny_badshape exited $status, expected 2 naming tiny_badshape.pt:" \
         "$(head -n 3 "$WORK/badshape.run.err")"
 fi
+
+# A bare TorchScript file, as Ultralytics' `yolo export format=torchscript` leaves it: `run
+# --model FILE.pt` says a manifest is needed and the command that writes one; `models init`
+# writes it (letterbox, /255, conf 0.25, IoU 0.45, per-class NMS, COCO labels copied beside);
+# then the model runs. A square white clip: no letterbox padding, so k is about 1 and the
+# README's YOLO rows at x2 (64 -> 128 px). The letterbox path converts with swscale's default
+# rounding, which turns this white into 254 (k = 0.996), so scores are compared within one
+# grey level (0.72/255 < 0.003), the boxes exactly.
+uniform_clip white_128x128 0xffffff 128x128
+mkdir -p "$WORK/square" && mv "$WORK/in/white_128x128.mkv" "$WORK/square/"
+for head in yolov5 yolov8; do
+    mine=$WORK/mine-$head
+    mkdir -p "$mine"
+    cp "$tests/tiny_$head.pt" "$mine/exported.pt"
+    status=0
+    "$VIDSIFT" run --progress never --model "$mine/exported.pt" --no-annotate \
+        --out "$mine/out0" "$WORK/square" >/dev/null 2>"$mine/no-manifest.err" || status=$?
+    err=$(cat "$mine/no-manifest.err")
+    if [ "$status" = 2 ] && [ "$(wc -l <"$mine/no-manifest.err")" = 1 ] &&
+        [[ "$err" == *"exported.manifest.json"* && "$err" == *"vidsift models init $mine/exported.pt --decoder"* ]]; then
+        pass "$head: --model FILE.pt without a manifest: exit 2, names the manifest and models init"
+    else
+        problem "$head: --model FILE.pt without a manifest exited $status: $err"
+    fi
+    status=0
+    "$VIDSIFT" models init "$mine/exported.pt" >/dev/null 2>"$mine/init-nodecoder.err" || status=$?
+    [ "$status" = 2 ] && grep -q -- "--decoder" "$mine/init-nodecoder.err" ||
+        problem "$head: models init without --decoder exited $status: $(cat "$mine/init-nodecoder.err")"
+    status=0
+    "$VIDSIFT" models init "$mine/exported.pt" --decoder "$head" --imgsz 64 \
+        >"$mine/init.out" 2>"$mine/init.err" || status=$?
+    if [ "$status" != 0 ] || [ ! -f "$mine/exported.manifest.json" ] || [ ! -f "$mine/coco.labels" ]; then
+        problem "$head: models init exited $status: $(cat "$mine/init.err")"
+        continue
+    fi
+    python3 - "$mine/exported.manifest.json" "$head" <<'PY' || problem "$head: models init wrote an unexpected manifest"
+import json, sys
+m = json.load(open(sys.argv[1]))
+want = {"file": "exported.pt", "decoder": sys.argv[2], "labels": "coco.labels", "classes": 80,
+        "conf": 0.25, "iou": 0.45, "class_agnostic_nms": False}
+bad = {k: m.get(k) for k, v in want.items() if m.get(k) != v}
+i = m["input"]
+if (i["width"], i["height"], i["resize"], i["colour"]) != (64, 64, "letterbox", "rgb") or abs(i["scale"] - 1 / 255) > 1e-12:
+    bad["input"] = i
+if bad:
+    sys.exit(f"unexpected fields: {bad}")
+PY
+    status=0
+    "$VIDSIFT" models init "$mine/exported.pt" --decoder "$head" >/dev/null 2>"$mine/init-again.err" || status=$?
+    [ "$status" = 2 ] && grep -q -- "--force" "$mine/init-again.err" ||
+        problem "$head: a second models init without --force exited $status"
+    "$VIDSIFT" models verify "$mine/exported.pt" >"$mine/verify.out" 2>&1 ||
+        problem "$head: models verify of the init manifest failed: $(tail -n 1 "$mine/verify.out")"
+    status=0
+    "$VIDSIFT" run --progress never --model "$mine/exported.pt" --no-annotate \
+        --out "$mine/out" "$WORK/square" >/dev/null 2>"$mine/run.err" || status=$?
+    if [ "$status" != 0 ]; then
+        problem "$head: run with the init manifest exited $status: $(why_failed "$mine/run.err")"
+        continue
+    fi
+    for frame in 0 1 2; do
+        printf 'white_128x128.mkv|%s|person|0.72|24 24 40 40\nwhite_128x128.mkv|%s|car|0.6|80 24 112 40\n' "$frame" "$frame"
+        printf 'white_128x128.mkv|%s|toothbrush|0.4|44 84 84 108\nwhite_128x128.mkv|%s|bicycle|0.3|44 84 84 108\n' "$frame" "$frame"
+    done >"$mine/expected"
+    db_rows "$mine/out/results.db" >"$mine/got"
+    if same_rows "$mine/expected" "$mine/got" 0.003 >"$mine/diff"; then
+        pass "$head: models init + run --model FILE.pt: the README's 4 detections in each of 3 frames"
+    else
+        problem "$head: detections with the init manifest differ:
+$(cat "$mine/diff")"
+    fi
+done
 
 [ "$FAILURES" = 0 ] || fail "$FAILURES checks failed (see above)"
 finish
