@@ -45,6 +45,9 @@ typedef struct walk_state {
         ino_t ino;
     } ancestors[256]; /* directories on the current path */
     int depth;
+    /* The argument being walked is itself an output directory (`vidsift run
+     * --out . .`): its own files are the user's, only its outputs are not. */
+    int root_is_output;
 } walk_state;
 
 static void problem(walk_state *walk, const char *path, const char *what)
@@ -288,19 +291,25 @@ static int compare_names(const void *a, const void *b)
 
 static int walk_directory(walk_state *walk, const char *dir, const char *root, vs_error *err);
 
-/* A directory not to walk: the run's output directory, or another's. */
-static int skip_output_dir(walk_state *walk, const char *path, const struct stat *st)
+/* A directory not to walk: the run's output directory, or another's. One
+ * given as the argument itself is walked, all but its annotated/ and
+ * snapshots/ (see walk_directory). */
+static int skip_output_dir(walk_state *walk, const char *path, const struct stat *st, int explicit)
 {
-    if (walk->has_out_dir && st->st_dev == walk->out_dir.st_dev &&
-        st->st_ino == walk->out_dir.st_ino) {
-        problem(walk, path, "the run's output directory, not analysed");
-        return 1;
+    int ours = walk->has_out_dir && st->st_dev == walk->out_dir.st_dev &&
+               st->st_ino == walk->out_dir.st_ino;
+    if (!ours && !vs_is_output_dir(path))
+        return 0;
+    if (explicit) {
+        walk->root_is_output = 1;
+        problem(walk, path,
+                "a vidsift output directory: its annotated/ and snapshots/ are not analysed");
+        return 0;
     }
-    if (vs_is_output_dir(path)) {
-        problem(walk, path, "a vidsift output directory, not analysed");
-        return 1;
-    }
-    return 0;
+    problem(walk, path,
+            ours ? "the run's output directory, not analysed"
+                 : "a vidsift output directory, not analysed");
+    return 1;
 }
 
 static int walk_entry(walk_state *walk, const char *path, const char *root, int explicit,
@@ -314,7 +323,7 @@ static int walk_entry(walk_state *walk, const char *path, const char *root, int 
         return VS_OK;
     }
     if (S_ISDIR(st.st_mode)) {
-        if (skip_output_dir(walk, path, &st))
+        if (skip_output_dir(walk, path, &st, explicit))
             return VS_OK;
         for (int i = 0; i < walk->depth; i++)
             if (walk->ancestors[i].dev == st.st_dev && walk->ancestors[i].ino == st.st_ino) {
@@ -363,6 +372,9 @@ static int walk_directory(walk_state *walk, const char *dir, const char *root, v
     while ((entry = readdir(handle))) {
         if (entry->d_name[0] == '.')
             continue; /* hidden files and . / .. */
+        if (walk->root_is_output && walk->depth == 1 &&
+            (!strcmp(entry->d_name, "annotated") || !strcmp(entry->d_name, "snapshots")))
+            continue;
         if (count == capacity) {
             capacity = capacity ? capacity * 2 : 32;
             char **grown = realloc(names, (size_t)capacity * sizeof *grown);
@@ -496,6 +508,7 @@ int vs_scan(const char *const *paths, int path_count, const char *out_dir, vs_sc
         while (length > 1 && path[length - 1] == '/')
             path[--length] = 0;
         set_root_name(&walk, path);
+        walk.root_is_output = 0;
         status = walk_entry(&walk, path, NULL, 1, err);
     }
     if (status == VS_OK)

@@ -90,6 +90,12 @@ run 0 "${tiny[@]}" --out spelt --force .
     fail "an output directory was analysed: $(sql spelt/results.db "select path from videos")"
 grep -q "old: a vidsift output directory, not analysed" "$WORK/stderr" || fail "skipping old/ not said"
 [ -f vidsift-out/.vidsift-output ] || fail "run did not mark its output directory"
+# The output directory is the input directory: its own files are analysed, its outputs are not.
+mkdir -p "$WORK/here" && cp a.mp4 "$WORK/here/a.mp4" && cd "$WORK/here"
+run 0 "${tiny[@]}" --snapshots --out . .
+run 0 "${tiny[@]}" --snapshots --out . --force .
+[ "$(sql results.db "select count(*) from videos")" = 1 ] && [ -f annotated/here/a.mp4 ] ||
+    fail "--out . .: $(sql results.db "select path from videos")"
 cd "$WORK"
 pass "cd dir; vidsift run . twice: its outputs (and another run's) are never analysed"
 

@@ -129,7 +129,8 @@ static void output_directories_are_not_walked(void **state)
                              "ffmpeg -loglevel error -f lavfi -i testsrc=size=64x48:rate=5 -t 0.4 "
                              "-pix_fmt yuv420p clip.mp4 && cp clip.mp4 out/annotated/clip.mp4 && "
                              "cp clip.mp4 old/annotated/clip.mp4 && : > old/results.db && "
-                             "cp clip.mp4 marked/clip.mp4",
+                             "cp clip.mp4 marked/clip.mp4 && mkdir marked/annotated && "
+                             "cp clip.mp4 marked/annotated/clip.mp4",
                              dir),
                      0);
     char marked[4200], out_other_spelling[4200];
@@ -145,6 +146,14 @@ static void output_directories_are_not_walked(void **state)
     assert_int_equal(result.video_count, 1);
     assert_string_equal(result.videos[0].relative_path, "clip.mp4");
     assert_int_equal(p.count, 3); /* marked, old, out */
+    vs_scan_free(&result);
+
+    /* Given as the argument (`vidsift run --out . .`): its own files are
+     * walked, its annotated/ and snapshots/ are not. */
+    const char *outputs[] = {marked};
+    assert_int_equal(vs_scan(outputs, 1, marked, collect, &p, &result, &err), VS_OK);
+    assert_int_equal(result.video_count, 1);
+    assert_string_equal(result.videos[0].relative_path, "clip.mp4");
     vs_scan_free(&result);
 }
 
