@@ -18,6 +18,7 @@
 #include "pipeline.h"
 #include "report.h"
 #include "scan.h"
+#include "shard.h"
 
 static const char usage[] =
     "usage: vidsift run [OPTIONS] PATH...\n"
@@ -50,6 +51,10 @@ static const char usage[] =
     "  --no-annotate         do not write annotated videos\n"
     "  --snapshots           write JPEG thumbnails and best crops per class\n"
     "  --force               redo videos already complete in the database\n"
+    "  --shard K/N|auto      take only shard K of N (0-based) of the videos, split by a\n"
+    "                        fixed hash of each path below its input root; auto reads\n"
+    "                        SLURM_ARRAY_TASK_ID/MIN/COUNT or JOB_COMPLETION_INDEX\n"
+    "  --shards N            the shard count for --shard auto under JOB_COMPLETION_INDEX\n"
     "output to the terminal:\n"
     "  --quiet               print nothing but errors\n"
     "  --json                print the JSON summary on stdout\n"
@@ -80,6 +85,8 @@ enum {
     OPT_JSON,
     OPT_PROGRESS,
     OPT_IMGSZ,
+    OPT_SHARD,
+    OPT_SHARDS,
 };
 
 static const struct option options_table[] = {
@@ -104,6 +111,8 @@ static const struct option options_table[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"progress", required_argument, NULL, OPT_PROGRESS},
     {"imgsz", required_argument, NULL, OPT_IMGSZ},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"shards", required_argument, NULL, OPT_SHARDS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -230,6 +239,8 @@ int cmd_run(int argc, char **argv)
                         .stop = &stop_requested};
     const char *model = "centernet", *progress_mode = "auto";
     int quiet = 0, json = 0;
+    const char *shard_text = NULL;
+    int shards_option = 0;
     double real;
     /* First thing: a signal from here on stops the run cleanly. */
     struct sigaction action = {.sa_handler = on_signal};
@@ -290,6 +301,11 @@ int cmd_run(int argc, char **argv)
             }
             break;
         }
+        case OPT_SHARD: shard_text = optarg; break;
+        case OPT_SHARDS:
+            if (!parse_int("shards", optarg, 1, VS_SHARD_MAX, &shards_option))
+                return 2;
+            break;
         case OPT_OUT: o.out_dir = optarg; break;
         case OPT_DB: o.db_path = optarg; break;
         case OPT_NO_ANNOTATE: o.annotate = 0; break;
@@ -313,6 +329,18 @@ int cmd_run(int argc, char **argv)
         return 2;
     }
 
+    vs_shard shard = {0, 1};
+    if (shard_text) {
+        vs_error shard_err = {{0}};
+        if (vs_shard_parse(shard_text, shards_option, NULL, &shard, &shard_err) != VS_OK) {
+            fprintf(stderr, "vidsift run: %s\n", shard_err.msg);
+            return 2;
+        }
+    } else if (shards_option) {
+        fprintf(stderr, "vidsift run: --shards needs --shard auto\n");
+        return 2;
+    }
+
     char manifest_path[PATH_MAX];
     cli_manifest_path(model, NULL, manifest_path, sizeof manifest_path);
     if (cli_model_without_manifest("vidsift run", model, manifest_path))
@@ -327,8 +355,18 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "vidsift run: %s\n", VS_NAME(err.msg));
         return 2;
     }
+    int videos_found = scan.video_count;
+    scan.video_count = vs_shard_select(&shard, scan.videos, scan.video_count);
+    if (shard.count > 1 && !quiet)
+        fprintf(stderr, "vidsift run: shard %d/%d: %d of %d videos\n", shard.index, shard.count,
+                scan.video_count, videos_found);
     o.files_skipped = scan.files_skipped;
     o.duplicates_dropped = scan.duplicates;
+    if (scan.video_count == 0 && videos_found > 0) {
+        /* An array larger than the input: this task has nothing to do. */
+        vs_scan_free(&scan);
+        return 0;
+    }
     if (scan.video_count == 0) {
         fprintf(stderr, "vidsift run: no video found in the given paths\n");
         vs_scan_free(&scan);
