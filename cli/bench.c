@@ -54,7 +54,8 @@ static const char usage[] =
     "GPU use. Without VIDEO it uses the forensics-samples-files clips (1080p and\n"
     "720p), or a generated 720p clip when that package is not installed.\n"
     "\n"
-    "  --model NAME|PATH     model name in `vidsift models list`, or a manifest path (centernet)\n"
+    "  --model NAME|PATH     model name in `vidsift models list`, a manifest path, or a\n"
+    "                        .pt with its manifest beside it (yolov5s; $VIDSIFT_DEFAULT_MODEL)\n"
     "  --device DEV          auto, cpu, cuda or cuda:N (auto)\n"
     "  --half                the pipeline runs in FP16 (CUDA only); inference is measured in\n"
     "                        FP32 always, and in FP16 too on CUDA\n"
@@ -1487,7 +1488,7 @@ static int make_temp_dir(bench *b, vs_error *err)
 
 static int parse_options(int argc, char **argv, bench_config *c)
 {
-    *c = (bench_config){.model = "centernet",
+    *c = (bench_config){.model = cli_default_model(),
                         .device = "auto",
                         .frames = 64,
                         .batch = 8,

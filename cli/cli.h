@@ -18,6 +18,10 @@ void cli_models_dir(char *out, size_t size);
  * models directory), or NAME.json there for hand-made installs. */
 void cli_manifest_path(const char *name, const char *dir, char *out, size_t size);
 
+/* The model `run` and `bench` use without --model: $VIDSIFT_DEFAULT_MODEL
+ * when set (a NAME or a path, as --model takes), else "yolov5s". */
+const char *cli_default_model(void);
+
 /* A model file (.pt, .torchscript) given where a manifest is expected:
  * `FILE.pt` means the manifest beside it, FILE.manifest.json. Returns 1
  * after printing, as `command: ...`, that the manifest is missing and the

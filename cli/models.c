@@ -85,7 +85,8 @@ static const char info_usage[] =
     "exit status: 0 ok, 2 the manifest or its files are broken\n";
 
 static const char verify_usage[] =
-    "usage: vidsift models verify [--dir DIR] [--device DEV] [--reference REF] NAME\n"
+    "usage: vidsift models verify [--dir DIR] [--device DEV] [--imgsz S|WxH] [--reference REF] "
+    "NAME\n"
     "\n"
     "Loads the manifest and labels, opens the model with the shim (with warmup),\n"
     "runs a batch of 2 grey frames and checks that\n"
@@ -110,6 +111,8 @@ static const char verify_usage[] =
     "It prints the measured differences.\n"
     "\n"
     "  --reference REF  compare with the reference run in directory REF\n"
+    "  --imgsz S|WxH    YOLO models: run at this input size instead of the manifest's\n"
+    "                   (a reference made at 640 checks a model whose default is 512)\n"
     "  --device DEV     auto, cpu, cuda or cuda:N (auto)\n"
     "  --dir DIR        models directory (default: $VIDSIFT_MODELS or the installed one)\n"
     "  -h, --help       this text\n"
@@ -141,10 +144,10 @@ static const char init_usage[] =
     "\n"
     "exit status: 0 written and valid, 2 usage error or nothing written\n";
 
-enum { OPT_DIR = 256, OPT_DEVICE, OPT_LABELS, OPT_REFERENCE };
+enum { OPT_DIR = 256, OPT_DEVICE, OPT_LABELS, OPT_REFERENCE, OPT_IMGSZ };
 
 /* Which of the shared options a subcommand accepts (--dir and --help: all). */
-enum { ACCEPTS_DEVICE = 1, ACCEPTS_LABELS = 2, ACCEPTS_REFERENCE = 4 };
+enum { ACCEPTS_DEVICE = 1, ACCEPTS_LABELS = 2, ACCEPTS_REFERENCE = 4, ACCEPTS_IMGSZ = 8 };
 
 /* Options shared by the subcommands; each accepts the subset its usage lists. */
 typedef struct models_options {
@@ -152,6 +155,7 @@ typedef struct models_options {
     const char *device;
     const char *reference;
     int show_labels;
+    int input_width, input_height; /* --imgsz; 0: the manifest's */
 } models_options;
 
 /* Parses argv (argv[0] is the subcommand) into o; returns the index of the
@@ -163,6 +167,7 @@ static int parse_options(int argc, char **argv, const char *help, int accepts, m
         {"device", required_argument, NULL, OPT_DEVICE},
         {"labels", no_argument, NULL, OPT_LABELS},
         {"reference", required_argument, NULL, OPT_REFERENCE},
+        {"imgsz", required_argument, NULL, OPT_IMGSZ},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -182,6 +187,16 @@ static int parse_options(int argc, char **argv, const char *help, int accepts, m
                 goto bad;
             o->show_labels = 1;
             break;
+        case OPT_IMGSZ: {
+            if (!(accepts & ACCEPTS_IMGSZ))
+                goto bad;
+            vs_error err = {{0}};
+            if (vs_parse_input_size(optarg, &o->input_width, &o->input_height, &err) != VS_OK) {
+                fprintf(stderr, "vidsift models %s: %s\n", argv[0], err.msg);
+                return -2;
+            }
+            break;
+        }
         case OPT_REFERENCE:
             if (!(accepts & ACCEPTS_REFERENCE))
                 goto bad;
@@ -1162,7 +1177,8 @@ static int reference_fits(const reference *ref, const vs_manifest *m, const char
 static int models_verify(int argc, char **argv)
 {
     models_options o = {.device = "auto"};
-    int first = parse_options(argc, argv, verify_usage, ACCEPTS_DEVICE | ACCEPTS_REFERENCE, &o);
+    int first = parse_options(argc, argv, verify_usage,
+                              ACCEPTS_DEVICE | ACCEPTS_REFERENCE | ACCEPTS_IMGSZ, &o);
     if (first < 0)
         return first == -1 ? 0 : 2;
     if (first != argc - 1) {
@@ -1178,7 +1194,15 @@ static int models_verify(int argc, char **argv)
     vs_manifest *m = load_or_complain("verify", path);
     if (!m)
         return 2;
-    printf("manifest        %s: ok (%s, %d labels)\n", path, m->name, m->classes);
+    vs_error size_err = {{0}};
+    if (o.input_width > 0 &&
+        vs_manifest_set_input_size(m, o.input_width, o.input_height, &size_err) != VS_OK) {
+        fprintf(stderr, "vidsift models verify: %s\n", size_err.msg);
+        free(m);
+        return 2;
+    }
+    printf("manifest        %s: ok (%s, %d labels, input %dx%d)\n", path, m->name, m->classes,
+           m->input_width, m->input_height);
 
     /* The reference is read and checked before the model is opened: a bad
      * reference is a usage problem (2), never reported as a mismatch. */

@@ -82,3 +82,11 @@ int cli_model_without_manifest(const char *command, const char *name, const char
             command, name, manifest, name, manifest);
     return 1;
 }
+
+const char *cli_default_model(void)
+{
+    /* The environment lets a site or a test suite pin another default (the
+     * test suite keeps the faster CenterNet where any model will do). */
+    const char *env = getenv("VIDSIFT_DEFAULT_MODEL");
+    return env && *env ? env : "yolov5s";
+}

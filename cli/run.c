@@ -28,7 +28,8 @@ static const char usage[] =
     "OUT/annotated/*.mp4, OUT/snapshots/ and OUT/report.json.\n"
     "\n"
     "model and device:\n"
-    "  --model NAME|PATH     model name in `vidsift models list`, or a manifest path (centernet)\n"
+    "  --model NAME|PATH     model name in `vidsift models list`, a manifest path, or a\n"
+    "                        .pt with its manifest beside it (yolov5s; $VIDSIFT_DEFAULT_MODEL)\n"
     "  --device DEV          auto, cpu, cuda or cuda:N (auto)\n"
     "  --half                FP16 inference (CUDA only)\n"
     "  --batch N             frames per inference batch, 1-64 (8)\n"
@@ -237,7 +238,7 @@ int cmd_run(int argc, char **argv)
                         .annotate = 1,
                         .store = 1,
                         .stop = &stop_requested};
-    const char *model = "centernet", *progress_mode = "auto";
+    const char *model = cli_default_model(), *progress_mode = "auto";
     int quiet = 0, json = 0;
     const char *shard_text = NULL;
     int shards_option = 0;

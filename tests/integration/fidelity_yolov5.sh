@@ -2,7 +2,8 @@
 # tests/fidelity/check.sh with FIDELITY_MODEL=yolov5s letterboxes 4 real frames to 640 as
 # Ultralytics does, runs the package's model.json under the official TF.js (npm, WASM backend)
 # and compares yolov5s.pt in Python (raw output within 1e-4, detections identical); then
-# `vidsift models verify yolov5s --reference` feeds the same tensors through the shim and
+# `vidsift models verify yolov5s --imgsz 640 --reference` (the graph is 640; the default 512)
+# feeds the same tensors through the shim and
 # core/detect.c's yolov5 decoder. Never skips: a missing prerequisite is a failure.
 source "$(dirname "$0")/common.bash"
 : "${VS_SOURCE_DIR:?run through ctest, which sets VS_SOURCE_DIR}"
@@ -39,7 +40,7 @@ pass "TF.js vs yolov5s.pt in Python: raw output max|d|/max(1,|ref|) $raw <= 1e-4
 
 # 2. The same tensors through vidsift's shim and C decoder.
 status=0
-"$VIDSIFT" models verify yolov5s --reference "$ref" >"$WORK/verify.out" 2>"$WORK/verify.err" || status=$?
+"$VIDSIFT" models verify yolov5s --imgsz 640 --reference "$ref" >"$WORK/verify.out" 2>"$WORK/verify.err" || status=$?
 cat "$WORK/verify.out"
 [ "$status" = 0 ] || { cat "$WORK/verify.err" >&2; fail "models verify yolov5s --reference exited $status"; }
 rel=$(sed -nE 's/^  output +max\|d\| [0-9.e+-]+, relative ([0-9.e+-]+).*/\1/p' "$WORK/verify.out")

@@ -1,4 +1,5 @@
-# The default model on real footage (Debian's forensics-samples-files):
+# The CenterNet (--model centernet, the default before yolov5s) on real footage (Debian's
+# forensics-samples-files; quality_real_footage.sh has the default):
 # what it sees at the model's own threshold (0.2, as the human package uses
 # it), and that batch size and --jobs do not change a single row.
 source "$(dirname "$0")/common.bash"
@@ -11,7 +12,7 @@ mkdir -p "$WORK/in"
 ffmpeg -nostdin -loglevel error -i "$hello" -frames:v 60 -c copy "$WORK/in/hello60.mp4"
 ln -sf "$dog" "$WORK/in/dog.mp4"
 
-run_vidsift 0 --out "$WORK/b8" --batch 8 "$WORK/in"
+run_vidsift 0 --model centernet --out "$WORK/b8" --batch 8 "$WORK/in"
 db="$WORK/b8/results.db"
 frames=$(sql "$db" "select frames_analysed from videos where path like '%hello60.mp4'")
 person_frames=$(sql "$db" "select count(distinct frame_index) from detections d join videos v on v.id = d.video_id where v.path like '%hello60.mp4' and label = 'person'")
@@ -24,9 +25,9 @@ boxed=$(sql "$db" "select count(distinct frame_index) from detections d join vid
 pass "1080p dog clip: the dog is boxed (as cat or dog) in all 41 frames ($(sql "$db" "select group_concat(label || ':' || n) from (select label, count(distinct frame_index) n from detections d join videos v on v.id = d.video_id where v.path like '%dog.mp4' and label in ('cat','dog') group by label)"))"
 
 detections "$db" >"$WORK/b8.txt"
-run_vidsift 0 --out "$WORK/b1" --batch 1 --no-annotate "$WORK/in"
+run_vidsift 0 --model centernet --out "$WORK/b1" --batch 1 --no-annotate "$WORK/in"
 detections "$WORK/b1/results.db" >"$WORK/b1.txt"
-run_vidsift 0 --out "$WORK/b16" --batch 16 --no-annotate --jobs 3 "$WORK/in"
+run_vidsift 0 --model centernet --out "$WORK/b16" --batch 16 --no-annotate --jobs 3 "$WORK/in"
 detections "$WORK/b16/results.db" >"$WORK/b16.txt"
 [ -s "$WORK/b8.txt" ] || fail "no detections to compare"
 same_detections "$WORK/b1.txt" "$WORK/b8.txt" || fail "batch 1 and batch 8 differ"

@@ -16,7 +16,7 @@ mkdir -p "$WORK/in"
 ffmpeg -nostdin -loglevel error -i "$hello" -frames:v 20 -c copy "$WORK/in/hello20.mp4"
 ffmpeg -nostdin -loglevel error -i "$dog" -frames:v 20 -c copy "$WORK/in/dog20.mp4"
 
-run_vidsift 0 --out "$WORK/out" --no-annotate "$WORK/in"
+run_vidsift 0 --model centernet --out "$WORK/out" --no-annotate "$WORK/in"
 for clip in dog20.mp4 hello20.mp4; do
     "$python" "$VS_SOURCE_DIR/models/reference_run.py" "$VS_MODELS_DIR/centernet.pt" \
         "$WORK/in/$clip" "$WORK/$clip.reference.tsv" || fail "the reference run failed on $clip"
