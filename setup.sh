@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh: takes a fresh Debian 12 machine to a working vidsift.
 #
-#   ./setup.sh          install packages, prepare the default model, Release build (build/)
+#   ./setup.sh          install packages, prepare the models, Release build (build/)
 #   ./setup.sh test     the above, plus the sanitizer build (build-asan/), then every test in both
 #   ./setup.sh demo     the above build, then `vidsift run` on the forensics sample clips
 #
@@ -52,7 +52,7 @@ build() { # build DIR [cmake options...]
 }
 
 prepare_models() { # prepare_models DIR
-    bash models/prepare.sh "$1" || die "could not prepare the default model into $1"
+    bash models/prepare.sh "$1" || die "could not prepare the models (yolov5s, centernet) into $1"
 }
 
 install_packages
