@@ -1,0 +1,12 @@
+/* worker.c: placeholder while the Redis work queue is written. */
+#include <stdio.h>
+
+#include "cli.h"
+
+int cmd_worker(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "vidsift worker: not built yet\n");
+    return 2;
+}
