@@ -14,7 +14,8 @@ PACKAGES=(build-essential cmake pkg-config git ca-certificates
     libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg
     libtorch-dev python3-torch python3-numpy
     libturbojpeg0-dev libsqlite3-dev sqlite3 libcjson-dev libcmocka-dev
-    nodejs npm forensics-samples-files bc valgrind)
+    nodejs npm forensics-samples-files bc valgrind libhiredis-dev redis-server
+    chromium fonts-liberation python3-pil)
 JOBS=$(nproc 2>/dev/null || echo 2)
 
 say() { printf 'setup: %s\n' "$*" >&2; }
