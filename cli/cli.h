@@ -6,11 +6,16 @@ int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
 int cmd_queue(int argc, char **argv);
 int cmd_worker(int argc, char **argv);
 
 #include <stddef.h>
+
+/* The results database a DB argument means: DB itself, or DB/results.db when
+ * DB is a directory (a `vidsift run` output directory). */
+void cli_database_path(const char *given, char *out, size_t size);
 
 /* Directory holding the installed models: $VIDSIFT_MODELS, else the build's
  * models/ next to the executable, else the install prefix's share/vidsift/models. */

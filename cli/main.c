@@ -23,6 +23,7 @@ static const struct {
     {"bench", cmd_bench, "measure each stage and the whole pipeline", 1},
     {"models", cmd_models, "list, describe and verify installed models", 0},
     {"export", cmd_export, "export detections from a results database (csv, jsonl, coco)", 0},
+    {"report", cmd_report, "write the HTML report of a results database", 0},
     {"merge", cmd_merge, "merge shard or worker databases into one", 0},
     {"queue", cmd_queue, "push videos to a Redis work queue, show its state", 0},
     {"worker", cmd_worker, "analyse videos taken from a Redis work queue", 1},

@@ -17,6 +17,7 @@
 #include "manifest.h"
 #include "pipeline.h"
 #include "report.h"
+#include "report_html.h"
 #include "scan.h"
 #include "shard.h"
 
@@ -214,6 +215,26 @@ static int classes_given(const char *text)
         if (!*item)
             return 1;
     }
+}
+
+/* OUT/report.html for this run; 0 (after a line saying why) when it could
+ * not be written: the run's results are in the database all the same. */
+static int write_html_report(const vs_run_options *o, int64_t run_id, const char *html_path)
+{
+    char db_path[PATH_MAX];
+    if (o->db_path)
+        snprintf(db_path, sizeof db_path, "%s", o->db_path);
+    else
+        snprintf(db_path, sizeof db_path, "%s/results.db", o->out_dir);
+    vs_error err = {{0}};
+    vs_store *store = NULL;
+    int status = vs_store_open_read(&store, db_path, &err);
+    if (status == VS_OK)
+        status = vs_report_html_write(store, db_path, run_id, html_path, &err);
+    vs_store_close(store);
+    if (status != VS_OK)
+        fprintf(stderr, "vidsift run: %s\n", VS_NAME(err.msg));
+    return status == VS_OK;
 }
 
 static char *options_json(int argc, char **argv)
@@ -429,11 +450,19 @@ int cmd_run(int argc, char **argv)
         if (file)
             unlink(report_path);
     }
+    /* The page comes from the database (the same code as `vidsift report`):
+     * what the run recorded is what it shows. */
+    char html_path[PATH_MAX];
+    snprintf(html_path, sizeof html_path, "%s/report.html", o.out_dir);
+    int html_written = written && o.store && result.run_id > 0 &&
+                       write_html_report(&o, result.run_id, html_path);
     if (json && report)
         printf("%s\n", report);
-    if (!quiet)
+    if (!quiet) {
         vs_report_print(stderr, &result, scan.videos, scan.video_count);
-    else
+        if (html_written)
+            fprintf(stderr, "  report: %s (open it in a browser)\n", VS_NAME(html_path));
+    } else
         for (int i = 0; i < scan.video_count; i++)
             if (scan.videos[i].status == VS_VIDEO_FAILED)
                 fprintf(stderr, "vidsift: %s\n", VS_NAME(scan.videos[i].error.msg));

@@ -1154,3 +1154,366 @@ int vs_store_bench(const char *path, int64_t rows, double *rows_per_s, vs_error 
         *rows_per_s = rows / (elapsed_ms > 0 ? elapsed_ms / 1e3 : 1e-9);
     return status;
 }
+
+/* ---- Reading ---- */
+
+struct vs_store_cursor {
+    vs_store *store;
+    sqlite3_stmt *stmt;
+    const char *doing; /* for messages: "read videos", ... */
+};
+
+int vs_store_open_read(vs_store **out, const char *path, vs_error *err)
+{
+    *out = NULL;
+    struct stat info;
+    if (stat(path, &info) != 0)
+        return vs_fail(err, VS_EIO, "%s: %s", VS_NAME(path), strerror(errno));
+    if (S_ISDIR(info.st_mode))
+        return vs_fail(err, VS_EIO, "%s: is a directory, not a results database", VS_NAME(path));
+    vs_store *store = calloc(1, sizeof *store);
+    if (!store)
+        return vs_fail(err, VS_ENOMEM, "%s: out of memory", VS_NAME(path));
+    snprintf(store->path, sizeof store->path, "%s", path);
+    store->busy_ms = VS_STORE_BUSY_MS;
+    store->file_fd = -1; /* nothing is written: no file to check at commits */
+    int rc = sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    int status = rc == SQLITE_OK ? VS_OK : store_fail(store, rc, "open the database", err);
+    int64_t version = 0;
+    if (status == VS_OK) {
+        sqlite3_extended_result_codes(store->db, 1);
+        sqlite3_busy_timeout(store->db, store->busy_ms);
+        status = check_identity(store, &version, err);
+    }
+    if (status == VS_OK && version < VS_STORE_SCHEMA_VERSION)
+        status = vs_fail(err, VS_EIO,
+                         "%s: %s (schema v%lld); a `vidsift run` with this database migrates it",
+                         VS_NAME(path),
+                         version == 0 ? "not a vidsift results database, or an empty one"
+                                      : "written by an older vidsift",
+                         (long long)version);
+    /* One read transaction: every cursor sees the same rows. */
+    if (status == VS_OK)
+        status = store_exec(store, "BEGIN", "start reading", err);
+    if (status != VS_OK) {
+        vs_store_close(store);
+        return status;
+    }
+    *out = store;
+    return VS_OK;
+}
+
+void vs_store_cursor_close(vs_store_cursor *cursor)
+{
+    if (!cursor)
+        return;
+    sqlite3_finalize(cursor->stmt);
+    free(cursor);
+}
+
+/* Appends the filter's clauses to sql; only the set fields, so that SQLite
+ * uses the indexes (an "?1 = 0 OR video_id = ?1" clause would defeat them).
+ * Parameters are named and bound by bind_filter. */
+static void filter_sql(char *sql, size_t size, const vs_store_filter *f, int detections)
+{
+    size_t used = strlen(sql);
+    const char *clauses[6];
+    int count = 0;
+    if (f && f->run_id > 0)
+        clauses[count++] = "v.run_id = :run";
+    if (f && f->video_id > 0)
+        clauses[count++] = detections ? "d.video_id = :video" : "v.id = :video";
+    if (f && f->video_pattern)
+        clauses[count++] = "v.path GLOB :pattern";
+    if (f && f->classes && detections)
+        clauses[count++] = "instr(',' || lower(replace(:classes, ' ', '')) || ',',"
+                           " ',' || lower(d.label) || ',') > 0";
+    if (f && f->min_score > 0 && detections)
+        clauses[count++] = "d.score >= :min_score";
+    for (int i = 0; i < count && used < size; i++)
+        used += (size_t)snprintf(sql + used, size - used, "%s%s", i ? " AND " : " WHERE ",
+                                 clauses[i]);
+}
+
+static void bind_filter(sqlite3_stmt *stmt, const vs_store_filter *f)
+{
+    if (!f)
+        return;
+    int index;
+    if ((index = sqlite3_bind_parameter_index(stmt, ":run")))
+        sqlite3_bind_int64(stmt, index, f->run_id);
+    if ((index = sqlite3_bind_parameter_index(stmt, ":video")))
+        sqlite3_bind_int64(stmt, index, f->video_id);
+    if ((index = sqlite3_bind_parameter_index(stmt, ":pattern")))
+        sqlite3_bind_text(stmt, index, f->video_pattern, -1, SQLITE_TRANSIENT);
+    if ((index = sqlite3_bind_parameter_index(stmt, ":classes")))
+        sqlite3_bind_text(stmt, index, f->classes, -1, SQLITE_TRANSIENT);
+    if ((index = sqlite3_bind_parameter_index(stmt, ":min_score")))
+        sqlite3_bind_double(stmt, index, f->min_score);
+}
+
+static int open_cursor(vs_store *store, const char *sql, const vs_store_filter *filter,
+                       const char *doing, vs_store_cursor **out, vs_error *err)
+{
+    *out = NULL;
+    vs_store_cursor *cursor = calloc(1, sizeof *cursor);
+    if (!cursor)
+        return vs_fail(err, VS_ENOMEM, "%s: out of memory", VS_NAME(store->path));
+    int status = store_prepare(store, sql, &cursor->stmt, doing, err);
+    if (status != VS_OK) {
+        free(cursor);
+        return status;
+    }
+    bind_filter(cursor->stmt, filter);
+    cursor->store = store;
+    cursor->doing = doing;
+    *out = cursor;
+    return VS_OK;
+}
+
+/* 1: a row is ready; 0: the end; < 0: failed. */
+static int cursor_step(vs_store_cursor *cursor, vs_error *err)
+{
+    int rc = sqlite3_step(cursor->stmt);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    return store_fail(cursor->store, rc, cursor->doing, err);
+}
+
+/* Unlike column_text, NULL stays NULL: a reader tells "none" from "". */
+static const char *nullable_text(sqlite3_stmt *stmt, int column)
+{
+    return (const char *)sqlite3_column_text(stmt, column);
+}
+
+static double column_real_or(sqlite3_stmt *stmt, int column, double missing)
+{
+    return sqlite3_column_type(stmt, column) == SQLITE_NULL ? missing
+                                                            : sqlite3_column_double(stmt, column);
+}
+
+static int64_t column_int_or(sqlite3_stmt *stmt, int column, int64_t missing)
+{
+    return sqlite3_column_type(stmt, column) == SQLITE_NULL ? missing
+                                                            : sqlite3_column_int64(stmt, column);
+}
+
+int vs_store_read_runs(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                       vs_error *err)
+{
+    const char *sql = filter && filter->run_id > 0
+                          ? "SELECT id, started_at, ended_at, status, options, versions, summary,"
+                            " device, host FROM runs WHERE id = :run"
+                          : "SELECT id, started_at, ended_at, status, options, versions, summary,"
+                            " device, host FROM runs ORDER BY id DESC";
+    return open_cursor(store, sql, filter, "read runs", out, err);
+}
+
+int vs_store_next_run(vs_store_cursor *cursor, vs_store_run_row *row, vs_error *err)
+{
+    int step = cursor_step(cursor, err);
+    if (step != 1)
+        return step;
+    sqlite3_stmt *s = cursor->stmt;
+    *row = (vs_store_run_row){.id = sqlite3_column_int64(s, 0),
+                              .started_at = nullable_text(s, 1),
+                              .ended_at = nullable_text(s, 2),
+                              .status = nullable_text(s, 3),
+                              .options = nullable_text(s, 4),
+                              .versions = nullable_text(s, 5),
+                              .summary = nullable_text(s, 6),
+                              .device = nullable_text(s, 7),
+                              .host = nullable_text(s, 8)};
+    return 1;
+}
+
+int vs_store_read_videos(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                         vs_error *err)
+{
+    char sql[2048] = "SELECT v.id, v.run_id, v.path, v.canonical_path, v.relative_path,"
+                     " v.output_name, v.container, v.codec, v.status, v.error, v.annotated_path,"
+                     " v.analysis, v.started_at, v.ended_at, v.width, v.height, v.rotation,"
+                     " v.has_audio, v.fps, v.duration_s, v.frames, v.frames_analysed,"
+                     " v.detections FROM videos v";
+    filter_sql(sql, sizeof sql, filter, 0);
+    strncat(sql, " ORDER BY v.id", sizeof sql - strlen(sql) - 1);
+    return open_cursor(store, sql, filter, "read videos", out, err);
+}
+
+int vs_store_next_video(vs_store_cursor *cursor, vs_store_video_row *row, vs_error *err)
+{
+    int step = cursor_step(cursor, err);
+    if (step != 1)
+        return step;
+    sqlite3_stmt *s = cursor->stmt;
+    *row = (vs_store_video_row){.id = sqlite3_column_int64(s, 0),
+                                .run_id = column_int_or(s, 1, 0),
+                                .path = nullable_text(s, 2),
+                                .canonical_path = nullable_text(s, 3),
+                                .relative_path = nullable_text(s, 4),
+                                .output_name = nullable_text(s, 5),
+                                .container = nullable_text(s, 6),
+                                .codec = nullable_text(s, 7),
+                                .status = nullable_text(s, 8),
+                                .error = nullable_text(s, 9),
+                                .annotated_path = nullable_text(s, 10),
+                                .analysis = nullable_text(s, 11),
+                                .started_at = nullable_text(s, 12),
+                                .ended_at = nullable_text(s, 13),
+                                .width = sqlite3_column_int(s, 14),
+                                .height = sqlite3_column_int(s, 15),
+                                .rotation = sqlite3_column_int(s, 16),
+                                .has_audio = sqlite3_column_int(s, 17),
+                                .fps = column_real_or(s, 18, -1),
+                                .duration_s = column_real_or(s, 19, -1),
+                                .frames = column_int_or(s, 20, -1),
+                                .frames_analysed = column_int_or(s, 21, 0),
+                                .detections = column_int_or(s, 22, 0)};
+    return 1;
+}
+
+int vs_store_read_detections(vs_store *store, const vs_store_filter *filter,
+                             vs_store_cursor **out, vs_error *err)
+{
+    char sql[2048] = "SELECT d.video_id, d.frame_index, d.pts_ms, v.path, d.label, d.class_id,"
+                     " d.carried, d.score, d.x1, d.y1, d.x2, d.y2, d.track_id"
+                     " FROM detections d JOIN videos v ON v.id = d.video_id";
+    filter_sql(sql, sizeof sql, filter, 1);
+    strncat(sql, " ORDER BY d.video_id, d.frame_index, d.id", sizeof sql - strlen(sql) - 1);
+    return open_cursor(store, sql, filter, "read detections", out, err);
+}
+
+int vs_store_next_detection(vs_store_cursor *cursor, vs_store_detection_row *row, vs_error *err)
+{
+    int step = cursor_step(cursor, err);
+    if (step != 1)
+        return step;
+    sqlite3_stmt *s = cursor->stmt;
+    *row = (vs_store_detection_row){.video_id = sqlite3_column_int64(s, 0),
+                                    .frame_index = sqlite3_column_int64(s, 1),
+                                    .pts_ms = sqlite3_column_int64(s, 2),
+                                    .video_path = nullable_text(s, 3),
+                                    .label = nullable_text(s, 4),
+                                    .class_id = sqlite3_column_int(s, 5),
+                                    .carried = sqlite3_column_int(s, 6),
+                                    .score = sqlite3_column_double(s, 7),
+                                    .x1 = sqlite3_column_double(s, 8),
+                                    .y1 = sqlite3_column_double(s, 9),
+                                    .x2 = sqlite3_column_double(s, 10),
+                                    .y2 = sqlite3_column_double(s, 11),
+                                    .track_id = column_int_or(s, 12, -1)};
+    return 1;
+}
+
+int vs_store_read_classes(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                          vs_error *err)
+{
+    char sql[2048] = "SELECT d.class_id, max(d.label), count(*), count(DISTINCT d.track_id),"
+                     " count(DISTINCT d.video_id || ':' || d.frame_index)"
+                     " FROM detections d JOIN videos v ON v.id = d.video_id";
+    filter_sql(sql, sizeof sql, filter, 1);
+    strncat(sql, " GROUP BY d.class_id ORDER BY d.class_id", sizeof sql - strlen(sql) - 1);
+    return open_cursor(store, sql, filter, "count detections per class", out, err);
+}
+
+int vs_store_next_class(vs_store_cursor *cursor, vs_store_class_row *row, vs_error *err)
+{
+    int step = cursor_step(cursor, err);
+    if (step != 1)
+        return step;
+    sqlite3_stmt *s = cursor->stmt;
+    *row = (vs_store_class_row){.class_id = sqlite3_column_int(s, 0),
+                                .label = nullable_text(s, 1),
+                                .detections = sqlite3_column_int64(s, 2),
+                                .tracks = sqlite3_column_int64(s, 3),
+                                .frames = sqlite3_column_int64(s, 4)};
+    return 1;
+}
+
+int vs_store_read_stage_stats(vs_store *store, int64_t run_id, vs_store_cursor **out,
+                              vs_error *err)
+{
+    vs_store_filter filter = {.run_id = run_id};
+    return open_cursor(store,
+                       "SELECT stage, unit, count, frames, total_ms, avg_ms, p95_ms, max_ms,"
+                       " queue_avg, queue_max, queue_capacity FROM stage_stats"
+                       " WHERE run_id = :run ORDER BY rowid",
+                       &filter, "read stage statistics", out, err);
+}
+
+int vs_store_next_stage_stat(vs_store_cursor *cursor, vs_store_stage_stat *row, vs_error *err)
+{
+    int step = cursor_step(cursor, err);
+    if (step != 1)
+        return step;
+    sqlite3_stmt *s = cursor->stmt;
+    *row = (vs_store_stage_stat){.stage = nullable_text(s, 0),
+                                 .unit = nullable_text(s, 1),
+                                 .count = sqlite3_column_int64(s, 2),
+                                 .frames = sqlite3_column_int64(s, 3),
+                                 .total_ms = sqlite3_column_double(s, 4),
+                                 .avg_ms = sqlite3_column_double(s, 5),
+                                 .p95_ms = sqlite3_column_double(s, 6),
+                                 .max_ms = sqlite3_column_double(s, 7),
+                                 .queue_avg = column_real_or(s, 8, -1),
+                                 .queue_max = (int)column_int_or(s, 9, -1),
+                                 .queue_capacity = (int)column_int_or(s, 10, -1)};
+    return 1;
+}
+
+int vs_store_read_samples(vs_store *store, int64_t run_id, vs_store_cursor **out, vs_error *err)
+{
+    vs_store_filter filter = {.run_id = run_id};
+    return open_cursor(store,
+                       "SELECT t_ms, rss_bytes, gpu_util, gpu_mem_bytes FROM samples"
+                       " WHERE run_id = :run ORDER BY t_ms",
+                       &filter, "read resource samples", out, err);
+}
+
+int vs_store_next_sample(vs_store_cursor *cursor, vs_store_sample *row, vs_error *err)
+{
+    int step = cursor_step(cursor, err);
+    if (step != 1)
+        return step;
+    sqlite3_stmt *s = cursor->stmt;
+    *row = (vs_store_sample){.t_ms = sqlite3_column_double(s, 0),
+                             .rss_bytes = column_int_or(s, 1, -1),
+                             .gpu_util = column_real_or(s, 2, -1),
+                             .gpu_mem_bytes = column_int_or(s, 3, -1)};
+    return 1;
+}
+
+int vs_store_read_snapshots(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                            vs_error *err)
+{
+    /* The label is not stored with a snapshot: it is the one its class has
+     * in the video's detections (the index on video and frame finds them). */
+    char sql[2048] = "SELECT s.id, s.video_id, s.kind, s.class_id,"
+                     " (SELECT d.label FROM detections d WHERE d.video_id = s.video_id"
+                     "  AND d.class_id = s.class_id LIMIT 1),"
+                     " s.score, s.path FROM snapshots s JOIN videos v ON v.id = s.video_id";
+    vs_store_filter videos_only = filter ? *filter : (vs_store_filter){0};
+    videos_only.classes = NULL;
+    videos_only.min_score = 0;
+    filter_sql(sql, sizeof sql, &videos_only, 0);
+    strncat(sql, " ORDER BY s.video_id, s.id", sizeof sql - strlen(sql) - 1);
+    return open_cursor(store, sql, &videos_only, "read snapshots", out, err);
+}
+
+int vs_store_next_snapshot(vs_store_cursor *cursor, vs_store_snapshot_row *row, vs_error *err)
+{
+    int step = cursor_step(cursor, err);
+    if (step != 1)
+        return step;
+    sqlite3_stmt *s = cursor->stmt;
+    *row = (vs_store_snapshot_row){.id = sqlite3_column_int64(s, 0),
+                                   .video_id = sqlite3_column_int64(s, 1),
+                                   .kind = nullable_text(s, 2),
+                                   .class_id = (int)column_int_or(s, 3, -1),
+                                   .label = nullable_text(s, 4),
+                                   .score = column_real_or(s, 5, -1),
+                                   .path = nullable_text(s, 6)};
+    return 1;
+}

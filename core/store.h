@@ -124,4 +124,103 @@ int vs_store_bench(const char *path, int64_t rows, double *rows_per_s, vs_error 
 /* The status text stored for a video status ("done", "failed", ...). */
 const char *vs_store_status_name(vs_video_status status);
 
+/* ---- Reading: the cursors every reader goes through (report, export) ----
+ *
+ * A read store is opened read-only and holds one read transaction from open
+ * to close, so every cursor sees the same snapshot while a run may be
+ * writing. A cursor returns rows one at a time: memory stays flat however
+ * many rows there are. The text fields of a row point into the cursor and
+ * stay valid until its next step or its close; NULL where the column is. */
+
+/* Opens path read-only. Refuses a file that is not a vidsift database, one
+ * written by a newer vidsift, and one of an older schema (a `vidsift run`
+ * with it migrates it): VS_EIO with a message naming path. Close with
+ * vs_store_close. */
+int vs_store_open_read(vs_store **out, const char *path, vs_error *err);
+
+typedef struct vs_store_cursor vs_store_cursor;
+/* NULL is ignored. */
+void vs_store_cursor_close(vs_store_cursor *cursor);
+
+/* What a reader wants; zero (and NULL) fields select everything. */
+typedef struct vs_store_filter {
+    int64_t run_id;            /* videos whose last analysis was this run (videos.run_id) */
+    int64_t video_id;          /* one video */
+    const char *video_pattern; /* GLOB on videos.path: shell-style, * also matches / */
+    const char *classes;       /* comma-separated labels, any case */
+    double min_score;          /* detections scoring at least this */
+} vs_store_filter;
+
+typedef struct vs_store_run_row {
+    int64_t id;
+    const char *started_at, *ended_at, *status; /* as in the runs table */
+    const char *options, *versions, *summary;   /* JSON text */
+    const char *device, *host;
+} vs_store_run_row;
+
+typedef struct vs_store_video_row {
+    int64_t id, run_id;
+    const char *path, *canonical_path, *relative_path, *output_name;
+    const char *container, *codec, *status, *error, *annotated_path, *analysis;
+    const char *started_at, *ended_at;
+    int width, height, rotation, has_audio;
+    double fps, duration_s; /* < 0: unknown */
+    int64_t frames;         /* < 0: unknown */
+    int64_t frames_analysed, detections;
+} vs_store_video_row;
+
+typedef struct vs_store_detection_row {
+    int64_t video_id, frame_index, pts_ms;
+    const char *video_path, *label;
+    int class_id, carried;
+    double score, x1, y1, x2, y2; /* source pixels; x2/y2 exclusive */
+    int64_t track_id;             /* < 0: none */
+} vs_store_detection_row;
+
+/* Per class over the filtered detections. */
+typedef struct vs_store_class_row {
+    int class_id;
+    const char *label;
+    int64_t detections; /* rows */
+    int64_t tracks;     /* distinct track ids; 0 without tracking */
+    int64_t frames;     /* distinct (video, frame) with this class */
+} vs_store_class_row;
+
+typedef struct vs_store_snapshot_row {
+    int64_t id, video_id;
+    const char *kind;  /* "thumb" or "best" */
+    int class_id;      /* < 0 for a thumb */
+    const char *label; /* the class's label, from the video's detections; NULL for a thumb */
+    double score;      /* < 0 for a thumb */
+    const char *path;
+} vs_store_snapshot_row;
+
+/* Each opens a cursor; *out is NULL on failure. Orders: runs newest first
+ * (filter->run_id: that run only); videos by id; detections by video, frame
+ * and row id; classes by class id; stage statistics in pipeline order;
+ * samples by time; snapshots by video and id. */
+int vs_store_read_runs(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                       vs_error *err);
+int vs_store_read_videos(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                         vs_error *err);
+int vs_store_read_detections(vs_store *store, const vs_store_filter *filter,
+                             vs_store_cursor **out, vs_error *err);
+int vs_store_read_classes(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                          vs_error *err);
+int vs_store_read_stage_stats(vs_store *store, int64_t run_id, vs_store_cursor **out,
+                              vs_error *err);
+int vs_store_read_samples(vs_store *store, int64_t run_id, vs_store_cursor **out, vs_error *err);
+int vs_store_read_snapshots(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                            vs_error *err);
+
+/* Steps a cursor opened by the matching vs_store_read_*: 1 and the row
+ * filled, 0 at the end, or a negative VS_E* status with err set. */
+int vs_store_next_run(vs_store_cursor *cursor, vs_store_run_row *row, vs_error *err);
+int vs_store_next_video(vs_store_cursor *cursor, vs_store_video_row *row, vs_error *err);
+int vs_store_next_detection(vs_store_cursor *cursor, vs_store_detection_row *row, vs_error *err);
+int vs_store_next_class(vs_store_cursor *cursor, vs_store_class_row *row, vs_error *err);
+int vs_store_next_stage_stat(vs_store_cursor *cursor, vs_store_stage_stat *row, vs_error *err);
+int vs_store_next_sample(vs_store_cursor *cursor, vs_store_sample *row, vs_error *err);
+int vs_store_next_snapshot(vs_store_cursor *cursor, vs_store_snapshot_row *row, vs_error *err);
+
 #endif

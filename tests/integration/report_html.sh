@@ -1,0 +1,99 @@
+# OUT/report.html after a run, and `vidsift report`: one self-contained page that a real
+# browser (Debian's chromium, headless) draws with its plots, and that requests nothing.
+# chromium is installed by ./setup.sh: without it this test fails, it never skips.
+source "$(dirname "$0")/common.bash"
+
+command -v chromium >/dev/null || fail "chromium is not installed (./setup.sh installs it)"
+[ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import PIL' 2>/dev/null ||
+    fail "python3-pil is not installed (./setup.sh installs it)"
+
+make_clip "$WORK/street.mp4" 160x120 10 10 -c:v libx264 -pix_fmt yuv420p
+head -c 2000 /dev/urandom >"$WORK/broken.mp4"
+run_vidsift 1 --out "$WORK/out" --snapshots --conf 0.05 "$WORK/street.mp4" "$WORK/broken.mp4"
+page="$WORK/out/report.html"
+[ -s "$page" ] || fail "no report.html after a run"
+[ ! -e "$page.part" ] || fail "report.html.part left behind"
+pass "a run writes OUT/report.html"
+
+db="$WORK/out/results.db"
+classes=$(sql "$db" "select count(distinct class_id) from detections")
+[ "$classes" -gt 0 ] || fail "no detections at --conf 0.05: the plots cannot be checked"
+count() { grep -o "$1" "$page" | wc -l; }
+[ "$(count '<section class="video"')" = 2 ] || fail "expected 2 video sections"
+[ "$(count 'class="classbar"')" = "$classes" ] || fail "expected one class bar per class ($classes)"
+[ "$(count 'class="plot timeline"')" = 1 ] || fail "expected 1 timeline (one video has detections)"
+[ "$(count 'class="plot heatmap"')" = 1 ] || fail "expected 1 heatmap"
+[ "$(count 'class="plot stages"')" = 1 ] || fail "expected the stage bars"
+[ "$(count 'src="data:image/jpeg;base64,')" = 1 ] || fail "expected the thumbnail embedded"
+grep -q 'broken.mp4 (failed): ' "$page" || fail "the failed video and its reason are not on the page"
+grep -q 'is the bottleneck' "$page" || fail "no bottleneck named"
+pass "the page has its sections: a section per video, $classes class bars, timeline, heatmap, stages, thumbnail, failures"
+
+# Nothing on the page may fetch: no URL with a scheme or host, no script, style sheet or font.
+# Data URIs are the page's own bytes: taken out before looking.
+sed -E 's/data:image\/jpeg;base64,[A-Za-z0-9+\/=]*/data:/g' "$page" >"$WORK/stripped.html"
+if grep -Eio 'https?:|ftp:|//|url\(|@import|<script|<link|<iframe|<object|<embed|src="[^d]' \
+    "$WORK/stripped.html" | head -3 | grep .; then
+    fail "the page refers to something outside itself"
+fi
+pass "the page refers to no URL, script, style sheet or font"
+
+# chromium draws it; its network log must show no request made by the page. A page
+# that does fetch (the control) must show its requests, or the check proves nothing.
+render() { # render HTML PNG NETLOG
+    timeout 60 chromium --headless --disable-gpu --no-sandbox --hide-scrollbars \
+        --no-first-run --disable-background-networking --disable-component-update \
+        --user-data-dir="$WORK/chromium-profile" --host-resolver-rules="MAP * ~NOTFOUND" \
+        --log-net-log="$3" --window-size=1280,2400 --screenshot="$2" "file://$1" \
+        >"$WORK/chromium.log" 2>&1 || { cat "$WORK/chromium.log" >&2; fail "chromium failed on $1"; }
+    [ -s "$2" ] || fail "chromium wrote no screenshot of $1"
+}
+page_requests() { # NETLOG: requests whose initiator is a file:// page
+    /usr/bin/python3 - "$1" <<'PY'
+import json, sys
+log = json.load(open(sys.argv[1]))
+kinds = {v: k for k, v in log["constants"]["logEventTypes"].items()}
+print(sum(1 for e in log["events"] if kinds.get(e["type"]) == "URL_REQUEST_START_JOB"
+          and "file://" in str(e.get("params", {}).get("network_isolation_key", ""))))
+PY
+}
+cat >"$WORK/control.html" <<'EOF'
+<html><body><img src="http://vidsift-control.invalid/a.png"><link rel="stylesheet" href="https://vidsift-control.invalid/a.css"></body></html>
+EOF
+render "$WORK/control.html" "$WORK/control.png" "$WORK/control-net.json"
+[ "$(page_requests "$WORK/control-net.json")" -ge 2 ] || fail "the network log did not show the control page's requests"
+render "$page" "$WORK/report.png" "$WORK/report-net.json"
+[ "$(page_requests "$WORK/report-net.json")" = 0 ] || fail "chromium requested something for report.html"
+pass "chromium renders report.html without a request (the control page's 2 requests are seen)"
+
+# The picture: not blank, and the plots' colours are there (palette of report_html.c).
+/usr/bin/python3 - "$WORK/report.png" <<'PY' || fail "the rendered page lacks its plots"
+import sys
+from PIL import Image
+image = Image.open(sys.argv[1]).convert("RGB")
+pixels = {"#%02x%02x%02x" % rgb: n for n, rgb in image.getcolors(maxcolors=1 << 24)}
+white = pixels.get("#ffffff", 0)
+total = image.width * image.height
+if white > 0.98 * total or len(pixels) < 50:
+    sys.exit(f"blank page: {white} of {total} pixels white, {len(pixels)} colours")
+need = {"class and stage bars (#1f77b4)": ["#1f77b4"], "the bottleneck bar (#d62728)": ["#d62728"],
+        "heatmap cells": ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"]}
+for what, colours in need.items():
+    n = sum(pixels.get(c, 0) for c in colours)
+    if n < 30:
+        sys.exit(f"{what}: {n} pixels")
+    print(f"{what}: {n} pixels")
+PY
+pass "the rendered page is not blank and shows the bars and the heatmap in their colours"
+
+# `vidsift report` rebuilds the page from the database alone, given the file or OUT.
+"$VIDSIFT" report "$WORK/out" --html "$WORK/again.html" >"$WORK/stdout" || fail "vidsift report failed"
+[ "$(grep -c 'class="plot timeline"' "$WORK/again.html")" = 1 ] || fail "the rebuilt page lacks the timeline"
+run_id=$(sql "$db" "select max(id) from runs")
+"$VIDSIFT" report "$db" --run "$run_id" --html "$WORK/run.html" >/dev/null || fail "report --run failed"
+status=0; "$VIDSIFT" report "$db" --run 999 --html "$WORK/none.html" 2>"$WORK/stderr" || status=$?
+[ "$status" = 2 ] && grep -q 'no run 999' "$WORK/stderr" || fail "report --run 999: exit $status, expected 2 naming the run"
+[ ! -e "$WORK/none.html" ] && [ ! -e "$WORK/none.html.part" ] || fail "a failed report left a file"
+pass "vidsift report rebuilds the page from OUT or the database, one run or all; an unknown run is exit 2"
+
+finish
