@@ -86,7 +86,10 @@ int vs_analysis_describe(const vs_manifest *manifest, const vs_analysis_options 
 {
     *text = NULL;
     char manifest_hash[65], weights_hash[65], labels_hash[65];
+    char zones_hash[65] = "none";
     int status = vs_file_sha256(options->manifest_path, manifest_hash, err);
+    if (status == VS_OK && options->zones_path)
+        status = vs_file_sha256(options->zones_path, zones_hash, err);
     if (status == VS_OK)
         status = vs_file_sha256(manifest->model_path, weights_hash, err);
     if (status == VS_OK)
@@ -127,11 +130,27 @@ int vs_analysis_describe(const vs_manifest *manifest, const vs_analysis_options 
         cJSON_AddNumberToObject(root, "sample_fps", rounded(options->sample_fps));
         cJSON_AddNumberToObject(root, "skip_similar", rounded(options->skip_similar));
         cJSON_AddBoolToObject(root, "half", options->half != 0);
+        cJSON_AddStringToObject(root, "track", options->tracking ? options->tracking : "off");
+        cJSON_AddStringToObject(root, "zones", zones_hash);
         *text = cJSON_PrintUnformatted(root);
         cJSON_Delete(root);
     }
     free(classes);
     return *text ? VS_OK : vs_fail(err, VS_ENOMEM, "out of memory");
+}
+
+/* A value that means "not used": a key a later vidsift added, absent from an
+ * older record, with such a value now changes nothing. */
+static int is_off_value(const cJSON *item)
+{
+    if (cJSON_IsFalse(item))
+        return 1;
+    if (cJSON_IsNumber(item))
+        return item->valuedouble == 0;
+    if (cJSON_IsString(item))
+        return !strcmp(item->valuestring, "off") || !strcmp(item->valuestring, "none") ||
+               !strcmp(item->valuestring, "all");
+    return 0;
 }
 
 static int is_model_key(const char *key)
@@ -149,7 +168,8 @@ static void show_value(const cJSON *item, const char *key, char *out, size_t siz
     if (!item) {
         snprintf(out, size, "none");
     } else if (cJSON_IsString(item)) {
-        int hash = !strcmp(key, "manifest") || !strcmp(key, "weights") || !strcmp(key, "labels");
+        int hash = !strcmp(key, "manifest") || !strcmp(key, "weights") || !strcmp(key, "labels") ||
+                   (!strcmp(key, "zones") && strcmp(item->valuestring, "none"));
         snprintf(out, size, "%.*s", hash ? SHORT_HASH : (int)size, item->valuestring);
     } else if (cJSON_IsBool(item)) {
         snprintf(out, size, "%s", cJSON_IsTrue(item) ? "on" : "off");
@@ -188,7 +208,7 @@ void vs_analysis_difference(const char *was, const char *now, char *reason, size
         char old_text[128], new_text[128];
         show_value(old_item, item->string, old_text, sizeof old_text);
         show_value(item, item->string, new_text, sizeof new_text);
-        if (old_item && cJSON_Compare(old_item, item, 1))
+        if ((old_item && cJSON_Compare(old_item, item, 1)) || (!old_item && is_off_value(item)))
             continue;
         char *list = changes[!is_model_key(item->string)];
         size_t used = strlen(list);
@@ -203,6 +223,5 @@ void vs_analysis_difference(const char *was, const char *now, char *reason, size
         snprintf(reason, size, "model changed (%s)", changes[0]);
     else if (*changes[1])
         snprintf(reason, size, "options changed (%s)", changes[1]);
-    else
-        snprintf(reason, size, "options changed"); /* same values, other text: an older format */
+    /* else: the same values (a key added since, unused): nothing to redo */
 }

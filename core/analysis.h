@@ -26,6 +26,10 @@ typedef struct vs_analysis_options {
     int every;
     double sample_fps, skip_similar; /* 0 = off */
     int half;
+    /* Tracking changes detections.track_id and which low-score boxes are
+     * kept: its parameters as one canonical text; NULL = no tracking. */
+    const char *tracking;
+    const char *zones_path; /* a zones file, hashed as it is on disk; NULL = none */
 } vs_analysis_options;
 
 /* The canonical JSON text (malloc'd) for a run of manifest with options.
@@ -37,7 +41,10 @@ int vs_analysis_describe(const vs_manifest *manifest, const vs_analysis_options 
 /* Writes why a video analysed as `was` is redone now, under `now`: e.g.
  * "options changed (conf 0.3 -> 0.6, classes all -> person)" or "model
  * changed (weights 1a2b3c4d5e6f -> 0f9e8d7c6b5a)". was == NULL: the record
- * predates stored options. Equal texts give "". */
+ * predates stored options. "" when nothing that changes rows differs: equal
+ * values, or a key that `was` lacks (added by a later vidsift) whose value
+ * now is its "off" value (false, 0, "off", "none", "all"), so that a new
+ * option, unused, redoes nothing. */
 void vs_analysis_difference(const char *was, const char *now, char *reason, size_t size);
 
 /* SHA-256 of a file's bytes as 64 hex digits (out: 65 bytes). */

@@ -627,6 +627,12 @@ static void test_analysis_difference(void **state)
     vs_analysis_difference("{\"sample_fps\":0}", "{\"sample_fps\":0,\"iou\":0.5}", reason,
                            sizeof reason);
     assert_string_equal(reason, "options changed (iou none -> 0.5)");
+    /* A key added later, unused now: nothing changed; used: a change. */
+    vs_analysis_difference("{\"a\":1}", "{\"a\":1,\"track\":\"off\",\"zones\":\"none\"}", reason,
+                           sizeof reason);
+    assert_string_equal(reason, "");
+    vs_analysis_difference("{\"a\":1}", "{\"a\":1,\"track\":\"high 0.5\"}", reason, sizeof reason);
+    assert_string_equal(reason, "options changed (track none -> high 0.5)");
     vs_analysis_difference("not json", "{}", reason, sizeof reason);
     assert_string_equal(reason, "options changed");
 }
