@@ -132,6 +132,8 @@ int vs_analysis_describe(const vs_manifest *manifest, const vs_analysis_options 
         cJSON_AddBoolToObject(root, "half", options->half != 0);
         cJSON_AddStringToObject(root, "track", options->tracking ? options->tracking : "off");
         cJSON_AddStringToObject(root, "zones", zones_hash);
+        cJSON_AddBoolToObject(root, "annotate", options->annotate != 0);
+        cJSON_AddBoolToObject(root, "snapshots", options->snapshots != 0);
         *text = cJSON_PrintUnformatted(root);
         cJSON_Delete(root);
     }
@@ -151,6 +153,12 @@ static int is_off_value(const cJSON *item)
         return !strcmp(item->valuestring, "off") || !strcmp(item->valuestring, "none") ||
                !strcmp(item->valuestring, "all");
     return 0;
+}
+
+/* An output asked for: having made it before is enough when it is not asked for now. */
+static int is_output_key(const char *key)
+{
+    return !strcmp(key, "annotate") || !strcmp(key, "snapshots");
 }
 
 static int is_model_key(const char *key)
@@ -208,7 +216,8 @@ void vs_analysis_difference(const char *was, const char *now, char *reason, size
         char old_text[128], new_text[128];
         show_value(old_item, item->string, old_text, sizeof old_text);
         show_value(item, item->string, new_text, sizeof new_text);
-        if ((old_item && cJSON_Compare(old_item, item, 1)) || (!old_item && is_off_value(item)))
+        if ((old_item && cJSON_Compare(old_item, item, 1)) || (!old_item && is_off_value(item)) ||
+            (is_output_key(item->string) && (cJSON_IsTrue(old_item) || !cJSON_IsTrue(item))))
             continue;
         char *list = changes[!is_model_key(item->string)];
         size_t used = strlen(list);

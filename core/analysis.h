@@ -30,6 +30,10 @@ typedef struct vs_analysis_options {
      * kept: its parameters as one canonical text; NULL = no tracking. */
     const char *tracking;
     const char *zones_path; /* a zones file, hashed as it is on disk; NULL = none */
+    /* Outputs asked for. A video done with an output counts as done for a
+     * run that does not ask for it, not the other way round: the snapshots
+     * table has rows only with --snapshots. */
+    int annotate, snapshots;
 } vs_analysis_options;
 
 /* The canonical JSON text (malloc'd) for a run of manifest with options.
@@ -44,7 +48,8 @@ int vs_analysis_describe(const vs_manifest *manifest, const vs_analysis_options 
  * predates stored options. "" when nothing that changes rows differs: equal
  * values, or a key that `was` lacks (added by a later vidsift) whose value
  * now is its "off" value (false, 0, "off", "none", "all"), so that a new
- * option, unused, redoes nothing. */
+ * option, unused, redoes nothing. The outputs (annotate, snapshots) differ
+ * only when asked for now and not then. */
 void vs_analysis_difference(const char *was, const char *now, char *reason, size_t size);
 
 /* SHA-256 of a file's bytes as 64 hex digits (out: 65 bytes). */

@@ -535,6 +535,8 @@ static int open_store(graph *g, const vs_run_options *o, vs_video *videos, int v
         .sample_fps = o->sample_fps,
         .skip_similar = o->skip_similar,
         .half = o->half,
+        .annotate = o->annotate,
+        .snapshots = o->snapshots,
     };
     char *analysis = NULL;
     status = vs_analysis_describe(g->manifest, &analysis_options, &analysis, err);

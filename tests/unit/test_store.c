@@ -633,6 +633,13 @@ static void test_analysis_difference(void **state)
     assert_string_equal(reason, "");
     vs_analysis_difference("{\"a\":1}", "{\"a\":1,\"track\":\"high 0.5\"}", reason, sizeof reason);
     assert_string_equal(reason, "options changed (track none -> high 0.5)");
+    /* Outputs: made before and not asked for now is fine; the reverse is not. */
+    vs_analysis_difference("{\"snapshots\":true}", "{\"snapshots\":false}", reason, sizeof reason);
+    assert_string_equal(reason, "");
+    vs_analysis_difference("{\"snapshots\":false}", "{\"snapshots\":true}", reason, sizeof reason);
+    assert_string_equal(reason, "options changed (snapshots off -> on)");
+    vs_analysis_difference("{}", "{\"annotate\":true}", reason, sizeof reason);
+    assert_string_equal(reason, "options changed (annotate none -> on)");
     vs_analysis_difference("not json", "{}", reason, sizeof reason);
     assert_string_equal(reason, "options changed");
 }
