@@ -236,13 +236,15 @@ static int looks_like_video(const char *path)
 }
 
 /* Whether the name says video: such a file is kept even when its content is
- * not recognised, so that an empty or damaged clip is reported, not ignored. */
+ * not recognised, so that an empty or damaged clip is reported, not ignored.
+ * Only names that mean video and little else: not ".ts" (TypeScript sources
+ * are far more common; a transport stream is recognised by its content). */
 static int has_video_extension(const char *path)
 {
     static const char *const extensions[] = {
-        "mp4",  "m4v", "mov",  "qt",   "mkv",  "webm", "avi", "wmv",   "asf", "flv", "f4v", "mpg",
-        "mpeg", "m2v", "ts",   "mts",  "m2ts", "vob",  "3gp", "3g2",   "ogv", "mxf", "dv",  "y4m",
-        "h264", "264", "hevc", "h265", "265",  "ivf",  "nut", "mjpeg", "rm",  "rmvb"};
+        "mp4", "m4v", "mov",  "qt",   "mkv", "webm", "avi",  "wmv", "asf",   "flv",
+        "f4v", "mpg", "mpeg", "m2v",  "mts", "m2ts", "vob",  "3gp", "3g2",   "ogv",
+        "mxf", "dv",  "y4m",  "h264", "264", "hevc", "h265", "265", "mjpeg", "rmvb"};
     const char *dot = strrchr(path, '.');
     if (!dot || strchr(dot, '/'))
         return 0;

@@ -34,6 +34,7 @@ static void finds_videos_by_content_in_stable_order(void **state)
                              "cp 'b dir/clip two.mp4' a/é/renamed.bin && "
                              "cp 'b dir/clip two.mp4' a/first.mkv && "
                              "echo hello > a/notes.mp4.txt && echo not a video > a/fake.txt && "
+                             "echo 'let x = 1;' > a/app.ts && : > 'b dir/zz empty.mkv' && "
                              "ln -s .. a/é/loop",
                              dir),
                      0);
@@ -42,17 +43,19 @@ static void finds_videos_by_content_in_stable_order(void **state)
     vs_scan_result result;
     vs_error err;
     assert_int_equal(vs_scan(paths, 1, NULL, collect, &p, &result, &err), VS_OK);
-    assert_int_equal(result.video_count, 3);
+    assert_int_equal(result.video_count, 4);
     assert_string_equal(result.videos[0].relative_path, "a/first.mkv");
     /* Outputs mirror the argument's own name: scan/a/first.mkv. */
     assert_string_equal(result.videos[0].output_name, "scan/a/first.mkv");
     assert_string_equal(result.videos[1].relative_path, "a/é/renamed.bin"); /* by content */
     assert_string_equal(result.videos[2].relative_path, "b dir/clip two.mp4");
-    for (int i = 0; i < 3; i++)
+    /* empty, but named as a video: kept so that the run reports it */
+    assert_string_equal(result.videos[3].relative_path, "b dir/zz empty.mkv");
+    for (int i = 0; i < 4; i++)
         assert_int_equal(result.videos[i].index, i);
     assert_int_equal(p.count, 1);
     assert_non_null(strstr(p.last, "loop"));
-    assert_int_equal(result.files_skipped, 2); /* notes.mp4.txt, fake.txt */
+    assert_int_equal(result.files_skipped, 3); /* notes.mp4.txt, fake.txt, app.ts */
     assert_int_equal(vs_fingerprint(&result.videos[0], &err), VS_OK);
     assert_int_equal(strlen(result.videos[0].fingerprint), 32);
     vs_video copy = result.videos[2];
