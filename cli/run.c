@@ -60,6 +60,7 @@ static const char usage[] =
     "output to the terminal:\n"
     "  --quiet               print nothing but errors\n"
     "  --json                print the JSON summary on stdout\n"
+    "  --verbose             the summary with queues, memory and GPU\n"
     "  --progress WHEN       auto (on a terminal), always or never (auto)\n"
     "  -h, --help            this text\n"
     "\n"
@@ -86,6 +87,7 @@ enum {
     OPT_QUIET,
     OPT_JSON,
     OPT_PROGRESS,
+    OPT_VERBOSE,
     OPT_IMGSZ,
     OPT_SHARD,
     OPT_SHARDS,
@@ -112,6 +114,7 @@ static const struct option options_table[] = {
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"json", no_argument, NULL, OPT_JSON},
     {"progress", required_argument, NULL, OPT_PROGRESS},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"imgsz", required_argument, NULL, OPT_IMGSZ},
     {"shard", required_argument, NULL, OPT_SHARD},
     {"shards", required_argument, NULL, OPT_SHARDS},
@@ -217,15 +220,42 @@ static int classes_given(const char *text)
     }
 }
 
+/* The database a run writes: --db, else OUT/results.db. */
+static void database_path(const vs_run_options *o, char *out, size_t size)
+{
+    if (o->db_path)
+        snprintf(out, size, "%s", o->db_path);
+    else
+        snprintf(out, size, "%s/results.db", o->out_dir);
+}
+
+/* OUT/report.json; 0 (after a line saying why) when it could not be written. */
+static int write_report_json(const char *out_dir, const char *report)
+{
+    char report_path[PATH_MAX];
+    snprintf(report_path, sizeof report_path, "%s/report.json", out_dir);
+    /* A full disk shows only at the flush (fclose): check it there, and
+     * remove what was written rather than leave a report cut short. */
+    FILE *file = report ? fopen(report_path, "w") : NULL;
+    int written = file && fputs(report, file) >= 0 && fputc('\n', file) != EOF;
+    int write_errno = errno;
+    if (file && fclose(file) != 0 && written) {
+        written = 0;
+        write_errno = errno;
+    }
+    if (!written) {
+        fprintf(stderr, "vidsift run: %s: cannot write the report: %s\n", VS_NAME(report_path),
+                report ? strerror(write_errno) : "out of memory");
+        if (file)
+            unlink(report_path);
+    }
+    return written;
+}
+
 /* OUT/report.html for this run; 0 (after a line saying why) when it could
  * not be written: the run's results are in the database all the same. */
-static int write_html_report(const vs_run_options *o, int64_t run_id, const char *html_path)
+static int write_html_report(const char *db_path, int64_t run_id, const char *html_path)
 {
-    char db_path[PATH_MAX];
-    if (o->db_path)
-        snprintf(db_path, sizeof db_path, "%s", o->db_path);
-    else
-        snprintf(db_path, sizeof db_path, "%s/results.db", o->out_dir);
     vs_error err = {{0}};
     vs_store *store = NULL;
     int status = vs_store_open_read(&store, db_path, &err);
@@ -260,7 +290,7 @@ int cmd_run(int argc, char **argv)
                         .store = 1,
                         .stop = &stop_requested};
     const char *model = cli_default_model(), *progress_mode = "auto";
-    int quiet = 0, json = 0;
+    int quiet = 0, json = 0, verbose = 0;
     const char *shard_text = NULL;
     int shards_option = 0;
     double real;
@@ -335,6 +365,7 @@ int cmd_run(int argc, char **argv)
         case OPT_FORCE: o.force = 1; break;
         case OPT_QUIET: quiet = 1; break;
         case OPT_JSON: json = 1; break;
+        case OPT_VERBOSE: verbose = 1; break;
         case OPT_PROGRESS:
             if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never")) {
                 fprintf(stderr, "vidsift run: --progress: expected auto, always or never\n");
@@ -433,39 +464,47 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "vidsift run: %s\n", VS_NAME(err.msg));
 
     char *report = vs_report_json(&result, scan.videos, scan.video_count);
-    char report_path[PATH_MAX];
-    snprintf(report_path, sizeof report_path, "%s/report.json", o.out_dir);
-    /* A full disk shows only at the flush (fclose): check it there, and
-     * remove what was written rather than leave a report cut short. */
-    FILE *file = report ? fopen(report_path, "w") : NULL;
-    int written = file && fputs(report, file) >= 0 && fputc('\n', file) != EOF;
-    int write_errno = errno;
-    if (file && fclose(file) != 0 && written) {
-        written = 0;
-        write_errno = errno;
-    }
-    if (!written) {
-        fprintf(stderr, "vidsift run: %s: cannot write the report: %s\n", VS_NAME(report_path),
-                report ? strerror(write_errno) : "out of memory");
-        if (file)
-            unlink(report_path);
-    }
+    /* A run that analysed nothing (every video complete already) keeps the
+     * reports of the run that did: a rerun must not replace them with zeros. */
+    int nothing_done = result.videos_done + result.videos_failed + result.videos_interrupted == 0 &&
+                       result.videos_skipped > 0;
+    int written = nothing_done || write_report_json(o.out_dir, report);
     /* The page comes from the database (the same code as `vidsift report`):
      * what the run recorded is what it shows. */
-    char html_path[PATH_MAX];
+    char db_path[PATH_MAX], html_path[PATH_MAX];
+    database_path(&o, db_path, sizeof db_path);
     snprintf(html_path, sizeof html_path, "%s/report.html", o.out_dir);
-    int html_written = written && o.store && result.run_id > 0 &&
-                       write_html_report(&o, result.run_id, html_path);
+    int html_written = !nothing_done && written && o.store && result.run_id > 0 &&
+                       write_html_report(db_path, result.run_id, html_path);
     if (json && report)
         printf("%s\n", report);
     if (!quiet) {
-        vs_report_print(stderr, &result, scan.videos, scan.video_count);
-        if (html_written)
-            fprintf(stderr, "  report: %s (open it in a browser)\n", VS_NAME(html_path));
-    } else
+        /* Per-class counts are read back from what the run committed. */
+        vs_store *store = NULL;
+        vs_error ignored;
+        if (o.store && result.run_id > 0 && !nothing_done &&
+            vs_store_open_read(&store, db_path, &ignored) != VS_OK)
+            store = NULL;
+        vs_report_outputs outputs = {.out_dir = nothing_done ? NULL : o.out_dir,
+                                     .db_path = !o.store ? NULL : o.db_path ? o.db_path : "",
+                                     .html_written = html_written,
+                                     .json_written = written && !nothing_done,
+                                     .annotated = o.annotate && result.videos_done > 0,
+                                     .snapshots = o.snapshots && result.videos_done > 0};
+        vs_report_print_summary(stderr, &result, scan.videos, scan.video_count, store, &outputs);
+        vs_store_close(store);
+        if (nothing_done)
+            fprintf(stderr,
+                    "  nothing analysed: every video is complete in %s (--force redoes them);\n"
+                    "  the last report stays: %s\n",
+                    VS_NAME(db_path), VS_NAME(html_path));
+        else
+            vs_report_print(stderr, &result, scan.videos, scan.video_count, verbose);
+    } else {
         for (int i = 0; i < scan.video_count; i++)
             if (scan.videos[i].status == VS_VIDEO_FAILED)
                 fprintf(stderr, "vidsift: %s\n", VS_NAME(scan.videos[i].error.msg));
+    }
     free(report);
     int exit_status = stop_requested ? 130 : status != VS_OK ? 1 : result.videos_failed ? 1 : 0;
     /* No report means OUT is gone or unwritable: never a success. */

@@ -106,11 +106,70 @@ char *vs_report_json(const vs_run_result *r, const vs_video *videos, int video_c
     return text;
 }
 
-void vs_report_print(FILE *out, const vs_run_result *r, const vs_video *videos, int video_count)
+/* What the run found, per class, most frequent first: read back from the
+ * store (the rows the run committed), at most 8 classes named. */
+static void print_classes(FILE *out, vs_store *store, int64_t run_id)
 {
-    fprintf(out, "\nvidsift report (%s)\n", r->device);
-    fprintf(out, "  videos: %d done, %d failed, %d skipped, %d interrupted\n", r->videos_done,
-            r->videos_failed, r->videos_skipped, r->videos_interrupted);
+    enum { SHOWN = 8 };
+    struct {
+        char label[48];
+        int64_t detections, tracks;
+    } top[SHOWN];
+    int count = 0, more = 0;
+    int64_t total = 0, tracks = 0;
+    vs_store_filter filter = {.run_id = run_id};
+    vs_store_cursor *cursor;
+    vs_error err;
+    if (!store || run_id <= 0 || vs_store_read_classes(store, &filter, &cursor, &err) != VS_OK)
+        return;
+    vs_store_class_row row;
+    while (vs_store_next_class(cursor, &row, &err) == 1) {
+        total += row.detections;
+        tracks += row.tracks;
+        int place = count < SHOWN ? count++ : SHOWN;
+        if (place == SHOWN) {
+            more++;
+            if (row.detections <= top[SHOWN - 1].detections)
+                continue;
+            place = SHOWN - 1;
+        }
+        /* Insertion into the sorted top list. */
+        while (place > 0 && top[place - 1].detections < row.detections) {
+            if (place < SHOWN)
+                top[place] = top[place - 1];
+            place--;
+        }
+        snprintf(top[place].label, sizeof top[place].label, "%s", row.label ? row.label : "?");
+        top[place].detections = row.detections;
+        top[place].tracks = row.tracks;
+    }
+    vs_store_cursor_close(cursor);
+    if (total == 0) {
+        fprintf(out, "  found: no objects\n");
+        return;
+    }
+    fprintf(out, "  found: %lld detections", (long long)total);
+    if (tracks)
+        fprintf(out, ", %lld tracks", (long long)tracks);
+    fprintf(out, "\n");
+    for (int i = 0; i < count; i++) {
+        fprintf(out, "    %-20s %8lld", VS_NAME(top[i].label), (long long)top[i].detections);
+        if (top[i].tracks)
+            fprintf(out, "  (%lld tracks)", (long long)top[i].tracks);
+        fputc('\n', out);
+    }
+    if (more)
+        fprintf(out, "    and %d more classes (see report.html)\n", more);
+}
+
+void vs_report_print_summary(FILE *out, const vs_run_result *r, const vs_video *videos,
+                             int video_count, vs_store *store, const vs_report_outputs *outputs)
+{
+    char wall[32];
+    snprintf(wall, sizeof wall, "%.1f s", r->wall_s);
+    fprintf(out, "\nvidsift: videos: %d done, %d failed, %d skipped, %d interrupted (%s on %s)\n",
+            r->videos_done, r->videos_failed, r->videos_skipped, r->videos_interrupted, wall,
+            r->device);
     for (int i = 0; i < video_count; i++)
         if (videos[i].status == VS_VIDEO_FAILED || videos[i].status == VS_VIDEO_INTERRUPTED)
             fprintf(out, "    %s: %s\n", vs_video_status_name(videos[i].status),
@@ -128,6 +187,29 @@ void vs_report_print(FILE *out, const vs_run_result *r, const vs_video *videos, 
     if (r->files_skipped || r->duplicates_dropped)
         fprintf(out, "  inputs: %d files skipped (not videos), %d duplicates analysed once\n",
                 r->files_skipped, r->duplicates_dropped);
+    print_classes(out, store, r->run_id);
+    if (outputs && outputs->out_dir) {
+        fprintf(out, "  outputs in %s/:\n", VS_NAME(outputs->out_dir));
+        if (outputs->html_written)
+            fprintf(out, "    report.html   the results with plots: open it in a browser\n");
+        if (outputs->db_path && !outputs->db_path[0])
+            fprintf(out, "    results.db    every detection (sqlite3, vidsift export)\n");
+        else if (outputs->db_path)
+            fprintf(out, "    database %s: every detection\n", VS_NAME(outputs->db_path));
+        if (outputs->annotated)
+            fprintf(out, "    annotated/    the videos with boxes drawn\n");
+        if (outputs->snapshots)
+            fprintf(out, "    snapshots/    a thumbnail and the best crop per class\n");
+        if (outputs->json_written)
+            fprintf(out, "    report.json   this summary for programs\n");
+    }
+}
+
+void vs_report_print(FILE *out, const vs_run_result *r, const vs_video *videos, int video_count,
+                     int verbose)
+{
+    (void)videos;
+    (void)video_count;
     fprintf(out, "  frames: %lld decoded, %lld analysed, %lld detections in %.2f s\n",
             (long long)r->frames_decoded, (long long)r->frames_analysed, (long long)r->detections,
             r->wall_s);
@@ -141,20 +223,24 @@ void vs_report_print(FILE *out, const vs_run_result *r, const vs_video *videos, 
                 (long long)st->count, st->avg_ms, st->p95_ms, st->max_ms, st->ms_per_frame,
                 r->bottleneck && st->name == r->bottleneck ? "  <- bottleneck" : "");
     }
-    fprintf(out, "  queues (avg/max of capacity):");
+    if (!verbose) {
+        fprintf(out, "  (--verbose: queues, memory, GPU)\n");
+        return;
+    }
+    /* One line per queue and per figure: the text fits 80 columns. */
+    fprintf(out, "  queues: average/most in use of capacity, waits for room\n");
     for (int q = 0; q < VS_QUEUE_COUNT; q++)
-        fprintf(out, " %s %.1f/%d of %d%s", r->queues[q].name ? r->queues[q].name : "?",
-                r->queues[q].average, r->queues[q].max, r->queues[q].capacity,
-                q + 1 < VS_QUEUE_COUNT ? "," : "\n");
-    fprintf(out,
-            "  memory: peak RSS %.1f MiB, final %.1f MiB; pools: %d frame slots (max %d in use), "
-            "%d batch slots\n",
-            mib(r->rss_peak_bytes), mib(r->rss_final_bytes), r->frame_pool_size,
+        fprintf(out, "    %-12s %6.1f/%d of %d, %lld full waits\n",
+                r->queues[q].name ? r->queues[q].name : "?", r->queues[q].average, r->queues[q].max,
+                r->queues[q].capacity, (long long)r->queues[q].full_waits);
+    fprintf(out, "  memory: peak RSS %.1f MiB, final %.1f MiB\n", mib(r->rss_peak_bytes),
+            mib(r->rss_final_bytes));
+    fprintf(out, "  pools: %d frame slots (max %d in use), %d batch slots\n", r->frame_pool_size,
             r->frame_pool_max_in_use, r->batch_pool_size);
     if (r->gpu_monitored)
         fprintf(out,
-                "  GPU: utilization avg %.0f%%, p95 %.0f%%; memory used %.0f MiB, peak %.0f MiB "
-                "(libtorch peak %.0f MiB)\n",
+                "  GPU: utilization avg %.0f%%, p95 %.0f%%\n"
+                "  GPU memory: used %.0f MiB, peak %.0f MiB (libtorch peak %.0f MiB)\n",
                 r->gpu_util_avg, r->gpu_util_p95, mib(r->gpu_memory_used_bytes),
                 mib(r->gpu_memory_peak_bytes), mib(r->torch_cuda_peak_bytes));
     else

@@ -9,11 +9,36 @@ command -v chromium >/dev/null || fail "chromium is not installed (./setup.sh in
 
 make_clip "$WORK/street.mp4" 160x120 10 10 -c:v libx264 -pix_fmt yuv420p
 head -c 2000 /dev/urandom >"$WORK/broken.mp4"
-run_vidsift 1 --out "$WORK/out" --snapshots --conf 0.05 "$WORK/street.mp4" "$WORK/broken.mp4"
+run_vidsift 1 --out "$WORK/out" --snapshots --conf 0.05 --verbose "$WORK/street.mp4" "$WORK/broken.mp4"
 page="$WORK/out/report.html"
 [ -s "$page" ] || fail "no report.html after a run"
 [ ! -e "$page.part" ] || fail "report.html.part left behind"
 pass "a run writes OUT/report.html"
+
+# The terminal summary speaks to the user first: videos, what was found, where the outputs
+# are; then the stage table; --verbose adds queues and memory.
+line_of() { grep -n -m1 -F -- "$1" "$WORK/stderr" | cut -d: -f1; }
+for text in "videos: 1 done, 1 failed, 0 skipped" "failed: " "found: " "report.html" "annotated/" \
+    "snapshots/" "stage " "<- bottleneck" "queues: "; do
+    [ -n "$(line_of "$text")" ] || fail "the summary lacks '$text': $(cat "$WORK/stderr")"
+done
+[ "$(line_of "found: ")" -lt "$(line_of "stage ")" ] && [ "$(line_of "report.html")" -lt "$(line_of "stage ")" ] ||
+    fail "the stage table comes before what was found and where the outputs are"
+top_label=$(sql "$WORK/out/results.db" "select label from detections group by label order by count(*) desc, label limit 1")
+grep -qE "^    $top_label +[0-9]+" "$WORK/stderr" || fail "the summary does not count '$top_label'"
+if awk 'length($0) > 80' "$WORK/stderr" | grep -v 'failed: ' | grep .; then
+    fail "summary lines wider than 80 columns"
+fi
+pass "the summary: videos, per-class counts and outputs first, then the stages (80 columns)"
+
+# A rerun that skips every video keeps the last reports instead of writing zeros.
+cp "$page" "$WORK/page-before.html" && cp "$WORK/out/report.json" "$WORK/json-before"
+run_vidsift 0 --out "$WORK/out" --snapshots --conf 0.05 "$WORK/street.mp4"
+grep -q "0 done, 0 failed, 1 skipped" "$WORK/stderr" && grep -q "the last report stays" "$WORK/stderr" ||
+    fail "an all-skipped rerun does not say so: $(cat "$WORK/stderr")"
+cmp -s "$page" "$WORK/page-before.html" && cmp -s "$WORK/out/report.json" "$WORK/json-before" ||
+    fail "an all-skipped rerun replaced the last reports"
+pass "a rerun that skips every video keeps report.html and report.json"
 
 db="$WORK/out/results.db"
 classes=$(sql "$db" "select count(distinct class_id) from detections")
