@@ -2,7 +2,8 @@
 # compare.sh: vidsift against the Python loop it replaces (bench/peer.py), on the same clips,
 # the same TorchScript model and the same number of CPU inference threads.
 #
-#   bench/compare.sh [--rounds N] [--threads N] [--frames N] [--device cpu|cuda] [CLIP...]
+#   bench/compare.sh [--rounds N] [--threads N] [--frames N] [--device cpu|cuda]
+#                    [--model yolov5s|centernet] [CLIP...]
 #
 # Two variants, each measured in --rounds rounds (2), the two programs run one after the other
 # (peer first in odd rounds, vidsift first in even ones, so that a drift of the machine's speed
@@ -25,7 +26,7 @@ root=$(dirname "$here")
 VIDSIFT=${VIDSIFT:-$root/build/vidsift}
 export VIDSIFT_MODELS=${VIDSIFT_MODELS:-$root/build/models}
 PYTHON=${PYTHON:-/usr/bin/python3}
-rounds=2 threads=$(nproc) frames=0 device=cpu
+rounds=2 threads=$(nproc) frames=0 device=cpu name=yolov5s
 
 die() { echo "compare.sh: $*" >&2; exit 2; }
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
@@ -37,6 +38,7 @@ while [ $# -gt 0 ]; do
     --threads) number "$1" "${2-}"; threads=$2; shift 2 ;;
     --frames) number "$1" "${2-}"; frames=$2; shift 2 ;;
     --device) device=${2-}; shift 2 ;;
+    --model) name=${2-}; shift 2 ;; # vidsift's default, yolov5s (peer: letterbox 512), or centernet
     -h | --help) usage; exit 0 ;;
     --) shift; break ;;
     -*) die "unknown option $1 (--help)" ;;
@@ -58,7 +60,8 @@ fi
 for clip in "${clips[@]}"; do [ -r "$clip" ] || die "$clip: not readable"; done
 
 [ -x "$VIDSIFT" ] || die "$VIDSIFT: not built (cmake --build build), or set VIDSIFT"
-model=$VIDSIFT_MODELS/centernet.pt
+case $name in yolov5s | centernet) ;; *) die "--model: yolov5s or centernet (the peer decodes those two)" ;; esac
+model=$VIDSIFT_MODELS/$name.pt
 [ -r "$model" ] || die "$model: missing (./setup.sh prepares it), or set VIDSIFT_MODELS"
 "$PYTHON" -c 'import cv2' 2>/dev/null ||
     die "OpenCV for Python is missing for $PYTHON: apt-get install -y python3-opencv"
@@ -109,7 +112,7 @@ run_peer() {
 run_vidsift() {
     local dir=$work/vidsift-$1-$2 extra=()
     [ "$1" = annotated ] || extra=(--no-annotate)
-    if ! "$VIDSIFT" run --progress never --quiet --force --out "$dir" --threads "$threads" \
+    if ! "$VIDSIFT" run --progress never --quiet --force --out "$dir" --threads "$threads" --model "$name" \
         --device "$device" "${extra[@]}" "${clips[@]}" 2>"$work/vidsift.err"; then
         cat "$work/vidsift.err" >&2
         echo "compare.sh: vidsift run failed" >&2

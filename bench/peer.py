@@ -2,7 +2,13 @@
 """peer.py: the detection loop people write by hand in Python, which `vidsift run` replaces.
 
     /usr/bin/python3 bench/peer.py --model build/models/centernet.pt [--threads N]
-        [--device cpu|cuda] [--out DIR] [--no-write] CLIP...
+        [--device cpu|cuda] [--out DIR] [--no-write] [--decoder centernet|yolov5] CLIP...
+
+--decoder yolov5 (the default for a model file named yolov5*.pt, vidsift's default model):
+letterbox to 512x512 as Ultralytics' scripts do (one scale, cv2.resize INTER_LINEAR, grey 114
+centred), BGR -> RGB, /255, then score = objectness x best class probability > 0.25 and
+per-class NMS dropping IoU > 0.45 (torch, offsetting each class's boxes apart).
+The CenterNet path, below, is the default otherwise.
 
 For each clip, frame after frame, on one thread of Python: read with OpenCV (cv2.VideoCapture),
 stretch to 512x512, BGR -> RGB, float 0..255 NCHW, run the same TorchScript model as vidsift
@@ -49,6 +55,8 @@ TOP_K = 100
 CONF = 0.2
 IOU = 0.4
 MAX_DETECTIONS = 100
+YOLO_CONF = 0.25
+YOLO_IOU = 0.45
 
 
 def load_labels(model_path):
@@ -66,6 +74,47 @@ def preprocess(frame_bgr, device):
     rgb = cv2.cvtColor(resized, cv2.COLOR_BGR2RGB)
     tensor = torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0).float()
     return tensor.to(device)
+
+
+def letterbox(frame_bgr, device):
+    """Ultralytics' letterbox to 512x512; returns the tensor and (scale, pad_x, pad_y)."""
+    h, w = frame_bgr.shape[:2]
+    r = min(INPUT_SIZE / h, INPUT_SIZE / w)
+    nw, nh = round(w * r), round(h * r)
+    resized = cv2.resize(frame_bgr, (nw, nh), interpolation=cv2.INTER_LINEAR)
+    dw, dh = (INPUT_SIZE - nw) / 2, (INPUT_SIZE - nh) / 2
+    top, left = round(dh - 0.1), round(dw - 0.1)
+    padded = cv2.copyMakeBorder(resized, top, INPUT_SIZE - nh - top, left, INPUT_SIZE - nw - left,
+                                cv2.BORDER_CONSTANT, value=(114, 114, 114))
+    rgb = cv2.cvtColor(padded, cv2.COLOR_BGR2RGB)
+    tensor = torch.from_numpy(rgb).permute(2, 0, 1).unsqueeze(0).float() / 255.0
+    return tensor.to(device), (r, left, top)
+
+
+def decode_yolov5(output):
+    """output [1,A,85] -> (xyxy [K,4] in input pixels, scores [K], classes [K])."""
+    rows = output[0]
+    rows = rows[rows[:, 4] > YOLO_CONF]
+    best, classes = rows[:, 5:].max(dim=1)
+    scores = rows[:, 4] * best
+    keep = scores > YOLO_CONF
+    rows, scores, classes = rows[keep], scores[keep], classes[keep]
+    half = rows[:, 2:4].abs() / 2
+    xyxy = torch.cat([rows[:, 0:2] - half, rows[:, 0:2] + half], dim=1)
+    order = torch.argsort(scores, descending=True)
+    xyxy, scores, classes = xyxy[order], scores[order], classes[order]
+    shifted = xyxy + classes.unsqueeze(1).float() * 4096.0  # per-class NMS in one pass
+    keep = []
+    alive = torch.ones(len(scores), dtype=torch.bool)
+    for i in range(len(scores)):
+        if not alive[i]:
+            continue
+        keep.append(i)
+        if len(keep) == MAX_DETECTIONS:
+            break
+        alive &= box_iou(shifted[i], shifted) <= YOLO_IOU
+        alive[i] = False
+    return xyxy[keep], scores[keep], classes[keep]
 
 
 def box_iou(box, boxes):
@@ -118,19 +167,24 @@ def decode(heatmap, boxes):
     return xyxy[keep], scores[keep], classes[keep]
 
 
-def draw(frame, xyxy, scores, classes, labels):
+def draw(frame, xyxy, scores, classes, labels, geometry=None):
     height, width = frame.shape[:2]
     sx, sy = width / INPUT_SIZE, height / INPUT_SIZE
     for (x1, y1, x2, y2), score, cls in zip(xyxy.tolist(), scores.tolist(), classes.tolist()):
-        p1 = (int(x1 * sx), int(y1 * sy))
-        p2 = (int(x2 * sx), int(y2 * sy))
+        if geometry:  # letterboxed: undo the padding, then the one scale
+            r, left, top = geometry
+            p1 = (int((x1 - left) / r), int((y1 - top) / r))
+            p2 = (int((x2 - left) / r), int((y2 - top) / r))
+        else:
+            p1 = (int(x1 * sx), int(y1 * sy))
+            p2 = (int(x2 * sx), int(y2 * sy))
         cv2.rectangle(frame, p1, p2, (0, 255, 0), 2)
         name = labels[cls] if cls < len(labels) else str(cls)
         cv2.putText(frame, f"{name} {score:.2f}", (p1[0], max(p1[1] - 4, 12)),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 255, 0), 1, cv2.LINE_AA)
 
 
-def run_clip(path, model, device, labels, out_dir, annotate):
+def run_clip(path, model, device, labels, out_dir, annotate, yolo=False):
     capture = cv2.VideoCapture(path)
     if not capture.isOpened():
         raise SystemExit(f"peer.py: {path}: OpenCV cannot open it")
@@ -150,11 +204,16 @@ def run_clip(path, model, device, labels, out_dir, annotate):
             ok, frame = capture.read()
             if not ok:
                 break
-            heatmap, boxes = model(preprocess(frame, device))
-            xyxy, scores, classes = decode(heatmap.float().cpu(), boxes.float().cpu())
+            geometry = None
+            if yolo:
+                tensor, geometry = letterbox(frame, device)
+                xyxy, scores, classes = decode_yolov5(model(tensor).float().cpu())
+            else:
+                heatmap, boxes = model(preprocess(frame, device))
+                xyxy, scores, classes = decode(heatmap.float().cpu(), boxes.float().cpu())
             detections += len(scores)
             if writer is not None:
-                draw(frame, xyxy, scores, classes, labels)
+                draw(frame, xyxy, scores, classes, labels, geometry)
                 writer.write(frame)
             frames += 1
     capture.release()
@@ -171,8 +230,12 @@ def main():
     parser.add_argument("--out", default="peer-out", help="directory for the annotated videos")
     parser.add_argument("--no-write", "--no-annotate", dest="no_write", action="store_true",
                         help="neither draw nor write videos")
+    parser.add_argument("--decoder", choices=["centernet", "yolov5"], default=None,
+                        help="the model's head (default: yolov5 for yolov5*.pt, else centernet)")
     parser.add_argument("clips", nargs="+")
     args = parser.parse_args()
+    yolo = (args.decoder or ("yolov5" if os.path.basename(args.model).startswith("yolov5")
+                             else "centernet")) == "yolov5"
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -189,7 +252,7 @@ def main():
     started = time.monotonic()
     frames = detections = 0
     for clip in args.clips:
-        n, d = run_clip(clip, model, device, labels, args.out, not args.no_write)
+        n, d = run_clip(clip, model, device, labels, args.out, not args.no_write, yolo)
         print(f"peer: {clip}: {n} frames, {d} detections", file=sys.stderr)
         frames += n
         detections += d
