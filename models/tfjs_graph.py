@@ -17,6 +17,9 @@ TF semantics that torch does not give by default, reproduced here:
     src = dst * (in/out), i0 = floor(src), i1 = min(i0+1, in-1), t = src - i0; rows are
     interpolated first (top, bottom), then the two are blended: top + (bottom-top)*ty.
     torch's F.interpolate has no such mode, so the taps are gathered explicitly.
+  - Pad (NHWC, spatial zeros only), MaxPool (stride 1, odd window, SAME: k//2 on each side,
+    exact with max_pool2d) and ResizeNearestNeighbor by an integer factor (source o // s with or
+    without half-pixel centres: a repeat), as YOLOv5s needs; anything else is refused by name.
 """
 
 import json
