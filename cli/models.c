@@ -722,7 +722,12 @@ static int reference_detections_load(reference *ref, const cJSON *frame_list, in
             corner[j] = (float)v->valuedouble;
         }
         ref->expected[(size_t)frame * VS_MAX_DETECTIONS + k] =
-            (vs_detection){corner[0], corner[1], corner[2], corner[3], (float)score, (int)class_id};
+            (vs_detection){.x1 = corner[0],
+                           .y1 = corner[1],
+                           .x2 = corner[2],
+                           .y2 = corner[3],
+                           .score = (float)score,
+                           .class_id = (int)class_id};
     }
     ref->expected_count[frame] = count;
     return 0;

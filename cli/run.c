@@ -41,6 +41,16 @@ static const char usage[] =
     "  --conf X              minimum score, 0-1 (the model's default)\n"
     "  --iou X               NMS overlap threshold, 0-1 (the model's default)\n"
     "  --classes A,B         keep only these labels or class ids, any case (e.g. person,car)\n"
+    "tracking and zones:\n"
+    "  --track bytetrack|none  follow objects across frames: ids in detections.track_id,\n"
+    "                        the tracks table (bytetrack)\n"
+    "  --track-buffer S      seconds of video a track waits for its lost object (1)\n"
+    "  --track-low X         boxes from X up to --conf feed the tracker's second pass\n"
+    "                        and are stored only when a track claims them (0.1)\n"
+    "  --track-new X         score a box needs to start a track (--conf + 0.1)\n"
+    "  --track-match X       first-pass cost limit, 1 - IoU x score (0.8)\n"
+    "  --zones FILE          counting lines and zones (JSON, see the man page): crossings,\n"
+    "                        visits and, with a calibration, speeds\n"
     "sampling:\n"
     "  --every N             analyse every Nth frame (1)\n"
     "  --sample-fps F        analyse at most F frames per second of video\n"
@@ -87,6 +97,12 @@ enum {
     OPT_QUIET,
     OPT_JSON,
     OPT_PROGRESS,
+    OPT_TRACK,
+    OPT_TRACK_BUFFER,
+    OPT_TRACK_LOW,
+    OPT_TRACK_NEW,
+    OPT_TRACK_MATCH,
+    OPT_ZONES,
     OPT_VERBOSE,
     OPT_IMGSZ,
     OPT_SHARD,
@@ -114,6 +130,12 @@ static const struct option options_table[] = {
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"json", no_argument, NULL, OPT_JSON},
     {"progress", required_argument, NULL, OPT_PROGRESS},
+    {"track", required_argument, NULL, OPT_TRACK},
+    {"track-buffer", required_argument, NULL, OPT_TRACK_BUFFER},
+    {"track-low", required_argument, NULL, OPT_TRACK_LOW},
+    {"track-new", required_argument, NULL, OPT_TRACK_NEW},
+    {"track-match", required_argument, NULL, OPT_TRACK_MATCH},
+    {"zones", required_argument, NULL, OPT_ZONES},
     {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"imgsz", required_argument, NULL, OPT_IMGSZ},
     {"shard", required_argument, NULL, OPT_SHARD},
@@ -288,7 +310,10 @@ int cmd_run(int argc, char **argv)
                         .out_dir = "vidsift-out",
                         .annotate = 1,
                         .store = 1,
+                        .track = 1,
+                        .track_params = vs_track_params_default(),
                         .stop = &stop_requested};
+    o.track_params.new_track = -1; /* --conf + 0.1, once the model's conf is known */
     const char *model = cli_default_model(), *progress_mode = "auto";
     int quiet = 0, json = 0, verbose = 0;
     const char *shard_text = NULL;
@@ -329,6 +354,34 @@ int cmd_run(int argc, char **argv)
                 return 2;
             o.classes = optarg;
             break;
+        case OPT_TRACK:
+            if (strcmp(optarg, "bytetrack") != 0 && strcmp(optarg, "none") != 0) {
+                fprintf(stderr, "vidsift run: --track must be bytetrack or none, not '%s'\n",
+                        VS_NAME(optarg));
+                return 2;
+            }
+            o.track = strcmp(optarg, "bytetrack") == 0;
+            break;
+        case OPT_TRACK_BUFFER:
+            if (!parse_real("track-buffer", optarg, 0, 3600, &o.track_params.buffer_s))
+                return 2;
+            break;
+        case OPT_TRACK_LOW:
+            if (!parse_real("track-low", optarg, 0.001, 1, &real))
+                return 2;
+            o.track_params.low = (float)real;
+            break;
+        case OPT_TRACK_NEW:
+            if (!parse_real("track-new", optarg, 0, 1, &real))
+                return 2;
+            o.track_params.new_track = (float)real;
+            break;
+        case OPT_TRACK_MATCH:
+            if (!parse_real("track-match", optarg, 0.01, 0.99, &real))
+                return 2;
+            o.track_params.match = (float)real;
+            break;
+        case OPT_ZONES: o.zones_path = optarg; break;
         case OPT_EVERY:
             if (!parse_int("every", optarg, 1, 1000000, &o.every))
                 return 2;

@@ -17,6 +17,7 @@ typedef struct vs_detection {
     float x1, y1, x2, y2; /* pixels; x2/y2 exclusive edge */
     float score;
     int class_id;
+    int track_id; /* the tracker's id in this video (from 1); 0: none (tracking off or unmatched) */
 } vs_detection;
 
 typedef struct vs_detect_params {

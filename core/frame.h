@@ -13,6 +13,7 @@
 
 #include "detect.h"
 #include "vs_error.h"
+#include "zones.h"
 
 struct AVFrame;
 
@@ -79,6 +80,11 @@ typedef struct vs_frame {
     int carried;  /* --skip-similar: detections copied from the last analysed frame */
     int detection_count;
     vs_detection detections[VS_MAX_DETECTIONS]; /* source-pixel coordinates */
+    /* The tracker's news of this frame (core/track_stage.c): line crossings,
+     * zone visits that ended, tracks that ended (more wait for later frames
+     * of the video when a frame's are full). */
+    int event_count;
+    vs_zone_event events[VS_FRAME_EVENTS];
 } vs_frame;
 
 #endif

@@ -62,6 +62,8 @@ typedef struct graph {
     vs_batch_stage batch;
     vs_infer_stage infer;
     vs_postprocess_stage post;
+    vs_track_stage track;
+    vs_zones_config zones; /* --zones; count 0: none */
     vs_sink_stage sink;
     uint8_t class_allowed[VS_MAX_CLASSES];
     const char *labels[VS_MAX_CLASSES];
@@ -203,7 +205,7 @@ static int make_pools(graph *g, const vs_run_options *o, vs_error *err)
         if (!batch->entries || !batch->geometry)
             return vs_fail(err, VS_ENOMEM, "out of memory for batch slots");
     }
-    static const int capacities[VS_QUEUE_COUNT] = {DECODED_QUEUE, 1, 1, 1};
+    static const int capacities[VS_QUEUE_COUNT] = {DECODED_QUEUE, 1, 1, 1, 1};
     for (int q = 0; q < VS_QUEUE_COUNT; q++) {
         if ((status = vs_queue_init(&g->queues[q], capacities[q], err)) != VS_OK)
             return status;
@@ -230,6 +232,8 @@ static void free_graph(graph *g)
     free(g->post.scratch);
     free(g->post.last_detections);
     free(g->post.last_detection_count);
+    vs_track_stage_free(&g->track);
+    vs_zones_config_free(&g->zones);
     free(g->sink.per_video);
     free(g->decoders);
     free(g->monitor.samples);
@@ -382,8 +386,11 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
     post->in = &g->queues[VS_QUEUE_INFERRED];
     post->out = &g->queues[VS_QUEUE_DETECTED];
     post->manifest = manifest;
+    float conf = o->conf >= 0 ? o->conf : manifest->conf;
     post->params = (vs_detect_params){
-        .conf = o->conf >= 0 ? o->conf : manifest->conf,
+        /* With tracking, boxes down to the tracker's low threshold go on to
+         * its second pass; it drops those no track claims. */
+        .conf = o->track && o->track_params.low < conf ? o->track_params.low : conf,
         .iou = o->iou >= 0 ? o->iou : manifest->iou,
         .max_detections = manifest->max_detections,
         .class_agnostic = manifest->class_agnostic_nms,
@@ -397,8 +404,36 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
     if (!post->last_detections || !post->last_detection_count || !post->scratch)
         return vs_fail(err, VS_ENOMEM, "out of memory");
 
+    vs_track_stage *track = &g->track;
+    track->in = &g->queues[VS_QUEUE_DETECTED];
+    track->out = &g->queues[VS_QUEUE_TRACKED];
+    track->enabled = o->track;
+    track->params = o->track_params;
+    track->params.high = conf;
+    if (track->params.new_track < 0) /* as the reference: a new track needs 0.1 above high */
+        track->params.new_track = conf + 0.1f < 1 ? conf + 0.1f : 1;
+    if (track->params.low > conf) /* a --conf under the low threshold: no second pass */
+        track->params.low = conf;
+    track->class_count = manifest->classes;
+    /* Room for a crowd and the objects it hides for a few seconds. */
+    track->track_capacity = 4 * VS_MAX_DETECTIONS;
+    vs_stats_init(&track->stats, "track", "frame");
+    if (o->track && (status = vs_track_params_check(&track->params, err)) != VS_OK)
+        return status;
+    if (o->zones_path) {
+        if (!o->track)
+            return vs_fail(err, VS_EINVAL, "--zones needs tracking (not --track none)");
+        status = vs_zones_load(o->zones_path, (const char *const *)g->labels, manifest->classes,
+                               &g->zones, err);
+        if (status != VS_OK)
+            return status;
+        track->zones = &g->zones;
+        if (g->store)
+            vs_store_set_zones(g->store, &g->zones);
+    }
+
     vs_sink_stage *sink = &g->sink;
-    sink->in = &g->queues[VS_QUEUE_DETECTED];
+    sink->in = &g->queues[VS_QUEUE_TRACKED];
     sink->batches = &g->batches;
     sink->frames = &g->frames;
     sink->store = g->store;
@@ -442,6 +477,7 @@ static void summarize(graph *g, const vs_run_options *o, vs_video *videos, int v
     vs_stats_summary(&g->batch.stats, &r->stages[VS_STAGE_PREPROCESS]);
     vs_stats_summary(&g->infer.stats, &r->stages[VS_STAGE_INFER]);
     vs_stats_summary(&g->post.stats, &r->stages[VS_STAGE_POSTPROCESS]);
+    vs_stats_summary(&g->track.stats, &r->stages[VS_STAGE_TRACK]);
     vs_stats_summary(&g->sink.stats, &r->stages[VS_STAGE_SINK]);
     /* The bottleneck is the stage that costs most wall time per frame. */
     double worst = -1;
@@ -452,7 +488,7 @@ static void summarize(graph *g, const vs_run_options *o, vs_video *videos, int v
         }
 
     static const char *const queue_names[VS_QUEUE_COUNT] = {"decoded", "batched", "inferred",
-                                                            "detected"};
+                                                            "detected", "tracked"};
     for (int q = 0; q < VS_QUEUE_COUNT; q++) {
         vs_queue *queue = &g->queues[q];
         r->queues[q] = (vs_queue_summary){
@@ -592,7 +628,8 @@ int vs_pipeline_run(const vs_run_options *o, vs_video *videos, int video_count,
 
     result->started = 1;
     double started = vs_now_ms();
-    pthread_t decode_threads[64], batch_thread, infer_thread, post_thread, sink_thread;
+    pthread_t decode_threads[64], batch_thread, infer_thread, post_thread, track_thread,
+        sink_thread;
     int jobs = o->jobs < 64 ? o->jobs : 64;
     /* Named threads: top -H and the allocation test tell the stages apart. */
     for (int j = 0; j < jobs; j++) {
@@ -605,6 +642,8 @@ int vs_pipeline_run(const vs_run_options *o, vs_video *videos, int video_count,
     pthread_setname_np(infer_thread, "vs-infer");
     pthread_create(&post_thread, NULL, vs_postprocess_thread, &g->post);
     pthread_setname_np(post_thread, "vs-post");
+    pthread_create(&track_thread, NULL, vs_track_thread, &g->track);
+    pthread_setname_np(track_thread, "vs-track");
     pthread_create(&sink_thread, NULL, vs_sink_thread, &g->sink);
     pthread_setname_np(sink_thread, "vs-sink");
     /* Data drains downstream; each stage closes its output queue when its input
@@ -614,6 +653,7 @@ int vs_pipeline_run(const vs_run_options *o, vs_video *videos, int video_count,
     pthread_join(batch_thread, NULL);
     pthread_join(infer_thread, NULL);
     pthread_join(post_thread, NULL);
+    pthread_join(track_thread, NULL);
     pthread_join(sink_thread, NULL);
     double wall_s = (vs_now_ms() - started) / 1000.0;
     stop_monitor(&g->monitor);

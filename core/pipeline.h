@@ -13,16 +13,25 @@
 #include "frame.h"
 #include "manifest.h"
 #include "stats.h"
+#include "track.h"
 
 enum {
     VS_STAGE_DECODE,
     VS_STAGE_PREPROCESS,
     VS_STAGE_INFER,
     VS_STAGE_POSTPROCESS,
+    VS_STAGE_TRACK,
     VS_STAGE_SINK,
     VS_STAGE_COUNT
 };
-enum { VS_QUEUE_DECODED, VS_QUEUE_BATCHED, VS_QUEUE_INFERRED, VS_QUEUE_DETECTED, VS_QUEUE_COUNT };
+enum {
+    VS_QUEUE_DECODED,
+    VS_QUEUE_BATCHED,
+    VS_QUEUE_INFERRED,
+    VS_QUEUE_DETECTED,
+    VS_QUEUE_TRACKED,
+    VS_QUEUE_COUNT
+};
 
 typedef struct vs_run_options {
     const char *manifest_path;
@@ -39,6 +48,11 @@ typedef struct vs_run_options {
     const char *out_dir;
     const char *db_path; /* NULL: OUT/results.db */
     int annotate, snapshots, force, store;
+    /* --track: 0 none, else ByteTrack with track_params (its high threshold
+     * is the output threshold, set by the pipeline from conf). */
+    int track;
+    vs_track_params track_params;
+    const char *zones_path; /* --zones FILE.json; NULL: none */
     const char *options_json; /* recorded in the runs table */
     /* From the scan, for the report: files in the given directories that are
      * not videos, and arguments or entries dropped as a file already listed. */

@@ -161,7 +161,13 @@ static int consume(vs_sink_stage *stage, vs_frame *frame)
     vs_sink_video *state = &stage->per_video[video->index];
     switch (frame->kind) {
     case VS_FRAME_VIDEO_START: return start_video(stage, video, state);
-    case VS_FRAME_VIDEO_END: return end_video(stage, video, state);
+    case VS_FRAME_VIDEO_END:
+        /* The tracker's last events (visits it closed, speeds) ride on the marker. */
+        if (stage->store && state->started && frame->event_count > 0 &&
+            vs_store_add_frame(stage->store, state->video_id, frame, stage->labels,
+                               &stage->error) != VS_OK)
+            return VS_EIO;
+        return end_video(stage, video, state);
     case VS_FRAME_PICTURE: {
         double started = vs_now_ms();
         int status = add_picture(stage, frame, state);

@@ -18,7 +18,9 @@
 #include "preprocess.h"
 #include "queue.h"
 #include "stats.h"
+#include "track.h"
 #include "vs_torch.h"
+#include "zones.h"
 
 #define VS_BATCH_MAX 64
 
@@ -89,6 +91,20 @@ typedef struct vs_postprocess_stage {
     vs_stage_stats stats; /* per frame */
 } vs_postprocess_stage;
 
+/* The track stage (core/track_stage.c): ids on boxes, zone events on frames. */
+typedef struct vs_track_video vs_track_video;
+typedef struct vs_track_stage {
+    vs_queue *in, *out;
+    int enabled; /* 0 (--track none): frames pass untouched */
+    vs_track_params params;
+    const vs_zones_config *zones; /* NULL: no --zones */
+    int class_count;              /* the model's, for the zones' per-class counts */
+    int track_capacity;           /* live tracks per video */
+    vs_track_video **videos;      /* one per video in flight, grown at a START */
+    int video_slots;
+    vs_stage_stats stats; /* per analysed frame */
+} vs_track_stage;
+
 struct vs_store;
 struct vs_annotate;
 struct vs_snapshot;
@@ -122,6 +138,8 @@ void *vs_sink_thread(void *stage);
 void *vs_batch_thread(void *stage);
 void *vs_infer_thread(void *stage);
 void *vs_postprocess_thread(void *stage);
+void *vs_track_thread(void *stage);
+void vs_track_stage_free(vs_track_stage *stage);
 
 /* Releases a frame slot's picture and hands the slot back. */
 void vs_frame_release(vs_pool *frames, vs_frame *frame);

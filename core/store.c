@@ -13,10 +13,12 @@
  * which would turn a short wait for another run into a spurious error. */
 #include "store.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,7 @@ struct vs_store {
      * success written into a file nobody can read. -1: not checked. */
     int file_fd;
     char *analysis; /* this run's vs_analysis_describe text, stored per video; NULL = none */
+    const vs_zones_config *zones; /* this run's --zones (names of the events' zones); NULL: none */
 };
 
 /* Schema v1. Later versions append a migration to `migrations` below and
@@ -181,10 +184,59 @@ static const char schema_v2[] =
                                                     "CREATE INDEX videos_fingerprint ON "
                                                     "videos(fingerprint);";
 
+/* Schema v3: tracks (detections.track_id, reserved since v1, now filled),
+ * zones and what happened in them. Times are PTS in milliseconds like
+ * detections.pts_ms; zone points are source pixels of that video (fractions
+ * in the zones file resolved with its size). */
+static const char schema_v3[] =
+    "CREATE INDEX detections_video_track ON detections(video_id, track_id)"
+    "  WHERE track_id IS NOT NULL;"
+    "CREATE TABLE tracks ("
+    "  video_id INTEGER NOT NULL REFERENCES videos(id),"
+    "  track_id INTEGER NOT NULL,"
+    "  class_id INTEGER,"
+    "  label TEXT,"
+    "  first_frame INTEGER, last_frame INTEGER,"
+    "  first_ms INTEGER, last_ms INTEGER,"
+    "  detections INTEGER,"
+    "  mean_score REAL,"
+    "  speed_kmh REAL,"
+    "  PRIMARY KEY (video_id, track_id));"
+    "CREATE TABLE zones ("
+    "  video_id INTEGER NOT NULL REFERENCES videos(id),"
+    "  name TEXT NOT NULL,"
+    "  kind TEXT NOT NULL,"
+    "  points TEXT NOT NULL,"
+    "  direction_in TEXT, direction_out TEXT,"
+    "  PRIMARY KEY (video_id, name));"
+    "CREATE TABLE crossings ("
+    "  id INTEGER PRIMARY KEY,"
+    "  video_id INTEGER NOT NULL REFERENCES videos(id),"
+    "  track_id INTEGER NOT NULL,"
+    "  zone TEXT NOT NULL,"
+    "  frame_index INTEGER NOT NULL,"
+    "  pts_ms INTEGER,"
+    "  direction TEXT NOT NULL,"
+    "  class_id INTEGER,"
+    "  label TEXT);"
+    "CREATE INDEX crossings_video ON crossings(video_id, zone);"
+    "CREATE TABLE visits ("
+    "  id INTEGER PRIMARY KEY,"
+    "  video_id INTEGER NOT NULL REFERENCES videos(id),"
+    "  track_id INTEGER NOT NULL,"
+    "  zone TEXT NOT NULL,"
+    "  enter_frame INTEGER, enter_ms INTEGER,"
+    "  exit_frame INTEGER, exit_ms INTEGER,"
+    "  dwell_s REAL,"
+    "  class_id INTEGER,"
+    "  label TEXT);"
+    "CREATE INDEX visits_video ON visits(video_id, zone);";
+
 /* migrations[v] takes a database from user_version v to v + 1. */
 static const char *const migrations[VS_STORE_SCHEMA_VERSION] = {
     schema_v1, /* 0 -> 1: empty file to the first schema */
     schema_v2, /* 1 -> 2: identity by canonical path, unique outputs, analysis per video */
+    schema_v3, /* 2 -> 3: tracks, zones, crossings, visits */
 };
 
 #define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
@@ -470,8 +522,8 @@ int vs_store_open(vs_store **out, const char *path, vs_error *err)
     if (status == VS_OK) {
         rc = sqlite3_prepare_v3(store->db,
                                 "INSERT INTO detections(video_id, frame_index, pts_ms, class_id,"
-                                " label, score, x1, y1, x2, y2, carried)"
-                                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                " label, score, x1, y1, x2, y2, carried, track_id)"
+                                " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
                                 -1, SQLITE_PREPARE_PERSISTENT, &store->insert_detection, NULL);
         if (rc != SQLITE_OK)
             status = store_fail(store, rc, "prepare the detection insert", err);
@@ -787,6 +839,10 @@ static int delete_video_rows(vs_store *store, int64_t video_id, vs_error *err)
     static const char *const deletes[] = {
         "DELETE FROM detections WHERE video_id = ?1",
         "DELETE FROM snapshots WHERE video_id = ?1",
+        "DELETE FROM tracks WHERE video_id = ?1",
+        "DELETE FROM zones WHERE video_id = ?1",
+        "DELETE FROM crossings WHERE video_id = ?1",
+        "DELETE FROM visits WHERE video_id = ?1",
     };
     for (size_t i = 0; i < sizeof deletes / sizeof deletes[0]; i++) {
         sqlite3_stmt *stmt;
@@ -894,9 +950,81 @@ int vs_store_begin_video(vs_store *store, int64_t run_id, vs_video *video, int64
     return vs_store_commit(store, err);
 }
 
+void vs_store_set_zones(vs_store *store, const vs_zones_config *zones)
+{
+    store->zones = zones && zones->count > 0 ? zones : NULL;
+}
+
+static void bind_label(sqlite3_stmt *stmt, int index, const char *const *labels, int class_id)
+{
+    const char *label = labels && class_id >= 0 ? labels[class_id] : NULL;
+    if (label)
+        sqlite3_bind_text(stmt, index, label, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(stmt, index);
+}
+
+/* The tracker's events of a frame: crossings, visits, and the speed of
+ * tracks that ended (their tracks row is completed at the video's end). */
+static int add_events(vs_store *store, int64_t video_id, const vs_frame *frame,
+                      const char *const *labels, vs_error *err)
+{
+    static const char *const sql[] = {
+        [VS_ZONE_CROSSING] = "INSERT INTO crossings(video_id, track_id, zone, frame_index, pts_ms,"
+                             " direction, class_id, label) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        [VS_ZONE_VISIT] = "INSERT INTO visits(video_id, track_id, zone, enter_frame, enter_ms,"
+                          " exit_frame, exit_ms, dwell_s, class_id, label)"
+                          " VALUES(?1, ?2, ?3, ?9, ?10, ?4, ?5, ?11, ?7, ?8)",
+        [VS_TRACK_ENDED] = "INSERT INTO tracks(video_id, track_id, speed_kmh) VALUES(?1, ?2, ?12)"
+                           " ON CONFLICT(video_id, track_id) DO UPDATE SET speed_kmh = ?12",
+    };
+    for (int i = 0; i < frame->event_count; i++) {
+        const vs_zone_event *e = &frame->events[i];
+        assert(e->kind >= 0 && e->kind <= VS_TRACK_ENDED);
+        const vs_zone *zone = store->zones && e->zone >= 0 && e->zone < store->zones->count
+                                  ? &store->zones->zones[e->zone]
+                                  : NULL;
+        if (!zone && e->kind != VS_TRACK_ENDED)
+            continue; /* no zones file given to the store: nothing to name it by */
+        sqlite3_stmt *stmt;
+        int status = store_prepare(store, sql[e->kind], &stmt, "insert tracking events", err);
+        if (status != VS_OK)
+            return status;
+        sqlite3_bind_int64(stmt, 1, video_id);
+        sqlite3_bind_int(stmt, 2, e->track_id);
+        if (zone)
+            sqlite3_bind_text(stmt, 3, zone->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 4, e->frame);
+        sqlite3_bind_int64(stmt, 5, (int64_t)llround(e->time_s * 1000.0));
+        if (zone)
+            sqlite3_bind_text(stmt, 6, zone->directions[e->direction ? 1 : 0], -1, SQLITE_STATIC);
+        sqlite3_bind_int(stmt, 7, e->class_id);
+        bind_label(stmt, 8, labels, e->class_id);
+        sqlite3_bind_int64(stmt, 9, e->enter_frame);
+        sqlite3_bind_int64(stmt, 10, (int64_t)llround(e->enter_s * 1000.0));
+        sqlite3_bind_double(stmt, 11, e->time_s - e->enter_s);
+        if (isnan(e->speed_kmh))
+            sqlite3_bind_null(stmt, 12);
+        else
+            sqlite3_bind_double(stmt, 12, e->speed_kmh);
+        status = store_step_done(store, stmt, "insert tracking events", err);
+        if (status != VS_OK)
+            return status;
+    }
+    store->rows_in_transaction += frame->event_count;
+    return VS_OK;
+}
+
 int vs_store_add_frame(vs_store *store, int64_t video_id, const vs_frame *frame,
                        const char *const *labels, vs_error *err)
 {
+    if (frame->event_count > 0) {
+        int status = store_begin(store, err);
+        if (status == VS_OK)
+            status = add_events(store, video_id, frame, labels, err);
+        if (status != VS_OK)
+            return status;
+    }
     if (frame->kind != VS_FRAME_PICTURE || frame->detection_count <= 0)
         return store_commit_if_due(store, err);
     int status = store_begin(store, err);
@@ -922,6 +1050,10 @@ int vs_store_add_frame(vs_store *store, int64_t video_id, const vs_frame *frame,
         sqlite3_bind_double(insert, 9, det->x2);
         sqlite3_bind_double(insert, 10, det->y2);
         sqlite3_bind_int(insert, 11, frame->carried != 0);
+        if (det->track_id > 0)
+            sqlite3_bind_int(insert, 12, det->track_id);
+        else
+            sqlite3_bind_null(insert, 12);
         int rc = sqlite3_step(insert);
         sqlite3_reset(insert);
         if (rc != SQLITE_DONE)
@@ -931,10 +1063,74 @@ int vs_store_add_frame(vs_store *store, int64_t video_id, const vs_frame *frame,
     return store_commit_if_due(store, err);
 }
 
+/* A tracks row per track id of the video's detections (analysed frames
+ * only: carried copies would count a box twice), its class the most
+ * frequent (ties: the earliest seen); a row made earlier for its speed is
+ * completed. And the zones as this video's pixels. */
+static int end_tracks(vs_store *store, int64_t video_id, const vs_video *video, vs_error *err)
+{
+    sqlite3_stmt *stmt;
+    int status = store_prepare(
+        store,
+        "INSERT INTO tracks(video_id, track_id, class_id, label, first_frame, last_frame,"
+        " first_ms, last_ms, detections, mean_score)"
+        " SELECT d.video_id, d.track_id, m.class_id, m.label, min(d.frame_index),"
+        "  max(d.frame_index), min(d.pts_ms), max(d.pts_ms), count(*), avg(d.score)"
+        " FROM detections d JOIN (SELECT track_id, class_id, label FROM ("
+        "   SELECT track_id, class_id, label, row_number() OVER (PARTITION BY track_id"
+        "     ORDER BY count(*) DESC, min(frame_index)) AS rank"
+        "   FROM detections WHERE video_id = ?1 AND track_id IS NOT NULL AND carried = 0"
+        "   GROUP BY track_id, class_id) WHERE rank = 1) m ON m.track_id = d.track_id"
+        " WHERE d.video_id = ?1 AND d.carried = 0 GROUP BY d.track_id"
+        " ON CONFLICT(video_id, track_id) DO UPDATE SET class_id = excluded.class_id,"
+        "  label = excluded.label, first_frame = excluded.first_frame,"
+        "  last_frame = excluded.last_frame, first_ms = excluded.first_ms,"
+        "  last_ms = excluded.last_ms, detections = excluded.detections,"
+        "  mean_score = excluded.mean_score",
+        &stmt, "record the tracks of a video", err);
+    if (status != VS_OK)
+        return status;
+    sqlite3_bind_int64(stmt, 1, video_id);
+    if ((status = store_step_done(store, stmt, "record the tracks of a video", err)) != VS_OK)
+        return status;
+    for (int z = 0; store->zones && z < store->zones->count && video->width > 0; z++) {
+        const vs_zone *zone = &store->zones->zones[z];
+        char points[VS_ZONE_MAX_POINTS * 48 + 4];
+        size_t used = 0;
+        points[used++] = '[';
+        for (int i = 0; i < zone->point_count; i++)
+            used += (size_t)snprintf(points + used, sizeof points - used, "%s[%.2f, %.2f]",
+                                     i ? ", " : "",
+                                     zone->points[i][0] * (zone->fractions ? video->width : 1),
+                                     zone->points[i][1] * (zone->fractions ? video->height : 1));
+        snprintf(points + used, sizeof points - used, "]");
+        status = store_prepare(store,
+                               "INSERT OR REPLACE INTO zones(video_id, name, kind, points,"
+                               " direction_in, direction_out) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                               &stmt, "record the zones of a video", err);
+        if (status != VS_OK)
+            return status;
+        sqlite3_bind_int64(stmt, 1, video_id);
+        sqlite3_bind_text(stmt, 2, zone->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, zone->kind == VS_ZONE_LINE ? "line" : "polygon", -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 4, points, -1, SQLITE_TRANSIENT);
+        if (zone->kind == VS_ZONE_LINE) {
+            sqlite3_bind_text(stmt, 5, zone->directions[0], -1, SQLITE_STATIC);
+            sqlite3_bind_text(stmt, 6, zone->directions[1], -1, SQLITE_STATIC);
+        }
+        if ((status = store_step_done(store, stmt, "record the zones of a video", err)) != VS_OK)
+            return status;
+    }
+    return VS_OK;
+}
+
 int vs_store_end_video(vs_store *store, int64_t video_id, const vs_video *video, vs_error *err)
 {
     sqlite3_stmt *stmt;
     int status = store_begin(store, err);
+    if (status == VS_OK)
+        status = end_tracks(store, video_id, video, err);
     if (status == VS_OK)
         status = store_prepare(store,
                                "UPDATE videos SET status = ?2, error = ?3, frames = ?4,"

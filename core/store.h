@@ -21,7 +21,7 @@
 #include "frame.h"
 #include "vs_error.h"
 
-#define VS_STORE_SCHEMA_VERSION 2          /* PRAGMA user_version written by this build */
+#define VS_STORE_SCHEMA_VERSION 3          /* PRAGMA user_version written by this build */
 #define VS_STORE_APPLICATION_ID 0x56534654 /* PRAGMA application_id: "VSFT" */
 #define VS_STORE_BUSY_MS 5000
 #define VS_STORE_COMMIT_ROWS 50000
@@ -87,7 +87,13 @@ int vs_store_video_is_complete(vs_store *store, const vs_video *video, int *comp
  * before its extension. */
 int vs_store_begin_video(vs_store *store, int64_t run_id, vs_video *video, int64_t *video_id,
                          vs_error *err);
-/* Buffers one frame's detections (VS_FRAME_PICTURE; other kinds are ignored).
+/* The zones (--zones) whose names the tracker's events carry by index;
+ * kept by pointer for the store's life. NULL: none. */
+struct vs_zones_config;
+void vs_store_set_zones(vs_store *store, const struct vs_zones_config *zones);
+/* Buffers one frame's tracker events (crossings, visits, a track's speed:
+ * any kind of frame, VIDEO_END included) and detections with their track ids
+ * (VS_FRAME_PICTURE only).
  * labels[class_id] names each class (NULL, or a NULL entry: label stays NULL). */
 int vs_store_add_frame(vs_store *store, int64_t video_id, const vs_frame *frame,
                        const char *const *labels, vs_error *err);

@@ -102,6 +102,10 @@ int vs_tracker_box(const vs_tracker *tracker, int id, vs_detection *box);
 /* Live tracks: tracked + lost (for tests: memory stays bounded). */
 int vs_tracker_live(const vs_tracker *tracker);
 
+/* Times vs_tracker_update on `objects` synthetic moving boxes over
+ * `frames` frames (vidsift bench): mean milliseconds per frame. */
+int vs_track_bench(int objects, int frames, double *ms_per_frame, vs_error *err);
+
 /* Optimal assignment on a rows x cols cost matrix (row-major) allowing
  * pairs only when cost <= limit: minimises the sum of matched costs plus
  * limit/2 per unmatched row and column (as lapjv with cost_limit).

@@ -595,7 +595,7 @@ int vs_zones_update(vs_zones_state *s, const vs_detection *dets, const int *trac
                     slot->inside = 0;
                     n = emit(events, max_events, n,
                              (vs_zone_event){VS_ZONE_VISIT, z, t->id, t->class_id, 0, frame, time_s,
-                                             slot->enter_frame, slot->enter_s});
+                                             slot->enter_frame, slot->enter_s, NAN});
                 }
                 continue;
             }
@@ -612,7 +612,7 @@ int vs_zones_update(vs_zones_state *s, const vs_detection *dets, const int *trac
                     s->crossings[((size_t)z * 2 + direction) * s->class_count + dets[d].class_id]++;
                 n = emit(events, max_events, n,
                          (vs_zone_event){VS_ZONE_CROSSING, z, t->id, dets[d].class_id, direction,
-                                         frame, time_s, frame, time_s});
+                                         frame, time_s, frame, time_s, NAN});
             }
             slot->side = side;
             slot->sided_at[0] = p[0];
@@ -637,7 +637,7 @@ int vs_zones_track_ended(vs_zones_state *s, int track_id, double *speed_kmh, vs_
         if (slot->inside)
             n = emit(events, max_events, n,
                      (vs_zone_event){VS_ZONE_VISIT, z, t->id, t->class_id, 0, t->last_frame,
-                                     t->last_s, slot->enter_frame, slot->enter_s});
+                                     t->last_s, slot->enter_frame, slot->enter_s, NAN});
     }
     t->id = 0;
     return n < max_events ? n : max_events;

@@ -108,7 +108,13 @@ void vs_anchor_point(const vs_detection *box, vs_anchor anchor, double out[2]);
 
 /* ---- per-video state ----------------------------------------------------- */
 
-typedef enum vs_zone_event_kind { VS_ZONE_CROSSING, VS_ZONE_VISIT } vs_zone_event_kind;
+typedef enum vs_zone_event_kind {
+    VS_ZONE_CROSSING,
+    VS_ZONE_VISIT,
+    VS_TRACK_ENDED, /* the tracker's (core/track_stage.c): speed_kmh, zone -1 */
+} vs_zone_event_kind;
+
+#define VS_FRAME_EVENTS 32 /* events a frame slot carries */
 
 typedef struct vs_zone_event {
     vs_zone_event_kind kind;
@@ -119,6 +125,7 @@ typedef struct vs_zone_event {
     double time_s;       /* of that frame */
     int64_t enter_frame; /* visit */
     double enter_s;      /* visit; dwell = time_s - enter_s */
+    double speed_kmh;    /* track ended: its mean speed; NAN without calibration */
 } vs_zone_event;
 
 typedef struct vs_zones_state vs_zones_state;

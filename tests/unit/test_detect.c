@@ -29,7 +29,7 @@ static vs_manifest *manifest_from(const char *json)
 
 static vs_detection box(float x1, float y1, float x2, float y2, float score, int class_id)
 {
-    vs_detection d = {x1, y1, x2, y2, score, class_id};
+    vs_detection d = {.x1 = x1, .y1 = y1, .x2 = x2, .y2 = y2, .score = score, .class_id = class_id};
     return d;
 }
 

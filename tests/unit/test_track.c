@@ -29,12 +29,12 @@ static vs_tracker *make_tracker(int capacity)
 
 static vs_detection box_at(double cx, double cy, double w, double h, float score, int class_id)
 {
-    vs_detection d = {(float)(cx - w / 2),
-                      (float)(cy - h / 2),
-                      (float)(cx + w / 2),
-                      (float)(cy + h / 2),
-                      score,
-                      class_id};
+    vs_detection d = {.x1 = (float)(cx - w / 2),
+                      .y1 = (float)(cy - h / 2),
+                      .x2 = (float)(cx + w / 2),
+                      .y2 = (float)(cy + h / 2),
+                      .score = score,
+                      .class_id = class_id};
     return d;
 }
 
@@ -101,7 +101,7 @@ static void test_assign_known(void **state)
     /* greedy would take (0,0)=0.1 and leave row 1 with 0.9; optimal is 0.2 + 0.3 */
     double cost[] = {0.1, 0.2, 0.3, 0.9};
     int match[2];
-    double scratch[32];
+    double scratch[64];
     assert_int_equal(vs_assign(cost, 2, 2, 0.95, match, scratch), 2);
     assert_int_equal(match[0], 1);
     assert_int_equal(match[1], 0);

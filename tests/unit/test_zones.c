@@ -24,12 +24,12 @@ static const char *const labels[] = {"person", "bicycle", "car"};
 
 static vs_detection box_at(double cx, double cy, double w, double h, int class_id)
 {
-    vs_detection d = {(float)(cx - w / 2),
-                      (float)(cy - h / 2),
-                      (float)(cx + w / 2),
-                      (float)(cy + h / 2),
-                      0.9f,
-                      class_id};
+    vs_detection d = {.x1 = (float)(cx - w / 2),
+                      .y1 = (float)(cy - h / 2),
+                      .x2 = (float)(cx + w / 2),
+                      .y2 = (float)(cy + h / 2),
+                      .score = 0.9f,
+                      .class_id = class_id};
     return d;
 }
 
