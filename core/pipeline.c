@@ -562,6 +562,15 @@ static int open_store(graph *g, const vs_run_options *o, vs_video *videos, int v
         return status;
     /* What makes this run's rows what they are, stored with each video: a
      * video done under another model or other options is not complete. */
+    char tracking[160];
+    if (o->track) { /* the tracker's parameters as setup_stages resolves them */
+        float conf = o->conf >= 0 ? o->conf : g->manifest->conf;
+        float fresh = o->track_params.new_track >= 0 ? o->track_params.new_track
+                                                     : (conf + 0.1f < 1 ? conf + 0.1f : 1);
+        snprintf(tracking, sizeof tracking, "bytetrack low %g new %g match %g buffer %g",
+                 o->track_params.low < conf ? o->track_params.low : conf, fresh,
+                 o->track_params.match, o->track_params.buffer_s);
+    }
     vs_analysis_options analysis_options = {
         .manifest_path = o->manifest_path,
         .conf = o->conf >= 0 ? o->conf : g->manifest->conf,
@@ -573,6 +582,8 @@ static int open_store(graph *g, const vs_run_options *o, vs_video *videos, int v
         .half = o->half,
         .annotate = o->annotate,
         .snapshots = o->snapshots,
+        .tracking = o->track ? tracking : NULL,
+        .zones_path = o->zones_path,
     };
     char *analysis = NULL;
     status = vs_analysis_describe(g->manifest, &analysis_options, &analysis, err);
