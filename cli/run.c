@@ -71,7 +71,8 @@ static const char usage[] =
     "  --quiet               print nothing but errors\n"
     "  --json                print the JSON summary on stdout\n"
     "  --verbose             the summary with queues, memory and GPU\n"
-    "  --progress WHEN       auto (on a terminal), always or never (auto)\n"
+    "  --progress WHEN       auto (on a terminal), always, never, or jsonl: one JSON\n"
+    "                        object a second on stdout (auto)\n"
     "  -h, --help            this text\n"
     "\n"
     "exit status: 0 all videos done, 1 some failed, 2 usage or setup error, 130 interrupted\n";
@@ -187,32 +188,143 @@ static int parse_real(const char *name, const char *text, double min, double max
     return 1;
 }
 
+/* How progress is shown: a line redrawn in place on a terminal, plain lines
+ * elsewhere (a log file must not fill with carriage returns), or one JSON
+ * object per second on stdout for scripts. */
+typedef enum progress_style { PROGRESS_BAR, PROGRESS_LINES, PROGRESS_JSONL } progress_style;
+
+typedef struct progress_state {
+    progress_style style;
+    double last_printed_s; /* elapsed time of the last line written; < 0: none yet */
+    int printed;           /* a bar is on screen: clear it before the summary */
+} progress_state;
+
+/* What the decoders have told so far, summed over the videos to analyse. */
+typedef struct progress_figures {
+    int total, finished, skipped;
+    int64_t decoded;  /* frames decoded so far (analysed or not) */
+    int64_t expected; /* frames the containers announce, estimated for unopened videos */
+    int estimated;    /* 1: expected includes an estimate for videos not opened yet */
+    int working[2], working_count;
+} progress_figures;
+
+static void count_progress(const vs_video *videos, int video_count, progress_figures *f)
+{
+    memset(f, 0, sizeof *f);
+    f->total = video_count;
+    int64_t known = 0;
+    int known_count = 0, unknown_count = 0;
+    /* The decoders and the sink write these meanwhile, with atomic stores. */
+    for (int i = 0; i < video_count; i++) {
+        vs_video_status status = __atomic_load_n(&videos[i].status, __ATOMIC_RELAXED);
+        int64_t expected = __atomic_load_n(&videos[i].frames_expected, __ATOMIC_RELAXED);
+        int64_t decoded = __atomic_load_n(&videos[i].frames_decoded, __ATOMIC_RELAXED);
+        int64_t finished = __atomic_load_n(&videos[i].frames_finished, __ATOMIC_RELAXED);
+        int ended = __atomic_load_n(&videos[i].sink_ended, __ATOMIC_RELAXED);
+        if (status == VS_VIDEO_SKIPPED) {
+            f->skipped++;
+            f->finished++;
+            continue;
+        }
+        /* Done means written: the decoder's status comes before the sinks
+         * have the video's last frames; a video that never started (a bad
+         * file) is done when its decoder says so. */
+        int done = status != VS_VIDEO_PENDING && (ended || decoded == 0);
+        f->decoded += done ? decoded : finished;
+        if (done) {
+            f->finished++;
+            known += decoded; /* a finished video counts what it had, whatever it announced */
+            known_count += decoded > 0; /* one that never started tells no length */
+            continue;
+        }
+        if (decoded > 0 && f->working_count < 2)
+            f->working[f->working_count++] = i;
+        decoded = finished; /* what is counted done of this video */
+        if (expected > 0) {
+            known += expected > decoded ? expected : decoded;
+            known_count++;
+        } else {
+            unknown_count++;
+        }
+    }
+    /* Videos not opened yet (or whose container has no count) are taken to
+     * be as long as the average of the others: an estimate, said as such. */
+    f->expected = known;
+    if (unknown_count && known_count) {
+        f->expected += known / known_count * unknown_count;
+        f->estimated = 1;
+    } else if (unknown_count) {
+        f->expected = 0;
+    }
+}
+
 static void show_progress(void *context, const vs_video *videos, int video_count,
                           int64_t frames_done, double elapsed_s)
 {
-    (void)context;
-    int64_t expected = 0;
-    int finished = 0, current = -1;
-    /* The decoders and the sink write these meanwhile, with atomic stores. */
-    for (int i = 0; i < video_count; i++) {
-        int64_t video_expected = __atomic_load_n(&videos[i].frames_expected, __ATOMIC_RELAXED);
-        expected += video_expected > 0 ? video_expected : 0;
-        if (__atomic_load_n(&videos[i].status, __ATOMIC_RELAXED) != VS_VIDEO_PENDING)
-            finished++;
-        else if (current < 0 && __atomic_load_n(&videos[i].frames_decoded, __ATOMIC_RELAXED) > 0)
-            current = i;
+    (void)frames_done; /* frames through the sinks: decoded frames measure sampled runs too */
+    progress_state *state = context;
+    /* Plain lines and JSON: once a second and once every 5 s, not at every call. */
+    double period = state->style == PROGRESS_BAR ? 0 : state->style == PROGRESS_JSONL ? 1 : 5;
+    if (state->last_printed_s >= 0 && elapsed_s - state->last_printed_s < period - 0.01)
+        return;
+    state->last_printed_s = elapsed_s;
+    progress_figures f;
+    count_progress(videos, video_count, &f);
+    /* The rate of decoded frames already includes the cost of the analysed
+     * ones: with --every or --sample-fps the ETA follows the real mix. */
+    double fps = elapsed_s > 0 ? f.decoded / elapsed_s : 0;
+    double percent = f.expected > 0 ? 100.0 * f.decoded / f.expected : -1;
+    percent = percent > 100 ? 100 : percent;
+    double eta_s = fps > 0 && f.expected > f.decoded ? (f.expected - f.decoded) / fps : -1;
+    /* Names escaped before they are cut, so no cut leaves a raw control byte. */
+    char names[2][48];
+    for (int w = 0; w < f.working_count; w++)
+        vs_safe_name(videos[f.working[w]].relative_path, names[w], 40);
+    if (state->style == PROGRESS_JSONL) {
+        cJSON *line = cJSON_CreateObject();
+        cJSON_AddNumberToObject(line, "elapsed_s", elapsed_s);
+        cJSON_AddNumberToObject(line, "videos", f.total);
+        cJSON_AddNumberToObject(line, "videos_finished", f.finished);
+        cJSON_AddNumberToObject(line, "videos_skipped", f.skipped);
+        cJSON_AddNumberToObject(line, "frames_done", (double)f.decoded);
+        if (f.expected > 0)
+            cJSON_AddNumberToObject(line, "frames_expected", (double)f.expected);
+        else
+            cJSON_AddNullToObject(line, "frames_expected");
+        cJSON_AddBoolToObject(line, "frames_expected_estimated", f.estimated);
+        if (percent >= 0)
+            cJSON_AddNumberToObject(line, "percent", percent);
+        else
+            cJSON_AddNullToObject(line, "percent");
+        cJSON_AddNumberToObject(line, "fps", fps);
+        if (eta_s >= 0)
+            cJSON_AddNumberToObject(line, "eta_s", eta_s);
+        else
+            cJSON_AddNullToObject(line, "eta_s");
+        cJSON *working = cJSON_AddArrayToObject(line, "working_on");
+        for (int w = 0; w < f.working_count; w++)
+            cJSON_AddItemToArray(working, cJSON_CreateString(names[w]));
+        char *text = cJSON_PrintUnformatted(line);
+        cJSON_Delete(line);
+        if (text) {
+            printf("%s\n", text);
+            fflush(stdout);
+        }
+        free(text);
+        return;
     }
-    double fps = elapsed_s > 0 ? frames_done / elapsed_s : 0;
-    char eta[32] = "?";
-    if (fps > 0 && expected > frames_done)
-        snprintf(eta, sizeof eta, "%.0fs", (expected - frames_done) / fps);
-    /* Escaped before it is cut to 40 bytes, so that no cut can leave a raw
-     * control byte: the name is the file's, anything may be in it. */
-    char name[48];
-    vs_safe_name(current >= 0 ? videos[current].relative_path : "", name, 44);
-    fprintf(stderr, "\r\033[K[%d/%d videos] %lld frames, %.1f fps, ETA %s%s%s", finished,
-            video_count, (long long)frames_done, fps, eta, current >= 0 ? " - " : "", name);
+    char percent_text[16] = "", eta[32] = "ETA ?";
+    if (percent >= 0)
+        snprintf(percent_text, sizeof percent_text, "%s%.0f%%, ", f.estimated ? "~" : "", percent);
+    if (eta_s >= 0)
+        snprintf(eta, sizeof eta, "ETA %s%.0f s", f.estimated ? "~" : "", eta_s);
+    fprintf(stderr, "%s[%d/%d videos] %s%lld frames, %.1f fps, %s%s%s%s%s%s",
+            state->style == PROGRESS_BAR ? "\r\033[K" : "vidsift: ", f.finished, f.total,
+            percent_text, (long long)f.decoded, fps, eta, f.working_count ? " - " : "",
+            f.working_count ? names[0] : "", f.working_count > 1 ? ", " : "",
+            f.working_count > 1 ? names[1] : "", state->style == PROGRESS_BAR ? "" : "\n");
     fflush(stderr);
+    state->printed = 1;
 }
 
 static void report_scan_problem(void *context, const char *path, const char *problem)
@@ -420,8 +532,9 @@ int cmd_run(int argc, char **argv)
         case OPT_JSON: json = 1; break;
         case OPT_VERBOSE: verbose = 1; break;
         case OPT_PROGRESS:
-            if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never")) {
-                fprintf(stderr, "vidsift run: --progress: expected auto, always or never\n");
+            if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never") &&
+                strcmp(optarg, "jsonl")) {
+                fprintf(stderr, "vidsift run: --progress: expected auto, always, never or jsonl\n");
                 return 2;
             }
             progress_mode = optarg;
@@ -495,17 +608,24 @@ int cmd_run(int argc, char **argv)
     if (!vs_is_output_dir(o.out_dir))
         vs_mark_output_dir(o.out_dir, &err);
 
-    int show = !quiet && (!strcmp(progress_mode, "always") ||
-                          (!strcmp(progress_mode, "auto") && isatty(STDERR_FILENO)));
+    /* jsonl is for scripts: shown even with --quiet, which is about stderr. */
+    progress_state progress = {.last_printed_s = -1};
+    int jsonl = !strcmp(progress_mode, "jsonl");
+    int show = jsonl || (!quiet && (!strcmp(progress_mode, "always") ||
+                                    (!strcmp(progress_mode, "auto") && isatty(STDERR_FILENO))));
     if (show) {
+        progress.style = jsonl                   ? PROGRESS_JSONL
+                         : isatty(STDERR_FILENO) ? PROGRESS_BAR
+                                                 : PROGRESS_LINES;
         o.progress = show_progress;
+        o.progress_context = &progress;
     }
     char *recorded_options = options_json(argc, argv);
     o.options_json = recorded_options;
 
     vs_run_result result;
     status = vs_pipeline_run(&o, scan.videos, scan.video_count, &result, &err);
-    if (show)
+    if (show && progress.style == PROGRESS_BAR && progress.printed)
         fprintf(stderr, "\r\033[K");
     free(recorded_options);
     if (status != VS_OK && !result.started) {
@@ -539,7 +659,9 @@ int cmd_run(int argc, char **argv)
             vs_store_open_read(&store, db_path, &ignored) != VS_OK)
             store = NULL;
         vs_report_outputs outputs = {.out_dir = nothing_done ? NULL : o.out_dir,
-                                     .db_path = !o.store ? NULL : o.db_path ? o.db_path : "",
+                                     .db_path = !o.store    ? NULL
+                                                : o.db_path ? o.db_path
+                                                            : "",
                                      .html_written = html_written,
                                      .json_written = written && !nothing_done,
                                      .annotated = o.annotate && result.videos_done > 0,

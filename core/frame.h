@@ -52,6 +52,12 @@ typedef struct vs_video {
     /* written by the decoder when the video ends */
     vs_video_status status;
     int64_t frames_decoded, frames_analysed;
+    /* Written by the sink, read by the progress display (atomic): decoded
+     * frames up to the last one whose outputs are written, and 1 once the
+     * video's end marker went through. Progress counts these, not what the
+     * decoders ran ahead to. */
+    int64_t frames_finished;
+    int sink_ended;
     vs_error error;
     /* Not a failure, but worth a line in the report (written by the sink at
      * the END marker): e.g. no annotated copy, or its audio left out. */

@@ -167,12 +167,14 @@ static int consume(vs_sink_stage *stage, vs_frame *frame)
             vs_store_add_frame(stage->store, state->video_id, frame, stage->labels,
                                &stage->error) != VS_OK)
             return VS_EIO;
+        __atomic_store_n(&video->sink_ended, 1, __ATOMIC_RELAXED);
         return end_video(stage, video, state);
     case VS_FRAME_PICTURE: {
         double started = vs_now_ms();
         int status = add_picture(stage, frame, state);
         vs_stats_add(&stage->stats, vs_now_ms() - started, 1);
         __atomic_add_fetch(&stage->frames_done, 1, __ATOMIC_RELAXED);
+        __atomic_store_n(&video->frames_finished, frame->index + 1, __ATOMIC_RELAXED);
         return status;
     }
     }

@@ -36,6 +36,7 @@ struct vs_store {
     char path[4096];
     int busy_ms;
     sqlite3_stmt *insert_detection; /* prepared once: the one hot statement */
+    sqlite3_stmt *count_analysed;   /* prepared at the first analysed frame */
     int64_t rows_in_transaction;
     double transaction_started_ms;
     /* The database file as opened: a second descriptor, never locked, closed
@@ -551,6 +552,7 @@ void vs_store_close(vs_store *store)
     if (store->db) {
         vs_store_commit(store, NULL);
         sqlite3_finalize(store->insert_detection);
+        sqlite3_finalize(store->count_analysed);
         sqlite3_close(store->db);
     }
     if (store->file_fd >= 0)
@@ -837,12 +839,9 @@ static int unique_output_name(vs_store *store, const vs_video *video, int64_t ow
 static int delete_video_rows(vs_store *store, int64_t video_id, vs_error *err)
 {
     static const char *const deletes[] = {
-        "DELETE FROM detections WHERE video_id = ?1",
-        "DELETE FROM snapshots WHERE video_id = ?1",
-        "DELETE FROM tracks WHERE video_id = ?1",
-        "DELETE FROM zones WHERE video_id = ?1",
-        "DELETE FROM crossings WHERE video_id = ?1",
-        "DELETE FROM visits WHERE video_id = ?1",
+        "DELETE FROM detections WHERE video_id = ?1", "DELETE FROM snapshots WHERE video_id = ?1",
+        "DELETE FROM tracks WHERE video_id = ?1",     "DELETE FROM zones WHERE video_id = ?1",
+        "DELETE FROM crossings WHERE video_id = ?1",  "DELETE FROM visits WHERE video_id = ?1",
     };
     for (size_t i = 0; i < sizeof deletes / sizeof deletes[0]; i++) {
         sqlite3_stmt *stmt;
@@ -1015,6 +1014,28 @@ static int add_events(vs_store *store, int64_t video_id, const vs_frame *frame,
     return VS_OK;
 }
 
+/* videos.frames_analysed advances with every analysed frame, in the same
+ * transactions as the rows: another terminal watching the database sees a
+ * video progress, and vs_store_end_video writes the final count. */
+static int count_analysed(vs_store *store, int64_t video_id, vs_error *err)
+{
+    int status = store_begin(store, err);
+    if (status == VS_OK && !store->count_analysed) {
+        int rc = sqlite3_prepare_v3(store->db,
+                                    "UPDATE videos SET frames_analysed ="
+                                    " coalesce(frames_analysed, 0) + 1 WHERE id = ?1",
+                                    -1, SQLITE_PREPARE_PERSISTENT, &store->count_analysed, NULL);
+        if (rc != SQLITE_OK)
+            status = store_fail(store, rc, "count analysed frames", err);
+    }
+    if (status != VS_OK)
+        return status;
+    sqlite3_bind_int64(store->count_analysed, 1, video_id);
+    int rc = sqlite3_step(store->count_analysed);
+    sqlite3_reset(store->count_analysed);
+    return rc == SQLITE_DONE ? VS_OK : store_fail(store, rc, "count analysed frames", err);
+}
+
 int vs_store_add_frame(vs_store *store, int64_t video_id, const vs_frame *frame,
                        const char *const *labels, vs_error *err)
 {
@@ -1022,6 +1043,11 @@ int vs_store_add_frame(vs_store *store, int64_t video_id, const vs_frame *frame,
         int status = store_begin(store, err);
         if (status == VS_OK)
             status = add_events(store, video_id, frame, labels, err);
+        if (status != VS_OK)
+            return status;
+    }
+    if (frame->kind == VS_FRAME_PICTURE && frame->analysed) {
+        int status = count_analysed(store, video_id, err);
         if (status != VS_OK)
             return status;
     }
@@ -1427,8 +1453,8 @@ static void filter_sql(char *sql, size_t size, const vs_store_filter *f, int det
     if (f && f->min_score > 0 && detections)
         clauses[count++] = "d.score >= :min_score";
     for (int i = 0; i < count && used < size; i++)
-        used += (size_t)snprintf(sql + used, size - used, "%s%s", i ? " AND " : " WHERE ",
-                                 clauses[i]);
+        used +=
+            (size_t)snprintf(sql + used, size - used, "%s%s", i ? " AND " : " WHERE ", clauses[i]);
 }
 
 static void bind_filter(sqlite3_stmt *stmt, const vs_store_filter *f)
@@ -1570,8 +1596,8 @@ int vs_store_next_video(vs_store_cursor *cursor, vs_store_video_row *row, vs_err
     return 1;
 }
 
-int vs_store_read_detections(vs_store *store, const vs_store_filter *filter,
-                             vs_store_cursor **out, vs_error *err)
+int vs_store_read_detections(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                             vs_error *err)
 {
     char sql[2048] = "SELECT d.video_id, d.frame_index, d.pts_ms, v.path, d.label, d.class_id,"
                      " d.carried, d.score, d.x1, d.y1, d.x2, d.y2, d.track_id"
@@ -1628,8 +1654,7 @@ int vs_store_next_class(vs_store_cursor *cursor, vs_store_class_row *row, vs_err
     return 1;
 }
 
-int vs_store_read_stage_stats(vs_store *store, int64_t run_id, vs_store_cursor **out,
-                              vs_error *err)
+int vs_store_read_stage_stats(vs_store *store, int64_t run_id, vs_store_cursor **out, vs_error *err)
 {
     vs_store_filter filter = {.run_id = run_id};
     return open_cursor(store,
