@@ -196,12 +196,14 @@ static void draw_detection(vs_annotate *a, const vs_detection *det, double scale
         fill_rect(canvas, x1 - t, y0, x1, y1, color);
     }
 
-    char text[96];
+    char text[112], track[16] = "";
+    if (det->track_id > 0) /* the tracker's id first: what a viewer follows */
+        snprintf(track, sizeof track, "#%d ", det->track_id);
     const char *label = labels && det->class_id >= 0 ? labels[det->class_id] : NULL;
     if (label)
-        snprintf(text, sizeof text, "%.60s %.2f", label, det->score);
+        snprintf(text, sizeof text, "%s%.60s %.2f", track, label, det->score);
     else
-        snprintf(text, sizeof text, "class %d %.2f", det->class_id, det->score);
+        snprintf(text, sizeof text, "%sclass %d %.2f", track, det->class_id, det->score);
     int scale = a->text_scale, pad = scale;
     int tag_w = vs_font_text_width(text, scale) + 2 * pad;
     int tag_h = vs_font_text_height(scale) + 2 * pad;
