@@ -20,7 +20,7 @@
 #include "store.h"
 
 static const char usage[] =
-    "usage: vidsift export DB --format csv|jsonl|coco [--video PATTERN] [--out FILE]\n"
+    "usage: vidsift export DB --format csv|jsonl|coco|mot [--video PATTERN] [--out FILE]\n"
     "\n"
     "Writes the detections stored in DB (a results database of `vidsift run`),\n"
     "ordered by video, frame and detection, to FILE or standard output.\n"
@@ -37,6 +37,8 @@ static const char usage[] =
     "                               (id = the model's class id, name = label) and\n"
     "                               \"annotations\", COCO results records (id, image_id,\n"
     "                               category_id, bbox [x,y,w,h], area, iscrowd 0, score)\n"
+    "                        mot    MOTChallenge results of one video's tracks: frame\n"
+    "                               (1-based),id,left,top,width,height,score,-1,-1,-1\n"
     "  --video PATTERN       only videos whose stored path matches PATTERN (shell-style,\n"
     "                        case-sensitive, * also matches /), e.g. '*/cam1/*'\n"
     "  -o, --out FILE        write FILE (through FILE.part) instead of standard output\n"
@@ -56,7 +58,13 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-typedef enum export_format { FORMAT_NONE, FORMAT_CSV, FORMAT_JSONL, FORMAT_COCO } export_format;
+typedef enum export_format {
+    FORMAT_NONE,
+    FORMAT_CSV,
+    FORMAT_JSONL,
+    FORMAT_COCO,
+    FORMAT_MOT
+} export_format;
 
 /* The detection query every format reads; ?1 is the --video pattern or NULL.
  * Its order matches the images query, which COCO relies on to number images. */
@@ -237,6 +245,47 @@ static int export_jsonl(export_job *job)
     return rc == SQLITE_DONE ? 0 : db_error(job, "read detections");
 }
 
+/* MOTChallenge results text: "frame,id,left,top,width,height,score,-1,-1,-1"
+ * per tracked box of the model's frames, frames 1-based. A MOT file is one
+ * sequence, so the rows must come from one video (--video chooses it). */
+static int export_mot(export_job *job)
+{
+    sqlite3_stmt *stmt;
+    if (prepare(job,
+                "SELECT count(DISTINCT d.video_id) FROM detections d JOIN videos v"
+                " ON v.id = d.video_id WHERE (?1 IS NULL OR v.path GLOB ?1)"
+                " AND d.track_id IS NOT NULL",
+                &stmt))
+        return 2;
+    int64_t videos = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
+    sqlite3_finalize(stmt);
+    if (videos < 0)
+        return db_error(job, "read detections");
+    if (videos > 1) {
+        fprintf(stderr,
+                "vidsift export: %s: --format mot writes one video, and %lld have tracks: choose "
+                "one with --video\n",
+                VS_NAME(job->db_path), (long long)videos);
+        return 2;
+    }
+    if (prepare(job, DETECTIONS_SQL, &stmt))
+        return 2;
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (sqlite3_column_type(stmt, COL_TRACK) == SQLITE_NULL ||
+            sqlite3_column_int(stmt, COL_CARRIED))
+            continue;
+        double x1 = sqlite3_column_double(stmt, COL_X1), y1 = sqlite3_column_double(stmt, COL_Y1);
+        fprintf(job->out, "%lld,%lld,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1\n",
+                (long long)sqlite3_column_int64(stmt, COL_FRAME) + 1,
+                (long long)sqlite3_column_int64(stmt, COL_TRACK), x1, y1,
+                sqlite3_column_double(stmt, COL_X2) - x1, sqlite3_column_double(stmt, COL_Y2) - y1,
+                sqlite3_column_double(stmt, COL_SCORE));
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_DONE ? 0 : db_error(job, "read detections");
+}
+
 static int coco_images(export_job *job)
 {
     sqlite3_stmt *stmt;
@@ -395,13 +444,14 @@ static int parse_format(const char *name, export_format *format)
     static const struct {
         const char *name;
         export_format format;
-    } formats[] = {{"csv", FORMAT_CSV}, {"jsonl", FORMAT_JSONL}, {"coco", FORMAT_COCO}};
+    } formats[] = {
+        {"csv", FORMAT_CSV}, {"jsonl", FORMAT_JSONL}, {"coco", FORMAT_COCO}, {"mot", FORMAT_MOT}};
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
         if (!strcmp(name, formats[i].name)) {
             *format = formats[i].format;
             return 0;
         }
-    fprintf(stderr, "vidsift export: unknown format '%s' (csv, jsonl or coco)\n", name);
+    fprintf(stderr, "vidsift export: unknown format '%s' (csv, jsonl, coco or mot)\n", name);
     return 2;
 }
 
@@ -436,7 +486,7 @@ int cmd_export(int argc, char **argv)
         fprintf(stderr, "vidsift export: %s\n",
                 optind >= argc      ? "which database? (DB is required)"
                 : optind < argc - 1 ? "one database at a time"
-                                    : "--format is required (csv, jsonl or coco)");
+                                    : "--format is required (csv, jsonl, coco or mot)");
         fputs(usage, stderr);
         return 2;
     }
@@ -460,6 +510,7 @@ int cmd_export(int argc, char **argv)
     }
     status = format == FORMAT_CSV     ? export_csv(&job)
              : format == FORMAT_JSONL ? export_jsonl(&job)
+             : format == FORMAT_MOT   ? export_mot(&job)
                                       : export_coco(&job);
     sqlite3_exec(job.db, "COMMIT", NULL, NULL, NULL);
     sqlite3_close(job.db);

@@ -107,8 +107,10 @@ static int end_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *state
         /* An annotated copy the encoder cannot take is a warning, not a failure. */
         int skipped = vs_annotate_skipped(state->annotate);
         const char *note = vs_annotate_note(state->annotate);
+        size_t used = strlen(video->warning); /* the tracker may have said something */
         if (note)
-            snprintf(video->warning, sizeof video->warning, "%s", note);
+            snprintf(video->warning + used, sizeof video->warning - used, "%s%s", used ? "; " : "",
+                     note);
         int closed = vs_annotate_close(state->annotate, finalize, &error);
         state->annotate = NULL; /* freed: abandon_video must not see it again */
         if (closed != VS_OK) {
