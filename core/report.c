@@ -162,6 +162,29 @@ static void print_classes(FILE *out, vs_store *store, int64_t run_id)
         fprintf(out, "    and %d more classes (see report.html)\n", more);
 }
 
+/* Line crossings of the run, one line per line, class and direction. */
+static void print_crossings(FILE *out, vs_store *store, int64_t run_id)
+{
+    vs_store_filter filter = {.run_id = run_id};
+    vs_store_cursor *cursor;
+    vs_error err;
+    if (!store || run_id <= 0 || vs_store_read_crossings(store, &filter, &cursor, &err) != VS_OK)
+        return;
+    vs_store_crossing_row row;
+    int rows = 0;
+    while (vs_store_next_crossing(cursor, &row, &err) == 1) {
+        if (!rows++)
+            fprintf(out, "  crossings:\n");
+        char zone[32], label[32], direction[16];
+        vs_safe_name(row.zone ? row.zone : "?", zone, sizeof zone);
+        vs_safe_name(row.label ? row.label : "?", label, sizeof label);
+        vs_safe_name(row.direction ? row.direction : "?", direction, sizeof direction);
+        fprintf(out, "    %-16s %-16s %-6s %8lld\n", zone, label, direction,
+                (long long)row.crossings);
+    }
+    vs_store_cursor_close(cursor);
+}
+
 void vs_report_print_summary(FILE *out, const vs_run_result *r, const vs_video *videos,
                              int video_count, vs_store *store, const vs_report_outputs *outputs)
 {
@@ -188,6 +211,7 @@ void vs_report_print_summary(FILE *out, const vs_run_result *r, const vs_video *
         fprintf(out, "  inputs: %d files skipped (not videos), %d duplicates analysed once\n",
                 r->files_skipped, r->duplicates_dropped);
     print_classes(out, store, r->run_id);
+    print_crossings(out, store, r->run_id);
     if (outputs && outputs->out_dir) {
         fprintf(out, "  outputs in %s/:\n", VS_NAME(outputs->out_dir));
         if (outputs->html_written)

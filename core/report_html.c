@@ -321,10 +321,41 @@ static int write_classes(page *p, vs_error *err)
                 (long long)row.detections, (long long)row.tracks, (long long)row.frames,
                 width > 1 ? width : 1, palette[0]);
     }
-    fputs("</table>\n<p class=\"note\">Tracks: distinct track ids (0 when the run did not track). "
-          "Line crossings: none are recorded in this database.</p>\n",
+    fputs("</table>\n<p class=\"note\">Tracks: distinct track ids (0 when the run did not track, "
+          "<code>--track</code>).</p>\n",
           p->out);
     vs_store_cursor_close(cursor);
+    return step < 0 ? step : VS_OK;
+}
+
+/* Line crossings per zone, class and direction; `none` says what to do
+ * when there are none (NULL: say nothing). */
+static int put_crossings(page *p, const vs_store_filter *filter, const char *none, vs_error *err)
+{
+    vs_store_cursor *cursor;
+    int status = vs_store_read_crossings(p->store, filter, &cursor, err);
+    if (status != VS_OK)
+        return status;
+    vs_store_crossing_row row;
+    int step, rows = 0;
+    while ((step = vs_store_next_crossing(cursor, &row, err)) == 1) {
+        if (!rows++)
+            fputs("<table class=\"crossings\"><tr><th>line</th><th>class</th><th>direction</th>"
+                  "<th>crossings</th></tr>\n",
+                  p->out);
+        fputs("<tr><td>", p->out);
+        put_text(p->out, row.zone);
+        fputs("</td><td>", p->out);
+        put_text(p->out, row.label ? row.label : "?");
+        fputs("</td><td>", p->out);
+        put_text(p->out, row.direction);
+        fprintf(p->out, "</td><td class=\"n\">%lld</td></tr>\n", (long long)row.crossings);
+    }
+    vs_store_cursor_close(cursor);
+    if (rows)
+        fputs("</table>\n", p->out);
+    else if (step == 0 && none)
+        fprintf(p->out, "<p class=\"note\">%s</p>\n", none);
     return step < 0 ? step : VS_OK;
 }
 
@@ -747,6 +778,8 @@ static int write_video(page *p, const vs_store_video_row *v, video_plots *plots,
         return step;
     if (rows)
         fputs("</table>\n", out);
+    if ((status = put_crossings(p, &filter, NULL, err)) != VS_OK)
+        return status;
     fputs("</div></div>\n", out);
 
     if (v->detections > 0) {
@@ -892,6 +925,13 @@ int vs_report_html_write(vs_store *store, const char *db_path, int64_t run_id,
         status = write_failures(&p, err);
     if (status == VS_OK)
         status = write_classes(&p, err);
+    if (status == VS_OK) {
+        fputs("<h2 id=\"crossings\">Line crossings</h2>\n", p.out);
+        status = put_crossings(&p, &p.videos,
+                               "None recorded: <code>--track</code> with <code>--zones "
+                               "FILE</code> counts the tracks that cross its lines.",
+                               err);
+    }
     if (status == VS_OK)
         status = write_machine(&p, err);
     if (status == VS_OK)

@@ -1738,3 +1738,30 @@ int vs_store_next_snapshot(vs_store_cursor *cursor, vs_store_snapshot_row *row, 
                                    .path = nullable_text(s, 6)};
     return 1;
 }
+
+int vs_store_read_crossings(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                            vs_error *err)
+{
+    char sql[2048] = "SELECT c.zone, c.label, c.direction, count(*) FROM crossings c"
+                     " JOIN videos v ON v.id = c.video_id";
+    vs_store_filter videos_only = filter ? *filter : (vs_store_filter){0};
+    videos_only.classes = NULL;
+    videos_only.min_score = 0;
+    filter_sql(sql, sizeof sql, &videos_only, 0);
+    strncat(sql, " GROUP BY c.zone, c.label, c.direction ORDER BY c.zone, c.label, c.direction",
+            sizeof sql - strlen(sql) - 1);
+    return open_cursor(store, sql, &videos_only, "count line crossings", out, err);
+}
+
+int vs_store_next_crossing(vs_store_cursor *cursor, vs_store_crossing_row *row, vs_error *err)
+{
+    int step = cursor_step(cursor, err);
+    if (step != 1)
+        return step;
+    sqlite3_stmt *s = cursor->stmt;
+    *row = (vs_store_crossing_row){.zone = nullable_text(s, 0),
+                                   .label = nullable_text(s, 1),
+                                   .direction = nullable_text(s, 2),
+                                   .crossings = sqlite3_column_int64(s, 3)};
+    return 1;
+}

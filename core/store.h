@@ -209,8 +209,8 @@ int vs_store_read_runs(vs_store *store, const vs_store_filter *filter, vs_store_
                        vs_error *err);
 int vs_store_read_videos(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
                          vs_error *err);
-int vs_store_read_detections(vs_store *store, const vs_store_filter *filter,
-                             vs_store_cursor **out, vs_error *err);
+int vs_store_read_detections(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                             vs_error *err);
 int vs_store_read_classes(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
                           vs_error *err);
 int vs_store_read_stage_stats(vs_store *store, int64_t run_id, vs_store_cursor **out,
@@ -218,6 +218,16 @@ int vs_store_read_stage_stats(vs_store *store, int64_t run_id, vs_store_cursor *
 int vs_store_read_samples(vs_store *store, int64_t run_id, vs_store_cursor **out, vs_error *err);
 int vs_store_read_snapshots(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
                             vs_error *err);
+
+/* Line crossings counted per zone, class and direction. */
+typedef struct vs_store_crossing_row {
+    const char *zone, *label, *direction;
+    int64_t crossings;
+} vs_store_crossing_row;
+/* Ordered by zone, label and direction; filter: its videos (run, video, pattern). */
+int vs_store_read_crossings(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                            vs_error *err);
+int vs_store_next_crossing(vs_store_cursor *cursor, vs_store_crossing_row *row, vs_error *err);
 
 /* Steps a cursor opened by the matching vs_store_read_*: 1 and the row
  * filled, 0 at the end, or a negative VS_E* status with err set. */

@@ -69,7 +69,7 @@ render() { # render HTML PNG NETLOG
     timeout 60 chromium --headless --disable-gpu --no-sandbox --hide-scrollbars \
         --no-first-run --disable-background-networking --disable-component-update \
         --user-data-dir="$WORK/chromium-profile" --host-resolver-rules="MAP * ~NOTFOUND" \
-        --log-net-log="$3" --window-size=1280,2400 --screenshot="$2" "file://$1" \
+        --log-net-log="$3" --window-size=1280,4000 --screenshot="$2" "file://$1" \
         >"$WORK/chromium.log" 2>&1 || { cat "$WORK/chromium.log" >&2; fail "chromium failed on $1"; }
     [ -s "$2" ] || fail "chromium wrote no screenshot of $1"
 }
@@ -120,5 +120,20 @@ status=0; "$VIDSIFT" report "$db" --run 999 --html "$WORK/none.html" 2>"$WORK/st
 [ "$status" = 2 ] && grep -q 'no run 999' "$WORK/stderr" || fail "report --run 999: exit $status, expected 2 naming the run"
 [ ! -e "$WORK/none.html" ] && [ ! -e "$WORK/none.html.part" ] || fail "a failed report left a file"
 pass "vidsift report rebuilds the page from OUT or the database, one run or all; an unknown run is exit 2"
+
+# Line crossings (written by --track with --zones) appear per line, class and direction:
+# rows put into a copy of the database, so the page is checked against known counts.
+cp "$db" "$WORK/crossings.db"
+video_id=$(sql "$WORK/crossings.db" "select id from videos where status = 'done'")
+sql "$WORK/crossings.db" "insert into crossings(video_id, track_id, zone, frame_index, pts_ms, direction, class_id, label)
+    values ($video_id, 1, 'door', 3, 300, 'in', 0, 'person'), ($video_id, 2, 'door', 5, 500, 'in', 0, 'person'),
+           ($video_id, 3, 'door', 7, 700, 'out', 0, 'person')"
+"$VIDSIFT" report "$WORK/crossings.db" --html "$WORK/crossings.html" >/dev/null || fail "report of the crossings copy failed"
+[ "$(grep -c 'class="crossings"' "$WORK/crossings.html")" = 2 ] || fail "expected the run's and the video's crossing tables"
+grep -q '<td>door</td><td>person</td><td>in</td><td class="n">2</td>' "$WORK/crossings.html" &&
+    grep -q '<td>door</td><td>person</td><td>out</td><td class="n">1</td>' "$WORK/crossings.html" ||
+    fail "the crossing counts are not on the page"
+grep -q 'None recorded' "$page" || fail "a page without crossings does not say how to get them"
+pass "line crossings per line, class and direction (2 in, 1 out), and how to get them when none"
 
 finish
