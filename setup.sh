@@ -72,8 +72,17 @@ test)
     ;;
 demo)
     clips=/usr/share/forensics-samples/original-files
-    exec build/vidsift run --out vidsift-demo \
-        "$clips/movie1/VID_20191220_170832.mp4" "$clips/movie2/movie-hello.mp4"
+    # Tracking (on by default) and counting: a line down the middle of the picture counts
+    # the tracks that cross it, each way; snapshots give the report its thumbnails.
+    mkdir -p vidsift-demo
+    printf '%s\n' '{"units": "fractions", "zones": [{"name": "middle", "type": "line",' \
+        ' "points": [[0.5, 0.0], [0.5, 1.0]], "directions": ["to the left", "to the right"]}]}' \
+        >vidsift-demo/zones.json
+    status=0
+    build/vidsift run --out vidsift-demo --snapshots --zones vidsift-demo/zones.json \
+        "$clips/movie1/VID_20191220_170832.mp4" "$clips/movie2/movie-hello.mp4" || status=$?
+    [ -f vidsift-demo/report.html ] && say "open $(pwd)/vidsift-demo/report.html in a browser"
+    exit $status
     ;;
 *) die "usage: ./setup.sh [build|test|demo]" ;;
 esac
