@@ -44,6 +44,8 @@ static const uint8_t palette[][3] = {
 
 /* Canvases the encoder may hold at once (see next_canvas). */
 #define CANVAS_RING 8
+#define TRAIL_TRACKS 64 /* tracks whose trails are drawn at once */
+#define TRAIL_POINTS 16 /* analysed frames a trail shows */
 
 typedef struct yuv_color {
     uint8_t y, u, v;
@@ -84,6 +86,15 @@ struct vs_annotate {
     int audio_pending, audio_done;
     int failed;  /* an earlier call failed: the encoder state is not usable */
     int skipped; /* the encoder cannot take these pictures: no copy, the note says why */
+    /* The last anchors (bottom centres, canvas pixels) of the tracks on screen,
+     * drawn as a short trail; a track unseen for a second gives its slot up. */
+    struct trail {
+        int track_id; /* 0: free */
+        int class_id;
+        int64_t last_frame;
+        int count, head;
+        int x[TRAIL_POINTS], y[TRAIL_POINTS];
+    } trails[TRAIL_TRACKS];
 };
 
 /* Messages name the input video first, then the annotated copy: a user
@@ -171,6 +182,71 @@ static void draw_text(AVFrame *canvas, int x, int y, const char *text, int scale
 static int even_down(int v)
 {
     return v & ~1;
+}
+
+/* A line of squares `t` pixels wide, one every t/2 pixels along it. */
+static void draw_line(AVFrame *canvas, int x0, int y0, int x1, int y1, int t, yuv_color c)
+{
+    int steps = (abs(x1 - x0) > abs(y1 - y0) ? abs(x1 - x0) : abs(y1 - y0)) * 2 / (t > 1 ? t : 1);
+    for (int i = 0; i <= steps; i++) {
+        int x = x0 + (steps ? (x1 - x0) * i / steps : 0),
+            y = y0 + (steps ? (y1 - y0) * i / steps : 0);
+        fill_rect(canvas, even_down(x - t / 2), even_down(y - t / 2), even_down(x - t / 2) + t,
+                  even_down(y - t / 2) + t, c);
+    }
+}
+
+/* Adds each tracked box's bottom centre to its track's trail, then draws
+ * the trails of the tracks seen within the last second. */
+static void draw_trails(vs_annotate *a, const vs_frame *frame, double scale_x, double scale_y)
+{
+    int64_t horizon = a->fps > 0 ? (int64_t)ceil(a->fps) : 30; /* frames in a second */
+    for (int i = 0; i < frame->detection_count; i++) {
+        const vs_detection *det = &frame->detections[i];
+        if (det->track_id <= 0)
+            continue;
+        struct trail *slot = NULL, *spare = NULL;
+        for (int k = 0; k < TRAIL_TRACKS && !slot; k++) {
+            struct trail *t = &a->trails[k];
+            if (t->track_id == det->track_id)
+                slot = t;
+            else if (!spare ||
+                     (spare->track_id && (!t->track_id || t->last_frame < spare->last_frame)))
+                spare = t; /* a free slot, else the one unseen longest */
+        }
+        if (!slot) {
+            slot = spare;
+            memset(slot, 0, sizeof *slot);
+            slot->track_id = det->track_id;
+        }
+        slot->class_id = det->class_id;
+        slot->last_frame = frame->index;
+        int x = (int)lrint((det->x1 + det->x2) / 2 * scale_x), y = (int)lrint(det->y2 * scale_y);
+        int last = (slot->head + TRAIL_POINTS - 1) % TRAIL_POINTS;
+        if (slot->count > 0 && slot->x[last] == x && slot->y[last] == y)
+            continue; /* a carried frame: the same point */
+        slot->x[slot->head] = x;
+        slot->y[slot->head] = y;
+        slot->head = (slot->head + 1) % TRAIL_POINTS;
+        if (slot->count < TRAIL_POINTS)
+            slot->count++;
+    }
+    for (int k = 0; k < TRAIL_TRACKS; k++) {
+        struct trail *slot = &a->trails[k];
+        if (!slot->track_id || frame->index - slot->last_frame > horizon) {
+            slot->track_id = 0;
+            continue;
+        }
+        uint8_t rgb[3];
+        vs_annotate_class_color(slot->class_id, rgb);
+        yuv_color color = to_yuv(rgb, a->bt709);
+        for (int n = 1; n < slot->count; n++) {
+            int from = (slot->head - slot->count + n - 1 + 2 * TRAIL_POINTS) % TRAIL_POINTS;
+            int to = (from + 1) % TRAIL_POINTS;
+            draw_line(a->canvas, slot->x[from], slot->y[from], slot->x[to], slot->y[to],
+                      a->thickness, color);
+        }
+    }
 }
 
 /* One detection: a frame of `thickness` pixels inside the box's edges, and
@@ -638,6 +714,7 @@ int vs_annotate_frame(vs_annotate *a, const vs_frame *frame, const char *const *
               picture->height, a->canvas->data, a->canvas->linesize);
     double scale_x = (double)a->canvas->width / picture->width;
     double scale_y = (double)a->canvas->height / picture->height;
+    draw_trails(a, frame, scale_x, scale_y);
     for (int i = 0; i < frame->detection_count; i++)
         draw_detection(a, &frame->detections[i], scale_x, scale_y, labels);
 
