@@ -221,6 +221,10 @@ void *vs_track_thread(void *arg)
         for (int i = 0; i < batch->entry_count; i++) {
             vs_frame *frame = batch->entries[i];
             frame->event_count = 0; /* the slot may carry a former frame's */
+            /* Ids are this stage's to write: a box from the detector (or left
+             * in the slot by a former frame) carries none. */
+            for (int d = 0; d < frame->detection_count; d++)
+                frame->detections[d].track_id = 0;
             if (!stage->enabled)
                 continue;
             if (frame->kind == VS_FRAME_VIDEO_START) {
