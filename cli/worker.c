@@ -52,6 +52,7 @@ static const char usage[] =
     "  --model NAME|PATH  --device DEV  --half  --batch N  --threads N  --imgsz S|WxH\n"
     "  --conf X  --iou X  --classes A,B  --every N  --sample-fps F  --skip-similar T\n"
     "  --jobs N (videos claimed and decoded at once, 1)  --out DIR  --db FILE\n"
+    "  --track bytetrack|none (bytetrack)  --zones FILE\n"
     "  --no-annotate  --snapshots  --force  --quiet\n"
     "  -h, --help            this text\n"
     "\n"
@@ -83,6 +84,8 @@ enum {
     OPT_SNAPSHOTS,
     OPT_FORCE,
     OPT_QUIET,
+    OPT_TRACK,
+    OPT_ZONES,
 };
 
 static const struct option options_table[] = {
@@ -110,6 +113,8 @@ static const struct option options_table[] = {
     {"snapshots", no_argument, NULL, OPT_SNAPSHOTS},
     {"force", no_argument, NULL, OPT_FORCE},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"track", required_argument, NULL, OPT_TRACK},
+    {"zones", required_argument, NULL, OPT_ZONES},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -341,7 +346,10 @@ int cmd_worker(int argc, char **argv)
                         .out_dir = "vidsift-out",
                         .annotate = 1,
                         .store = 1,
+                        .track = 1, /* run's defaults: a worker's rows equal a run's */
+                        .track_params = vs_track_params_default(),
                         .stop = &stop_requested};
+    o.track_params.new_track = -1; /* --conf + 0.1, as run */
     worker w = {.lease_ms = 60000, .max_deliveries = 3, .run = &o};
     const char *model = cli_default_model();
     double number;
@@ -424,6 +432,15 @@ int cmd_worker(int argc, char **argv)
         case OPT_SNAPSHOTS: o.snapshots = 1; break;
         case OPT_FORCE: o.force = 1; break;
         case OPT_QUIET: w.quiet = 1; break;
+        case OPT_TRACK:
+            if (strcmp(optarg, "bytetrack") && strcmp(optarg, "none")) {
+                fprintf(stderr, "vidsift worker: --track must be bytetrack or none, not '%s'\n",
+                        optarg);
+                return 2;
+            }
+            o.track = !strcmp(optarg, "bytetrack");
+            break;
+        case OPT_ZONES: o.zones_path = optarg; break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
         }

@@ -27,12 +27,30 @@
     "path, relative_path, size, mtime, fingerprint, container, codec, width, height, rotation,"    \
     " fps, frames, duration_s, has_audio, status, error, frames_analysed, detections,"             \
     " annotated_path, started_at, ended_at, canonical_path, output_name, analysis"
-#define DETECTION_COLUMNS                                                                          \
-    "frame_index, pts_ms, class_id, label, score, x1, y1, x2, y2, carried, track_id"
 #define STAGE_COLUMNS                                                                              \
     "stage, unit, count, frames, total_ms, avg_ms, p95_ms, max_ms, queue_avg, queue_max,"          \
     " queue_capacity"
 #define SAMPLE_COLUMNS "t_ms, rss_bytes, gpu_util, gpu_mem_bytes"
+
+/* The tables that hang off a video, with the columns copied besides
+ * video_id. Track ids are numbered per video, so they need no remapping. */
+static const struct {
+    const char *table, *columns;
+} video_tables[] = {
+    {"detections",
+     "frame_index, pts_ms, class_id, label, score, x1, y1, x2, y2, carried, track_id"},
+    {"snapshots", "kind, class_id, score, path"},
+    {"tracks", "track_id, class_id, label, first_frame, last_frame, first_ms, last_ms, detections,"
+               " mean_score, speed_kmh"},
+    {"zones", "name, kind, points, direction_in, direction_out"},
+    {"crossings", "track_id, zone, frame_index, pts_ms, direction, class_id, label"},
+    {"visits", "track_id, zone, enter_frame, enter_ms, exit_frame, exit_ms, dwell_s, class_id,"
+               " label"},
+};
+/* A new schema version may add a table or a column of a video: merge must
+ * copy it, or a merged database would silently lose it. */
+_Static_assert(VS_STORE_SCHEMA_VERSION == 3,
+               "merge.c copies the tables of schema v3: add what the new version adds");
 
 typedef struct merge_state {
     sqlite3 *db;          /* OUT, with the shard attached as "shard" */
@@ -245,14 +263,14 @@ static void compare_copies(sqlite3_stmt *ours, sqlite3_stmt *theirs, char *why, 
 static int copy_video(merge_state *m, int64_t shard_id, int64_t out_id, int keep_key, vs_error *err)
 {
     sqlite3_stmt *stmt;
-    int status = prepare(m,
-                         "INSERT INTO main.videos(id, run_id, output_key, " VIDEO_COLUMNS
-                         ") SELECT ?2, (SELECT out_id FROM temp.run_map WHERE shard_id = v.run_id),"
-                         " CASE WHEN ?3 THEN output_key END, " VIDEO_COLUMNS
-                         " FROM shard.videos v WHERE id = ?1",
-                         &stmt, err);
-    if (status != VS_OK)
-        return status;
+    int prepared = prepare(
+        m,
+        "INSERT INTO main.videos(id, run_id, output_key, " VIDEO_COLUMNS
+        ") SELECT ?2, (SELECT out_id FROM temp.run_map WHERE shard_id = v.run_id),"
+        " CASE WHEN ?3 THEN output_key END, " VIDEO_COLUMNS " FROM shard.videos v WHERE id = ?1",
+        &stmt, err);
+    if (prepared != VS_OK)
+        return prepared;
     sqlite3_bind_int64(stmt, 1, shard_id);
     if (out_id > 0)
         sqlite3_bind_int64(stmt, 2, out_id);
@@ -262,29 +280,30 @@ static int copy_video(merge_state *m, int64_t shard_id, int64_t out_id, int keep
     if (rc != SQLITE_DONE)
         return merge_fail(m, "copy a video", err);
     out_id = sqlite3_last_insert_rowid(m->db);
-    int64_t before = sqlite3_total_changes64(m->db);
-    status = run_with_ids(m,
-                          "INSERT INTO main.detections(video_id, " DETECTION_COLUMNS
-                          ") SELECT ?2, " DETECTION_COLUMNS
-                          " FROM shard.detections WHERE video_id = ?1 ORDER BY id",
-                          shard_id, out_id, "copy detections", err);
-    m->result->detections_added += sqlite3_total_changes64(m->db) - before;
-    if (status == VS_OK)
-        status = run_with_ids(m,
-                              "INSERT INTO main.snapshots(video_id, kind, class_id, score, path)"
-                              " SELECT ?2, kind, class_id, score, path FROM shard.snapshots"
-                              " WHERE video_id = ?1 ORDER BY id",
-                              shard_id, out_id, "copy snapshots", err);
+    int status = VS_OK;
+    for (size_t t = 0; t < sizeof video_tables / sizeof video_tables[0] && status == VS_OK; t++) {
+        char sql[1024];
+        snprintf(sql, sizeof sql,
+                 "INSERT INTO main.%s(video_id, %s) SELECT ?2, %s FROM shard.%s"
+                 " WHERE video_id = ?1 ORDER BY rowid",
+                 video_tables[t].table, video_tables[t].columns, video_tables[t].columns,
+                 video_tables[t].table);
+        int64_t before = sqlite3_total_changes64(m->db);
+        status = run_with_ids(m, sql, shard_id, out_id, "copy a video's rows", err);
+        if (t == 0)
+            m->result->detections_added += sqlite3_total_changes64(m->db) - before;
+    }
     return status;
 }
 
 static int delete_video(merge_state *m, int64_t out_id, vs_error *err)
 {
-    int status = run_with_ids(m, "DELETE FROM main.detections WHERE video_id = ?1", out_id, 0,
-                              "replace a video", err);
-    if (status == VS_OK)
-        status = run_with_ids(m, "DELETE FROM main.snapshots WHERE video_id = ?1", out_id, 0,
-                              "replace a video", err);
+    int status = VS_OK;
+    for (size_t t = 0; t < sizeof video_tables / sizeof video_tables[0] && status == VS_OK; t++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DELETE FROM main.%s WHERE video_id = ?1", video_tables[t].table);
+        status = run_with_ids(m, sql, out_id, 0, "replace a video", err);
+    }
     if (status == VS_OK)
         status = run_with_ids(m, "DELETE FROM main.videos WHERE id = ?1", out_id, 0,
                               "replace a video", err);

@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "analysis.h"
+#include "fsutil.h"
 
 struct vs_store {
     sqlite3 *db;
@@ -511,10 +512,21 @@ int vs_store_open(vs_store **out, const char *path, vs_error *err)
     status = check_identity(store, &version, err);
     /* WAL: readers (export, a second run's resume check) never block the
      * writer. synchronous=NORMAL in WAL syncs at checkpoints, not at every
-     * commit; a power cut may lose the last commits but never corrupts. */
+     * commit; a power cut may lose the last commits but never corrupts.
+     * WAL's index lives in shared memory (the -shm file, mapped) that
+     * processes on two machines never share, so on a network file system
+     * the database keeps a rollback journal, synced at every commit:
+     * readers then wait for the writer, but no machine sees a torn file. */
+    char dir_copy[4096];
+    snprintf(dir_copy, sizeof dir_copy, "%s", path);
+    int network = vs_network_fs(dirname(dir_copy)) != NULL;
     if (status == VS_OK)
         status = store_exec(store,
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+                            network ? "PRAGMA journal_mode = DELETE; PRAGMA synchronous = FULL;"
+                                    : "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+                            "configure the journal", err);
+    if (status == VS_OK)
+        status = store_exec(store,
                             "PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;"
                             "PRAGMA journal_size_limit = 67108864",
                             "configure the connection", err);

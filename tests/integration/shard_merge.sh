@@ -65,6 +65,10 @@ pass "--shard 0/3..2/3: each of the 10 videos in exactly one shard, the one FNV-
     fail "merge: $(cat "$WORK/merge.log")"
 detections "$WORK/merged.db" >"$WORK/merged.txt"
 same_detections "$WORK/single.txt" "$WORK/merged.txt" || fail "merged shards differ from the single run"
+tracks() { sql "$1" "select v.path, t.track_id, t.label, t.first_frame, t.last_frame, t.detections
+    from tracks t join videos v on v.id = t.video_id order by v.path, t.track_id"; }
+[ "$(tracks "$WORK/single/results.db" | wc -l)" -gt 0 ] && [ "$(tracks "$WORK/single/results.db")" = "$(tracks "$WORK/merged.db")" ] ||
+    fail "the merged tracks differ from the single run's"
 [ "$(sql "$WORK/merged.db" "select count(*), count(distinct canonical_path), sum(status = 'done') from videos")" = "10|10|10" ] ||
     fail "merged: expected 10 videos, each once and done: $(sql "$WORK/merged.db" "select path, status from videos")"
 grep -q "1 replaced by a better copy" "$WORK/merge.log" ||
@@ -118,4 +122,15 @@ JOB_COMPLETION_INDEX=2 run_vidsift 2 "${opts[@]}" --shard auto --out "$WORK/x" "
 grep -q -- "--shards N" "$WORK/stderr" || fail "JOB_COMPLETION_INDEX without --shards should say so"
 run_vidsift 2 "${opts[@]}" --shard 3/3 --out "$WORK/x" "$WORK/in"
 pass "--shard auto reads Slurm's and Kubernetes' index; bad shards are usage errors"
+
+# WAL needs memory shared by every process that opens the database: on a network file
+# system (simulated: the tests have no NFS server) the store keeps a rollback journal.
+[ "$(sql "$WORK/shard0/results.db" "pragma journal_mode")" = wal ] || fail "a local database should be in WAL mode"
+VIDSIFT_TEST_NETWORK_FS=nfs run_vidsift 0 "${opts[@]}" --shard 0/3 --out "$WORK/nfs" "$WORK/in"
+[ "$(sql "$WORK/nfs/results.db" "pragma journal_mode")" = delete ] && [ ! -e "$WORK/nfs/results.db-wal" ] ||
+    fail "a database on a network file system should use a rollback journal, not WAL"
+VIDSIFT_TEST_NETWORK_FS=nfs "$VIDSIFT" merge --quiet "$WORK/nfs/merged.db" "$WORK/nfs/results.db" ||
+    fail "merge onto a network file system"
+[ "$(sql "$WORK/nfs/merged.db" "pragma journal_mode")" = delete ] || fail "merge on a network file system should not use WAL"
+pass "on a network file system the database keeps a rollback journal instead of WAL"
 finish
