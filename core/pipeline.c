@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <libavutil/frame.h>
 
 #include "analysis.h"
@@ -539,6 +540,32 @@ static void summarize(graph *g, const vs_run_options *o, vs_video *videos, int v
     r->torch_cuda_peak_bytes = memory.cuda_peak_allocated;
 }
 
+/* What runs.options records: the options in effect, not the command line
+ * alone. "analysis" is what decides the rows (model, manifest, weights and
+ * labels by hash, conf, iou, classes, sampling, tracking, zones: the text
+ * stored per video); then how the run went about it; then the arguments as
+ * given. NULL when out of memory. */
+static char *run_options_json(const vs_run_options *o, const char *analysis)
+{
+    cJSON *root = cJSON_CreateObject();
+    cJSON *effective = cJSON_Parse(analysis);
+    if (effective)
+        cJSON_AddItemToObject(root, "analysis", effective);
+    cJSON_AddStringToObject(root, "manifest", o->manifest_path);
+    cJSON_AddStringToObject(root, "device", o->device);
+    cJSON_AddNumberToObject(root, "batch", o->batch);
+    cJSON_AddNumberToObject(root, "jobs", o->jobs);
+    cJSON_AddNumberToObject(root, "threads", o->threads);
+    cJSON_AddBoolToObject(root, "force", o->force);
+    cJSON_AddStringToObject(root, "out", o->out_dir);
+    cJSON *arguments = o->options_json ? cJSON_Parse(o->options_json) : NULL;
+    if (arguments)
+        cJSON_AddItemToObject(root, "arguments", arguments);
+    char *text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return text;
+}
+
 static int open_store(graph *g, const vs_run_options *o, vs_video *videos, int video_count,
                       vs_run_result *result, vs_error *err)
 {
@@ -555,11 +582,6 @@ static int open_store(graph *g, const vs_run_options *o, vs_video *videos, int v
     char versions[256];
     snprintf(versions, sizeof versions, "{\"vidsift\":\"%s\",\"libtorch\":\"%s\"}", VS_VERSION,
              vs_torch_version());
-    status = vs_store_begin_run(g->store, o->options_json ? o->options_json : "{}", versions,
-                                vs_torch_device_name(g->torch), host, &result->run_id, err);
-    g->run_id = result->run_id;
-    if (status != VS_OK)
-        return status;
     /* What makes this run's rows what they are, stored with each video: a
      * video done under another model or other options is not complete. */
     char tracking[160];
@@ -587,6 +609,14 @@ static int open_store(graph *g, const vs_run_options *o, vs_video *videos, int v
     };
     char *analysis = NULL;
     status = vs_analysis_describe(g->manifest, &analysis_options, &analysis, err);
+    if (status != VS_OK)
+        return status;
+    /* runs.options records the options in effect, the analysis first. */
+    char *recorded = run_options_json(o, analysis);
+    status = vs_store_begin_run(g->store, recorded ? recorded : "{}", versions,
+                                vs_torch_device_name(g->torch), host, &result->run_id, err);
+    free(recorded);
+    g->run_id = result->run_id;
     if (status == VS_OK)
         status = vs_store_set_analysis(g->store, analysis, err);
     free(analysis);
@@ -594,9 +624,9 @@ static int open_store(graph *g, const vs_run_options *o, vs_video *videos, int v
         return status;
     for (int i = 0; i < video_count && !o->force; i++) {
         int complete = 0;
-        if ((status = vs_store_video_is_complete(g->store, &videos[i], &complete,
-                                                 videos[i].redo_reason,
-                                                 sizeof videos[i].redo_reason, err)) != VS_OK)
+        if ((status =
+                 vs_store_video_is_complete(g->store, &videos[i], &complete, videos[i].redo_reason,
+                                            sizeof videos[i].redo_reason, err)) != VS_OK)
             return status;
         if (complete)
             videos[i].status = VS_VIDEO_SKIPPED;

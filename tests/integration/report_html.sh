@@ -15,6 +15,17 @@ page="$WORK/out/report.html"
 [ ! -e "$page.part" ] || fail "report.html.part left behind"
 pass "a run writes OUT/report.html"
 
+# runs.options holds the options in effect (the analysis with the resolved conf and iou and
+# the model's hashes), not only the command line.
+python3 - "$WORK/out/results.db" <<'PY' || fail "runs.options lacks the effective options"
+import json, sqlite3, sys
+options = json.loads(sqlite3.connect(sys.argv[1]).execute("select options from runs").fetchone()[0])
+a = options["analysis"]
+assert a["conf"] == 0.05 and 0 < a["iou"] < 1 and len(a["weights"]) == 64 and a["model"], a
+assert options["manifest"].endswith(".manifest.json") and "--conf" in options["arguments"], options
+PY
+pass "runs.options records the effective conf, iou, model and hashes, and the arguments"
+
 # The terminal summary speaks to the user first: videos, what was found, where the outputs
 # are; then the stage table; --verbose adds queues and memory.
 line_of() { grep -n -m1 -F -- "$1" "$WORK/stderr" | cut -d: -f1; }
