@@ -35,6 +35,7 @@
 
 #include "annotate.h"
 #include "cli.h"
+#include "options.h"
 #include "detect.h"
 #include "manifest.h"
 #include "pipeline.h"
@@ -44,42 +45,6 @@
 #include "stats.h"
 #include "store.h"
 #include "vs_torch.h"
-
-static const char usage[] =
-    "usage: vidsift bench [OPTIONS] [VIDEO...]\n"
-    "\n"
-    "Measures each stage alone (decode, preprocess, inference at several batch\n"
-    "sizes, postprocess, SQLite inserts, annotate+encode), then the whole pipeline\n"
-    "on the same frames, and prints frames/s per stage, the pipeline's efficiency\n"
-    "(its frames/s over the slowest stage's), the batch speed-up, peak memory and\n"
-    "GPU use. Without VIDEO it uses the forensics-samples-files clips (1080p and\n"
-    "720p), or a generated 720p clip when that package is not installed.\n"
-    "\n"
-    "  --model NAME|PATH     model name in `vidsift models list`, a manifest path, or a\n"
-    "                        .pt with its manifest beside it (yolov5s; $VIDSIFT_DEFAULT_MODEL)\n"
-    "  --device DEV          auto, cpu, cuda or cuda:N (auto)\n"
-    "  --half                the pipeline runs in FP16 (CUDA only); inference is measured in\n"
-    "                        FP32 always, and in FP16 too on CUDA\n"
-    "  --threads N           CPU inference threads (0 = all cores)\n"
-    "  --imgsz S|WxH         YOLO models: input size in pixels, multiples of 32 (the\n"
-    "                        manifest's)\n"
-    "  --frames N            frames taken from the start of each clip, and frames per\n"
-    "                        inference measurement (64; 0 = whole clips)\n"
-    "  --batches LIST        inference batch sizes to measure, 1-64 (1,8,16)\n"
-    "  --batch N             the pipeline's batch size, 1-64 (8); measured alone too\n"
-    "  --no-annotate         neither measure nor run the annotated-video writer\n"
-    "  --no-store            neither measure nor run the SQLite store\n"
-    "  --sequential          also run a baseline in this process: one thread, batch 1, no\n"
-    "                        overlap - decode, preprocess, infer, postprocess, store and\n"
-    "                        annotate one frame after the other - and compare it\n"
-    "  --json                print the figures as one JSON object on stdout\n"
-    "  -h, --help            this text\n"
-    "\n"
-    "Each stage is timed on one thread with nothing running beside it; the pipeline\n"
-    "runs its stages at once, so on a CPU they share the cores and its efficiency is\n"
-    "below 1 even without stalls. Progress goes to stderr.\n"
-    "\n"
-    "exit status: 0 measured, 1 a measurement failed, 2 usage or setup error, 130 interrupted\n";
 
 enum {
     OPT_MODEL = 256,
@@ -96,21 +61,49 @@ enum {
     OPT_IMGSZ,
 };
 
-static const struct option options_table[] = {
-    {"model", required_argument, NULL, OPT_MODEL},
-    {"device", required_argument, NULL, OPT_DEVICE},
-    {"half", no_argument, NULL, OPT_HALF},
-    {"threads", required_argument, NULL, OPT_THREADS},
-    {"frames", required_argument, NULL, OPT_FRAMES},
-    {"batches", required_argument, NULL, OPT_BATCHES},
-    {"batch", required_argument, NULL, OPT_BATCH},
-    {"no-annotate", no_argument, NULL, OPT_NO_ANNOTATE},
-    {"no-store", no_argument, NULL, OPT_NO_STORE},
-    {"sequential", no_argument, NULL, OPT_SEQUENTIAL},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"imgsz", required_argument, NULL, OPT_IMGSZ},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+static const cli_option options_table[] = {
+    {"model", 0, "NAME|PATH", OPT_MODEL,
+     "model name in `vidsift models list`, a manifest path, or a\n"
+     ".pt with its manifest beside it (yolov5s; $VIDSIFT_DEFAULT_MODEL)"},
+    {"device", 0, "DEV", OPT_DEVICE, "auto, cpu, cuda or cuda:N (auto)"},
+    {"half", 0, NULL, OPT_HALF,
+     "the pipeline runs in FP16 (CUDA only); inference is measured in\n"
+     "FP32 always, and in FP16 too on CUDA"},
+    {"threads", 0, "N", OPT_THREADS, "CPU inference threads (0 = all cores)"},
+    {"imgsz", 0, "S|WxH", OPT_IMGSZ,
+     "YOLO models: input size in pixels, multiples of 32 (the\n"
+     "manifest's)"},
+    {"frames", 0, "N", OPT_FRAMES,
+     "frames taken from the start of each clip, and frames per\n"
+     "inference measurement (64; 0 = whole clips)"},
+    {"batches", 0, "LIST", OPT_BATCHES, "inference batch sizes to measure, 1-64 (1,8,16)"},
+    {"batch", 0, "N", OPT_BATCH, "the pipeline's batch size, 1-64 (8); measured alone too"},
+    {"no-annotate", 0, NULL, OPT_NO_ANNOTATE, "neither measure nor run the annotated-video writer"},
+    {"no-store", 0, NULL, OPT_NO_STORE, "neither measure nor run the SQLite store"},
+    {"sequential", 0, NULL, OPT_SEQUENTIAL,
+     "also run a baseline in this process: one thread, batch 1, no\n"
+     "overlap - decode, preprocess, infer, postprocess, store and\n"
+     "annotate one frame after the other - and compare it"},
+    {"json", 0, NULL, OPT_JSON, "print the figures as one JSON object on stdout"},
+    CLI_END_OF_TABLE,
+};
+
+static const cli_command command = {
+    .command = "vidsift bench",
+    .synopsis = "[OPTIONS] [VIDEO...]",
+    .description = "Measures each stage alone (decode, preprocess, inference at several batch\n"
+                   "sizes, postprocess, SQLite inserts, annotate+encode), then the whole pipeline\n"
+                   "on the same frames, and prints frames/s per stage, the pipeline's efficiency\n"
+                   "(its frames/s over the slowest stage's), the batch speed-up, peak memory and\n"
+                   "GPU use. Without VIDEO it uses the forensics-samples-files clips (1080p and\n"
+                   "720p), or a generated 720p clip when that package is not installed.\n",
+    .options = options_table,
+    .epilogue = "Each stage is timed on one thread with nothing running beside it; the pipeline\n"
+                "runs its stages at once, so on a CPU they share the cores and its efficiency is\n"
+                "below 1 even without stalls. Progress goes to stderr.\n"
+                "\n"
+                "exit status: 0 measured, 1 a measurement failed, 2 usage or setup error, 130 "
+                "interrupted\n",
 };
 
 /* The clips used without VIDEO arguments (Debian package forensics-samples-files). */
@@ -263,20 +256,6 @@ static int frames_per_measurement(const bench *b)
 }
 
 /* ---- options ---- */
-
-static int parse_int(const char *name, const char *text, int min, int max, int *out)
-{
-    char *end;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (errno || *end || end == text || value < min || value > max) {
-        fprintf(stderr, "vidsift bench: --%s: '%s' is not a whole number from %d to %d\n", name,
-                text, min, max);
-        return 0;
-    }
-    *out = (int)value;
-    return 1;
-}
 
 static int parse_batches(const char *text, bench_config *config)
 {
@@ -1510,19 +1489,20 @@ static int parse_options(int argc, char **argv, bench_config *c)
                         .batch_count = 3,
                         .annotate = 1,
                         .store = 1};
-    optind = 1;
+    cli_parser parser;
+    cli_parser_init(&parser, &command);
     int option;
-    while ((option = getopt_long(argc, argv, "h", options_table, NULL)) != -1) {
+    while ((option = cli_next_option(&parser, argc, argv)) != CLI_OPTIONS_DONE) {
         switch (option) {
         case OPT_MODEL: c->model = optarg; break;
         case OPT_DEVICE: c->device = optarg; break;
         case OPT_HALF: c->half = 1; break;
         case OPT_THREADS:
-            if (!parse_int("threads", optarg, 0, 256, &c->threads))
+            if (!cli_parse_int("vidsift bench", "threads", optarg, 0, 256, &c->threads))
                 return 2;
             break;
         case OPT_FRAMES:
-            if (!parse_int("frames", optarg, 0, 1000000, &c->frames))
+            if (!cli_parse_int("vidsift bench", "frames", optarg, 0, 1000000, &c->frames))
                 return 2;
             break;
         case OPT_BATCHES:
@@ -1530,7 +1510,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
                 return 2;
             break;
         case OPT_BATCH:
-            if (!parse_int("batch", optarg, 1, 64, &c->batch))
+            if (!cli_parse_int("vidsift bench", "batch", optarg, 1, 64, &c->batch))
                 return 2;
             break;
         case OPT_NO_ANNOTATE: c->annotate = 0; break;
@@ -1545,8 +1525,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
             }
             break;
         }
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
+        default: return cli_exit_status(option);
         }
     }
     /* The pipeline's batch size is always measured alone, for its efficiency. */

@@ -7,7 +7,6 @@
  * many detections there are. It never writes the database. With --out the
  * text goes to FILE.part, renamed to FILE once complete. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,45 +16,44 @@
 #include <sqlite3.h>
 
 #include "cli.h"
+#include "options.h"
 #include "store.h"
-
-static const char usage[] =
-    "usage: vidsift export DB --format csv|jsonl|coco|mot [--video PATTERN] [--out FILE]\n"
-    "\n"
-    "Writes the detections stored in DB (a results database of `vidsift run`),\n"
-    "ordered by video, frame and detection, to FILE or standard output.\n"
-    "\n"
-    "  -f, --format FMT      csv    one row per detection, with a header row:\n"
-    "                               video,video_id,frame_index,pts_ms,class_id,label,score,\n"
-    "                               x1,y1,x2,y2,carried,track_id\n"
-    "                        jsonl  one JSON object per detection and line: video, video_id,\n"
-    "                               frame_index, pts_ms, class_id, label, score,\n"
-    "                               box [x1,y1,x2,y2], carried, track_id\n"
-    "                        coco   one JSON object: \"images\" (one per video frame with\n"
-    "                               detections: id, video, video_id, frame_index, pts_ms,\n"
-    "                               width, height, file_name \"VIDEO#frame=N\"), \"categories\"\n"
-    "                               (id = the model's class id, name = label) and\n"
-    "                               \"annotations\", COCO results records (id, image_id,\n"
-    "                               category_id, bbox [x,y,w,h], area, iscrowd 0, score)\n"
-    "                        mot    MOTChallenge results of one video's tracks: frame\n"
-    "                               (1-based),id,left,top,width,height,score,-1,-1,-1\n"
-    "  --video PATTERN       only videos whose stored path matches PATTERN (shell-style,\n"
-    "                        case-sensitive, * also matches /), e.g. '*/cam1/*'\n"
-    "  -o, --out FILE        write FILE (through FILE.part) instead of standard output\n"
-    "  -h, --help            this text\n"
-    "\n"
-    "Boxes are in source pixels of the coded frame; x2/y2 are exclusive edges.\n"
-    "\n"
-    "exit status: 0 written, 1 output could not be written, 2 usage or database error\n";
 
 enum { OPT_VIDEO = 256 };
 
-static const struct option options[] = {
-    {"format", required_argument, NULL, 'f'},
-    {"video", required_argument, NULL, OPT_VIDEO},
-    {"out", required_argument, NULL, 'o'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+static const cli_option options_table[] = {
+    {"format", 'f', "FMT", 'f',
+     "csv    one row per detection, with a header row:\n"
+     "       video,video_id,frame_index,pts_ms,class_id,label,score,\n"
+     "       x1,y1,x2,y2,carried,track_id\n"
+     "jsonl  one JSON object per detection and line: video, video_id,\n"
+     "       frame_index, pts_ms, class_id, label, score,\n"
+     "       box [x1,y1,x2,y2], carried, track_id\n"
+     "coco   one JSON object: \"images\" (one per video frame with\n"
+     "       detections: id, video, video_id, frame_index, pts_ms,\n"
+     "       width, height, file_name \"VIDEO#frame=N\"), \"categories\"\n"
+     "       (id = the model's class id, name = label) and\n"
+     "       \"annotations\", COCO results records (id, image_id,\n"
+     "       category_id, bbox [x,y,w,h], area, iscrowd 0, score)\n"
+     "mot    MOTChallenge results of one video's tracks: frame\n"
+     "       (1-based),id,left,top,width,height,score,-1,-1,-1"},
+    {"video", 0, "PATTERN", OPT_VIDEO,
+     "only videos whose stored path matches PATTERN (shell-style,\n"
+     "case-sensitive, * also matches /), e.g. '*/cam1/*'"},
+    {"out", 'o', "FILE", 'o', "write FILE (through FILE.part) instead of standard output"},
+    CLI_END_OF_TABLE,
+};
+
+static const cli_command command = {
+    .command = "vidsift export",
+    .synopsis = "DB --format csv|jsonl|coco|mot [--video PATTERN] [--out FILE]",
+    .description = "Writes the detections stored in DB (a results database of `vidsift run`),\n"
+                   "ordered by video, frame and detection, to FILE or standard output.\n",
+    .options = options_table,
+    .epilogue =
+        "Boxes are in source pixels of the coded frame; x2/y2 are exclusive edges.\n"
+        "\n"
+        "exit status: 0 written, 1 output could not be written, 2 usage or database error\n",
 };
 
 typedef enum export_format {
@@ -460,10 +458,10 @@ int cmd_export(int argc, char **argv)
     export_format format = FORMAT_NONE;
     export_job job = {0};
     const char *out_path = NULL;
-    optind = 1;
-    opterr = 0;
+    cli_parser parser;
+    cli_parser_init(&parser, &command);
     int option;
-    while ((option = getopt_long(argc, argv, ":f:o:h", options, NULL)) != -1) {
+    while ((option = cli_next_option(&parser, argc, argv)) != CLI_OPTIONS_DONE) {
         switch (option) {
         case 'f':
             if (parse_format(optarg, &format))
@@ -471,15 +469,7 @@ int cmd_export(int argc, char **argv)
             break;
         case OPT_VIDEO: job.pattern = optarg; break;
         case 'o': out_path = optarg; break;
-        case 'h': fputs(usage, stdout); return 0;
-        case ':':
-            fprintf(stderr, "vidsift export: %s needs a value\n", argv[optind - 1]);
-            fputs(usage, stderr);
-            return 2;
-        default:
-            fprintf(stderr, "vidsift export: unknown option '%s'\n", argv[optind - 1]);
-            fputs(usage, stderr);
-            return 2;
+        default: return cli_exit_status(option);
         }
     }
     if (optind != argc - 1 || format == FORMAT_NONE) {
@@ -487,7 +477,7 @@ int cmd_export(int argc, char **argv)
                 optind >= argc      ? "which database? (DB is required)"
                 : optind < argc - 1 ? "one database at a time"
                                     : "--format is required (csv, jsonl, coco or mot)");
-        fputs(usage, stderr);
+        cli_print_usage_line(stderr, &command);
         return 2;
     }
     job.db_path = argv[optind];

@@ -3,14 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
 #include <libavutil/log.h>
-#include <sqlite3.h>
-#include <turbojpeg.h>
 
 #include "cli.h"
-#include "vs_torch.h"
+#include "options.h"
 
 static const struct {
     const char *name;
@@ -37,21 +33,6 @@ static void print_usage(FILE *out)
     fprintf(out, "\n`vidsift COMMAND --help` for a command's options; `man vidsift` for all.\n");
 }
 
-static void print_version(void)
-{
-    unsigned avf = avformat_version(), avc = avcodec_version();
-    printf("vidsift %s\n", VS_VERSION);
-    printf("libavformat %u.%u.%u, libavcodec %u.%u.%u (FFmpeg %s)\n", avf >> 16, (avf >> 8) & 255,
-           avf & 255, avc >> 16, (avc >> 8) & 255, avc & 255, av_version_info());
-    printf("libtorch %s%s\n", vs_torch_version(), vs_torch_cuda_available() ? " (CUDA)" : "");
-    printf("SQLite %s\n", sqlite3_libversion());
-#ifdef LIBJPEG_TURBO_VERSION
-    printf("libjpeg-turbo %s\n", LIBJPEG_TURBO_VERSION);
-#else
-    printf("libjpeg-turbo (TurboJPEG API %d)\n", TJ_NUMPF);
-#endif
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -63,8 +44,8 @@ int main(int argc, char **argv)
     const char *ffmpeg_log = getenv("VIDSIFT_FFMPEG_LOG");
     av_log_set_level(ffmpeg_log && *ffmpeg_log == '1' ? AV_LOG_INFO : AV_LOG_QUIET);
     const char *name = argv[1];
-    if (!strcmp(name, "--version") || !strcmp(name, "version")) {
-        print_version();
+    if (!strcmp(name, "--version") || !strcmp(name, "-V") || !strcmp(name, "version")) {
+        cli_print_version(stdout);
         return 0;
     }
     if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {

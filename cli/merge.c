@@ -1,27 +1,33 @@
 /* merge.c: `vidsift merge OUT.db SHARD.db...` - options and summary around
  * vs_merge (core/merge.c). */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "merge.h"
+#include "options.h"
 
-static const char usage[] =
-    "usage: vidsift merge [OPTIONS] OUT.db SHARD.db...\n"
-    "\n"
-    "Merges the results databases of shards (`vidsift run --shard K/N`) or of queue\n"
-    "workers (`vidsift worker`) into OUT.db, a database like a single-machine run's:\n"
-    "runs and videos copied with new ids, each video once. Where several databases\n"
-    "hold one video, the best copy is kept: done before failed before a row a killed\n"
-    "process left, then the newest; two done copies that differ are reported. Safe\n"
-    "to rerun: merging the same shards again changes nothing.\n"
-    "\n"
-    "  --quiet      print nothing but errors and differing copies\n"
-    "  -h, --help   this text\n"
-    "\n"
-    "exit status: 0 merged, 1 a database could not be read or written (OUT keeps\n"
-    "the shards merged before it), 2 usage error\n";
+enum { OPT_QUIET = 256 };
+
+static const cli_option options_table[] = {
+    {"quiet", 'q', NULL, OPT_QUIET, "print nothing but errors and differing copies"},
+    CLI_END_OF_TABLE,
+};
+
+static const cli_command command = {
+    .command = "vidsift merge",
+    .synopsis = "[OPTIONS] OUT.db SHARD.db...",
+    .description =
+        "Merges the results databases of shards (`vidsift run --shard K/N`) or of queue\n"
+        "workers (`vidsift worker`) into OUT.db, a database like a single-machine run's:\n"
+        "runs and videos copied with new ids, each video once. Where several databases\n"
+        "hold one video, the best copy is kept: done before failed before a row a killed\n"
+        "process left, then the newest; two done copies that differ are reported. Safe\n"
+        "to rerun: merging the same shards again changes nothing.\n",
+    .options = options_table,
+    .epilogue = "exit status: 0 merged, 1 a database could not be read or written (OUT keeps\n"
+                "the shards merged before it), 2 usage error\n",
+};
 
 static void print_line(void *context, const char *line)
 {
@@ -31,23 +37,18 @@ static void print_line(void *context, const char *line)
 
 int cmd_merge(int argc, char **argv)
 {
-    static const struct option options_table[] = {
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     int quiet = 0, option;
-    optind = 1;
-    while ((option = getopt_long(argc, argv, "hq", options_table, NULL)) != -1) {
+    cli_parser parser;
+    cli_parser_init(&parser, &command);
+    while ((option = cli_next_option(&parser, argc, argv)) != CLI_OPTIONS_DONE) {
         switch (option) {
-        case 'q': quiet = 1; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
+        case OPT_QUIET: quiet = 1; break;
+        default: return cli_exit_status(option);
         }
     }
     if (argc - optind < 2) {
-        fprintf(stderr, "vidsift merge: give the output database and at least one shard\n%s",
-                usage);
+        fprintf(stderr, "vidsift merge: give the output database and at least one shard\n");
+        cli_print_usage_line(stderr, &command);
         return 2;
     }
     vs_merge_result result;

@@ -19,7 +19,6 @@
  * with one line on stderr that names the file at fault. */
 #include <dirent.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -37,6 +36,7 @@
 #include "cli.h"
 #include "detect.h"
 #include "manifest.h"
+#include "options.h"
 #include "preprocess.h"
 #include "vs_torch.h"
 
@@ -59,97 +59,111 @@ static const char usage[] =
     "`vidsift models COMMAND --help` for a command's options.\n"
     "exit status: 0 ok, 1 verify --reference found a mismatch, 2 usage error or a broken model\n";
 
-static const char list_usage[] =
-    "usage: vidsift models list [--dir DIR]\n"
-    "\n"
-    "Lists every NAME.manifest.json in the models directory with its decoder,\n"
-    "input size, classes, model file size and status (ok, or broken and why).\n"
-    "Only the manifest, labels and presence of the model file are checked; use\n"
-    "`vidsift models verify NAME` to run a model.\n"
-    "\n"
-    "  --dir DIR     models directory (default: $VIDSIFT_MODELS or the installed one)\n"
-    "  -h, --help    this text\n"
-    "\n"
-    "exit status: 0 all listed models ok, 2 none found or some broken\n";
-
-static const char info_usage[] =
-    "usage: vidsift models info [--dir DIR] [--labels] NAME\n"
-    "\n"
-    "Prints every field of a model's manifest, resolved paths, the model file's\n"
-    "size and the number of labels.\n"
-    "\n"
-    "  --labels      also print every label with its class id\n"
-    "  --dir DIR     models directory (default: $VIDSIFT_MODELS or the installed one)\n"
-    "  -h, --help    this text\n"
-    "\n"
-    "exit status: 0 ok, 2 the manifest or its files are broken\n";
-
-static const char verify_usage[] =
-    "usage: vidsift models verify [--dir DIR] [--device DEV] [--imgsz S|WxH] [--reference REF] "
-    "NAME\n"
-    "\n"
-    "Loads the manifest and labels, opens the model with the shim (with warmup),\n"
-    "runs a batch of 2 grey frames and checks that\n"
-    "  - the outputs have the shapes the manifest's decoder needs:\n"
-    "      centernet  [N,C,H/stride,W/stride] heatmap and [N,4,H/stride,W/stride] boxes\n"
-    "      yolov5     [N,A,5+C]\n"
-    "      yolov8     [N,4+C,A]\n"
-    "  - the batch dimension follows the input (the pipeline batches frames),\n"
-    "  - the outputs are finite and the decoder accepts them.\n"
-    "\n"
-    "With --reference REF (a directory made by tests/fidelity/check.sh: input\n"
-    "tensors, outputs and detections of the model's original runtime; format in\n"
-    "tests/fidelity/README.md) it then runs REF's input tensors through the model\n"
-    "in one batch and requires, per frame:\n"
-    "  - every output within 1e-3 of REF's: |d| <= 1e-3 * max(1, |ref|), i.e.\n"
-    "    absolute for scores (0..1), relative for pixel maps;\n"
-    "  - vidsift's decoder (the manifest's conf, iou and NMS, which must be the\n"
-    "    ones REF used) finds REF's detections: same count, each with the same\n"
-    "    class, score within 0.01 and box IoU >= 0.95;\n"
-    "  - if REF keeps the source pictures, vidsift's preprocess of each is within\n"
-    "    0.01 grey levels of REF's input tensor.\n"
-    "It prints the measured differences.\n"
-    "\n"
-    "  --reference REF  compare with the reference run in directory REF\n"
-    "  --imgsz S|WxH    YOLO models: run at this input size instead of the manifest's\n"
-    "                   (a reference made at 640 checks a model whose default is 512)\n"
-    "  --device DEV     auto, cpu, cuda or cuda:N (auto)\n"
-    "  --dir DIR        models directory (default: $VIDSIFT_MODELS or the installed one)\n"
-    "  -h, --help       this text\n"
-    "\n"
-    "exit status: 0 the model is usable (and matches REF), 1 it runs but does not\n"
-    "match REF, 2 it is not usable or REF cannot be read (one line says why)\n";
-
-static const char init_usage[] =
-    "usage: vidsift models init --decoder yolov5|yolov8|yolo11|centernet [OPTIONS] FILE.pt\n"
-    "\n"
-    "Writes FILE.manifest.json beside FILE.pt, the manifest that tells vidsift how\n"
-    "to feed and decode the model, with the defaults of Ultralytics' exports\n"
-    "(`yolo export format=torchscript`, YOLOv5's export.py --include torchscript):\n"
-    "RGB, pixel/255, letterbox with grey 114, conf 0.25, IoU 0.45, per-class NMS;\n"
-    "centernet: stretch, stride 4, conf 0.2, IoU 0.4, class-agnostic NMS. Then run\n"
-    "`vidsift models verify FILE.manifest.json`, and `vidsift run --model FILE.pt`.\n"
-    "Field reference: models/README.md.\n"
-    "\n"
-    "  --decoder D      the model's head: yolov5 ([N,A,5+C]), yolov8 or yolo11\n"
-    "                   ([N,4+C,A]), centernet (heatmap and boxes)\n"
-    "  --imgsz S|WxH    the input size the model was exported with (640; centernet 512)\n"
-    "  --labels FILE    class names, one per line (default: COCO's 80, copied beside\n"
-    "                   the model as coco.labels)\n"
-    "  --name NAME      the model's name (FILE without .pt)\n"
-    "  --force          replace an existing manifest\n"
-    "  --dir DIR        models directory holding coco.labels (default: $VIDSIFT_MODELS\n"
-    "                   or the installed one)\n"
-    "  -h, --help       this text\n"
-    "\n"
-    "exit status: 0 written and valid, 2 usage error or nothing written\n";
-
 enum { OPT_DIR = 256, OPT_DEVICE, OPT_LABELS, OPT_REFERENCE, OPT_IMGSZ };
 
-/* Which of the shared options a subcommand accepts (--dir and --help: all). */
-enum { ACCEPTS_DEVICE = 1, ACCEPTS_LABELS = 2, ACCEPTS_REFERENCE = 4, ACCEPTS_IMGSZ = 8 };
+static const cli_option list_options[] = {
+    {"dir", 0, "DIR", OPT_DIR, "models directory (default: $VIDSIFT_MODELS or the installed one)"},
+    CLI_END_OF_TABLE,
+};
 
-/* Options shared by the subcommands; each accepts the subset its usage lists. */
+static const cli_command list_command = {
+    .command = "vidsift models list",
+    .synopsis = "[--dir DIR]",
+    .description = "Lists every NAME.manifest.json in the models directory with its decoder,\n"
+                   "input size, classes, model file size and status (ok, or broken and why).\n"
+                   "Only the manifest, labels and presence of the model file are checked; use\n"
+                   "`vidsift models verify NAME` to run a model.\n",
+    .options = list_options,
+    .epilogue = "exit status: 0 all listed models ok, 2 none found or some broken\n",
+};
+
+static const cli_option info_options[] = {
+    {"labels", 0, NULL, OPT_LABELS, "also print every label with its class id"},
+    {"dir", 0, "DIR", OPT_DIR, "models directory (default: $VIDSIFT_MODELS or the installed one)"},
+    CLI_END_OF_TABLE,
+};
+
+static const cli_command info_command = {
+    .command = "vidsift models info",
+    .synopsis = "[--dir DIR] [--labels] NAME",
+    .description = "Prints every field of a model's manifest, resolved paths, the model file's\n"
+                   "size and the number of labels.\n",
+    .options = info_options,
+    .epilogue = "exit status: 0 ok, 2 the manifest or its files are broken\n",
+};
+
+static const cli_option verify_options[] = {
+    {"reference", 0, "REF", OPT_REFERENCE, "compare with the reference run in directory REF"},
+    {"imgsz", 0, "S|WxH", OPT_IMGSZ,
+     "YOLO models: run at this input size instead of the manifest's\n"
+     "(a reference made at 640 checks a model whose default is 512)"},
+    {"device", 0, "DEV", OPT_DEVICE, "auto, cpu, cuda or cuda:N (auto)"},
+    {"dir", 0, "DIR", OPT_DIR, "models directory (default: $VIDSIFT_MODELS or the installed one)"},
+    CLI_END_OF_TABLE,
+};
+
+static const cli_command verify_command = {
+    .command = "vidsift models verify",
+    .synopsis = "[--dir DIR] [--device DEV] [--imgsz S|WxH] [--reference REF] NAME",
+    .description =
+        "Loads the manifest and labels, opens the model with the shim (with warmup),\n"
+        "runs a batch of 2 grey frames and checks that\n"
+        "  - the outputs have the shapes the manifest's decoder needs:\n"
+        "      centernet  [N,C,H/stride,W/stride] heatmap and [N,4,H/stride,W/stride] boxes\n"
+        "      yolov5     [N,A,5+C]\n"
+        "      yolov8     [N,4+C,A]\n"
+        "  - the batch dimension follows the input (the pipeline batches frames),\n"
+        "  - the outputs are finite and the decoder accepts them.\n"
+        "\n"
+        "With --reference REF (a directory made by tests/fidelity/check.sh: input\n"
+        "tensors, outputs and detections of the model's original runtime; format in\n"
+        "tests/fidelity/README.md) it then runs REF's input tensors through the model\n"
+        "in one batch and requires, per frame:\n"
+        "  - every output within 1e-3 of REF's: |d| <= 1e-3 * max(1, |ref|), i.e.\n"
+        "    absolute for scores (0..1), relative for pixel maps;\n"
+        "  - vidsift's decoder (the manifest's conf, iou and NMS, which must be the\n"
+        "    ones REF used) finds REF's detections: same count, each with the same\n"
+        "    class, score within 0.01 and box IoU >= 0.95;\n"
+        "  - if REF keeps the source pictures, vidsift's preprocess of each is within\n"
+        "    0.01 grey levels of REF's input tensor.\n"
+        "It prints the measured differences.\n",
+    .options = verify_options,
+    .epilogue = "exit status: 0 the model is usable (and matches REF), 1 it runs but does not\n"
+                "match REF, 2 it is not usable or REF cannot be read (one line says why)\n",
+};
+
+static const cli_option init_options[] = {
+    {"decoder", 0, "D", 'D',
+     "the model's head: yolov5 ([N,A,5+C]), yolov8 or yolo11\n"
+     "([N,4+C,A]), centernet (heatmap and boxes)"},
+    {"imgsz", 0, "S|WxH", 'I', "the input size the model was exported with (640; centernet 512)"},
+    {"labels", 0, "FILE", 'L',
+     "class names, one per line (default: COCO's 80, copied beside\n"
+     "the model as coco.labels)"},
+    {"name", 0, "NAME", 'N', "the model's name (FILE without .pt)"},
+    {"force", 0, NULL, 'F', "replace an existing manifest"},
+    {"dir", 0, "DIR", 'R',
+     "models directory holding coco.labels (default: $VIDSIFT_MODELS\n"
+     "or the installed one)"},
+    CLI_END_OF_TABLE,
+};
+
+static const cli_command init_command = {
+    .command = "vidsift models init",
+    .synopsis = "--decoder yolov5|yolov8|yolo11|centernet [OPTIONS] FILE.pt",
+    .description =
+        "Writes FILE.manifest.json beside FILE.pt, the manifest that tells vidsift how\n"
+        "to feed and decode the model, with the defaults of Ultralytics' exports\n"
+        "(`yolo export format=torchscript`, YOLOv5's export.py --include torchscript):\n"
+        "RGB, pixel/255, letterbox with grey 114, conf 0.25, IoU 0.45, per-class NMS;\n"
+        "centernet: stretch, stride 4, conf 0.2, IoU 0.4, class-agnostic NMS. Then run\n"
+        "`vidsift models verify FILE.manifest.json`, and `vidsift run --model FILE.pt`.\n"
+        "Field reference: models/README.md.\n",
+    .options = init_options,
+    .epilogue = "exit status: 0 written and valid, 2 usage error or nothing written\n",
+};
+
+/* Options shared by the subcommands; each accepts those its table lists. */
 typedef struct models_options {
     const char *dir;
     const char *device;
@@ -158,58 +172,32 @@ typedef struct models_options {
     int input_width, input_height; /* --imgsz; 0: the manifest's */
 } models_options;
 
-/* Parses argv (argv[0] is the subcommand) into o; returns the index of the
- * first operand, or -1 after printing help (exit 0) / -2 on a usage error. */
-static int parse_options(int argc, char **argv, const char *help, int accepts, models_options *o)
+/* Parses argv (argv[0] is the subcommand) with the subcommand's table into
+ * o; returns the index of the first operand, or -1 after printing help
+ * (exit 0) / -2 on a usage error. */
+static int parse_options(int argc, char **argv, const cli_command *command, models_options *o)
 {
-    static const struct option table[] = {
-        {"dir", required_argument, NULL, OPT_DIR},
-        {"device", required_argument, NULL, OPT_DEVICE},
-        {"labels", no_argument, NULL, OPT_LABELS},
-        {"reference", required_argument, NULL, OPT_REFERENCE},
-        {"imgsz", required_argument, NULL, OPT_IMGSZ},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    optind = 1;
-    opterr = 1;
+    cli_parser parser;
+    cli_parser_init(&parser, command);
     int option;
-    while ((option = getopt_long(argc, argv, "h", table, NULL)) != -1) {
+    while ((option = cli_next_option(&parser, argc, argv)) != CLI_OPTIONS_DONE) {
         switch (option) {
         case OPT_DIR: o->dir = optarg; break;
-        case OPT_DEVICE:
-            if (!(accepts & ACCEPTS_DEVICE))
-                goto bad;
-            o->device = optarg;
-            break;
-        case OPT_LABELS:
-            if (!(accepts & ACCEPTS_LABELS))
-                goto bad;
-            o->show_labels = 1;
-            break;
+        case OPT_DEVICE: o->device = optarg; break;
+        case OPT_LABELS: o->show_labels = 1; break;
         case OPT_IMGSZ: {
-            if (!(accepts & ACCEPTS_IMGSZ))
-                goto bad;
             vs_error err = {{0}};
             if (vs_parse_input_size(optarg, &o->input_width, &o->input_height, &err) != VS_OK) {
-                fprintf(stderr, "vidsift models %s: %s\n", argv[0], err.msg);
+                fprintf(stderr, "%s: %s\n", command->command, err.msg);
                 return -2;
             }
             break;
         }
-        case OPT_REFERENCE:
-            if (!(accepts & ACCEPTS_REFERENCE))
-                goto bad;
-            o->reference = optarg;
-            break;
-        case 'h': fputs(help, stdout); return -1;
-        default: goto bad;
+        case OPT_REFERENCE: o->reference = optarg; break;
+        default: return cli_exit_status(option) == 0 ? -1 : -2;
         }
     }
     return optind;
-bad:
-    fprintf(stderr, "vidsift models %s: option not accepted here\n%s", argv[0], help);
-    return -2;
 }
 
 /* --dir, else the models directory. */
@@ -282,7 +270,7 @@ static int compare_names(const void *a, const void *b)
 static int models_list(int argc, char **argv)
 {
     models_options o = {0};
-    int first = parse_options(argc, argv, list_usage, 0, &o);
+    int first = parse_options(argc, argv, &list_command, &o);
     if (first < 0)
         return first == -1 ? 0 : 2;
     if (first < argc) {
@@ -399,7 +387,7 @@ static void print_informational(const char *path)
 static int models_info(int argc, char **argv)
 {
     models_options o = {0};
-    int first = parse_options(argc, argv, info_usage, ACCEPTS_LABELS, &o);
+    int first = parse_options(argc, argv, &info_command, &o);
     if (first < 0)
         return first == -1 ? 0 : 2;
     if (first != argc - 1) {
@@ -1182,8 +1170,7 @@ static int reference_fits(const reference *ref, const vs_manifest *m, const char
 static int models_verify(int argc, char **argv)
 {
     models_options o = {.device = "auto"};
-    int first = parse_options(argc, argv, verify_usage,
-                              ACCEPTS_DEVICE | ACCEPTS_REFERENCE | ACCEPTS_IMGSZ, &o);
+    int first = parse_options(argc, argv, &verify_command, &o);
     if (first < 0)
         return first == -1 ? 0 : 2;
     if (first != argc - 1) {
@@ -1299,18 +1286,12 @@ static int count_labels(const char *path)
 
 static int models_init(int argc, char **argv)
 {
-    static const struct option table[] = {
-        {"decoder", required_argument, NULL, 'D'}, {"imgsz", required_argument, NULL, 'I'},
-        {"labels", required_argument, NULL, 'L'},  {"name", required_argument, NULL, 'N'},
-        {"force", no_argument, NULL, 'F'},         {"dir", required_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
-    };
     const char *decoder = NULL, *labels = NULL, *name = NULL, *dir_option = NULL;
     int force = 0, width = 0, height = 0, option;
     vs_error err = {{0}};
-    optind = 1;
-    opterr = 1;
-    while ((option = getopt_long(argc, argv, "h", table, NULL)) != -1) {
+    cli_parser parser;
+    cli_parser_init(&parser, &init_command);
+    while ((option = cli_next_option(&parser, argc, argv)) != CLI_OPTIONS_DONE) {
         switch (option) {
         case 'D': decoder = optarg; break;
         case 'I':
@@ -1323,12 +1304,12 @@ static int models_init(int argc, char **argv)
         case 'N': name = optarg; break;
         case 'F': force = 1; break;
         case 'R': dir_option = optarg; break;
-        case 'h': fputs(init_usage, stdout); return 0;
-        default: fputs(init_usage, stderr); return 2;
+        default: return cli_exit_status(option);
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "vidsift models init: give exactly one model file\n%s", init_usage);
+        fprintf(stderr, "vidsift models init: give exactly one model file\n");
+        cli_print_usage_line(stderr, &init_command);
         return 2;
     }
     static const char *const decoders[] = {"yolov5", "yolov8", "yolo11", "centernet", NULL};
@@ -1477,6 +1458,10 @@ int cmd_models(int argc, char **argv)
     const char *name = argv[1];
     if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
         fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(name, "--version") || !strcmp(name, "-V")) {
+        cli_print_version(stdout);
         return 0;
     }
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)

@@ -1,29 +1,37 @@
 /* queue.c: `vidsift queue push|status` - fills the Redis work queue that
  * `vidsift worker` empties, and shows where it stands (core/workqueue.c). */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "options.h"
 #include "scan.h"
 #include "workqueue.h"
 
-static const char usage[] =
-    "usage: vidsift queue push --redis URL [--queue NAME] PATH...\n"
-    "       vidsift queue status --redis URL [--queue NAME]\n"
-    "\n"
-    "push    adds each video found at PATH (files, or directories searched recursively,\n"
-    "        as `vidsift run` finds them) to the queue, once: a video pushed before\n"
-    "        (same canonical path) is not added again\n"
-    "status  prints how many videos are pending, in progress (each with its worker,\n"
-    "        idle time and delivery count), done and dead (each with its error)\n"
-    "\n"
-    "  --redis URL    redis://[[user]:password@]host[:port][/db], or unix:///path/to/socket\n"
-    "  --queue NAME   key prefix of the queue's keys in Redis (vidsift)\n"
-    "  --quiet        push: print nothing but errors\n"
-    "  -h, --help     this text\n"
-    "\n"
-    "exit status: 0 done, 1 some PATH could not be pushed or Redis failed, 2 usage error\n";
+enum { OPT_REDIS = 256, OPT_QUEUE, OPT_QUIET };
+
+static const cli_option options_table[] = {
+    {"redis", 0, "URL", OPT_REDIS,
+     "redis://[[user]:password@]host[:port][/db], or unix:///path/to/socket"},
+    {"queue", 0, "NAME", OPT_QUEUE, "key prefix of the queue's keys in Redis (vidsift)"},
+    {"quiet", 0, NULL, OPT_QUIET, "push: print nothing but errors"},
+    CLI_END_OF_TABLE,
+};
+
+static const cli_command command = {
+    .command = "vidsift queue",
+    .synopsis = "push --redis URL [--queue NAME] PATH...\n"
+                "       vidsift queue status --redis URL [--queue NAME]",
+    .description =
+        "push    adds each video found at PATH (files, or directories searched recursively,\n"
+        "        as `vidsift run` finds them) to the queue, once: a video pushed before\n"
+        "        (same canonical path) is not added again\n"
+        "status  prints how many videos are pending, in progress (each with its worker,\n"
+        "        idle time and delivery count), done and dead (each with its error)\n",
+    .options = options_table,
+    .epilogue =
+        "exit status: 0 done, 1 some PATH could not be pushed or Redis failed, 2 usage error\n",
+};
 
 static void report_scan_problem(void *context, const char *path, const char *problem)
 {
@@ -66,29 +74,23 @@ static int push(vs_workqueue *wq, const char *const *paths, int path_count, int 
 
 int cmd_queue(int argc, char **argv)
 {
-    static const struct option options_table[] = {
-        {"redis", required_argument, NULL, 'r'},
-        {"queue", required_argument, NULL, 'n'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     const char *url = NULL, *queue = NULL;
     int quiet = 0, option;
-    optind = 1;
-    while ((option = getopt_long(argc, argv, "h", options_table, NULL)) != -1) {
+    cli_parser parser;
+    cli_parser_init(&parser, &command);
+    while ((option = cli_next_option(&parser, argc, argv)) != CLI_OPTIONS_DONE) {
         switch (option) {
-        case 'r': url = optarg; break;
-        case 'n': queue = optarg; break;
-        case 'q': quiet = 1; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
+        case OPT_REDIS: url = optarg; break;
+        case OPT_QUEUE: queue = optarg; break;
+        case OPT_QUIET: quiet = 1; break;
+        default: return cli_exit_status(option);
         }
     }
     const char *action = optind < argc ? argv[optind++] : "";
     int is_push = !strcmp(action, "push"), is_status = !strcmp(action, "status");
     if (!is_push && !is_status) {
-        fprintf(stderr, "vidsift queue: give push or status\n%s", usage);
+        fprintf(stderr, "vidsift queue: give push or status\n");
+        cli_print_usage_line(stderr, &command);
         return 2;
     }
     if (!url) {

@@ -4,7 +4,6 @@
  * the same code `vidsift run` ends with, so a rebuilt page is the page a
  * run writes. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,31 +11,31 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "options.h"
 #include "report_html.h"
 #include "store.h"
 
-static const char usage[] =
-    "usage: vidsift report DB|OUT [--html FILE] [--run ID]\n"
-    "\n"
-    "Writes the HTML report of a results database (a `vidsift run` output directory\n"
-    "OUT means OUT/results.db): one self-contained page with the run, per-class\n"
-    "counts, stage timings, memory and GPU over time, and per video a thumbnail,\n"
-    "a timeline and a heatmap of the detections, and links to its outputs.\n"
-    "\n"
-    "  --html FILE           where to write the page (report.html beside the database)\n"
-    "  --run ID              that run and the videos it analysed (every video, and the\n"
-    "                        newest run)\n"
-    "  -h, --help            this text\n"
-    "\n"
-    "exit status: 0 written, 1 the page could not be written, 2 usage or database error\n";
-
 enum { OPT_HTML = 256, OPT_RUN };
 
-static const struct option options[] = {
-    {"html", required_argument, NULL, OPT_HTML},
-    {"run", required_argument, NULL, OPT_RUN},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+static const cli_option options_table[] = {
+    {"html", 0, "FILE", OPT_HTML, "where to write the page (report.html beside the database)"},
+    {"run", 0, "ID", OPT_RUN,
+     "that run and the videos it analysed (every video, and the\n"
+     "newest run)"},
+    CLI_END_OF_TABLE,
+};
+
+static const cli_command command = {
+    .command = "vidsift report",
+    .synopsis = "DB|OUT [--html FILE] [--run ID]",
+    .description =
+        "Writes the HTML report of a results database (a `vidsift run` output directory\n"
+        "OUT means OUT/results.db): one self-contained page with the run, per-class\n"
+        "counts, stage timings, memory and GPU over time, and per video a thumbnail,\n"
+        "a timeline and a heatmap of the detections, and links to its outputs.\n",
+    .options = options_table,
+    .epilogue =
+        "exit status: 0 written, 1 the page could not be written, 2 usage or database error\n",
 };
 
 /* DB, or OUT/results.db when DB is a directory. */
@@ -53,10 +52,10 @@ int cmd_report(int argc, char **argv)
 {
     const char *html = NULL;
     long long run_id = 0;
-    optind = 1;
-    opterr = 0;
+    cli_parser parser;
+    cli_parser_init(&parser, &command);
     int option;
-    while ((option = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
+    while ((option = cli_next_option(&parser, argc, argv)) != CLI_OPTIONS_DONE) {
         switch (option) {
         case OPT_HTML: html = optarg; break;
         case OPT_RUN: {
@@ -70,20 +69,13 @@ int cmd_report(int argc, char **argv)
             }
             break;
         }
-        case 'h': fputs(usage, stdout); return 0;
-        case ':':
-            fprintf(stderr, "vidsift report: %s needs a value\n%s", argv[optind - 1], usage);
-            return 2;
-        default:
-            fprintf(stderr, "vidsift report: unknown option '%s'\n%s", VS_NAME(argv[optind - 1]),
-                    usage);
-            return 2;
+        default: return cli_exit_status(option);
         }
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "vidsift report: %s\n%s",
-                optind >= argc ? "which database? (DB is required)" : "one database at a time",
-                usage);
+        fprintf(stderr, "vidsift report: %s\n",
+                optind >= argc ? "which database? (DB is required)" : "one database at a time");
+        cli_print_usage_line(stderr, &command);
         return 2;
     }
     char db_path[PATH_MAX], html_path[PATH_MAX + 16];

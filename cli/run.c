@@ -1,7 +1,6 @@
 /* run.c: `vidsift run` - options, signals, progress and exit status around
  * one vs_pipeline_run. Owns the stop flag that SIGINT/SIGTERM set. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,67 +14,12 @@
 #include "cli.h"
 #include "fsutil.h"
 #include "manifest.h"
+#include "options.h"
 #include "pipeline.h"
 #include "report.h"
 #include "report_html.h"
 #include "scan.h"
 #include "shard.h"
-
-static const char usage[] =
-    "usage: vidsift run [OPTIONS] PATH...\n"
-    "\n"
-    "Detects objects in every sampled frame of the videos at PATH (files, or\n"
-    "directories searched recursively) and writes OUT/results.db (SQLite),\n"
-    "OUT/annotated/*.mp4, OUT/snapshots/ and OUT/report.json.\n"
-    "\n"
-    "model and device:\n"
-    "  --model NAME|PATH     model name in `vidsift models list`, a manifest path, or a\n"
-    "                        .pt with its manifest beside it (yolov5s; $VIDSIFT_DEFAULT_MODEL)\n"
-    "  --device DEV          auto, cpu, cuda or cuda:N (auto)\n"
-    "  --half                FP16 inference (CUDA only)\n"
-    "  --batch N             frames per inference batch, 1-64 (8)\n"
-    "  --threads N           CPU inference threads (0 = all cores)\n"
-    "  --imgsz S|WxH         YOLO models: input size in pixels, multiples of 32 (the\n"
-    "                        manifest's; e.g. 512 or 640x384 for 16:9 landscape video)\n"
-    "detection:\n"
-    "  --conf X              minimum score, 0-1 (the model's default)\n"
-    "  --iou X               NMS overlap threshold, 0-1 (the model's default)\n"
-    "  --classes A,B         keep only these labels or class ids, any case (e.g. person,car)\n"
-    "tracking and zones:\n"
-    "  --track bytetrack|none  follow objects across frames: ids in detections.track_id,\n"
-    "                        the tracks table (bytetrack)\n"
-    "  --track-buffer S      seconds of video a track waits for its lost object (1)\n"
-    "  --track-low X         boxes from X up to --conf feed the tracker's second pass\n"
-    "                        and are stored only when a track claims them (0.1)\n"
-    "  --track-new X         score a box needs to start a track (--conf + 0.1)\n"
-    "  --track-match X       first-pass cost limit, 1 - IoU x score (0.8)\n"
-    "  --zones FILE          counting lines and zones (JSON, see the man page): crossings,\n"
-    "                        visits and, with a calibration, speeds\n"
-    "sampling:\n"
-    "  --every N             analyse every Nth frame (1)\n"
-    "  --sample-fps F        analyse at most F frames per second of video\n"
-    "  --skip-similar T      carry detections over frames whose 32x32 luma thumbnail differs\n"
-    "                        from the last analysed one by less than T (0-1, e.g. 0.02)\n"
-    "inputs and outputs:\n"
-    "  --jobs N              videos decoded at once (1)\n"
-    "  --out DIR             output directory (vidsift-out)\n"
-    "  --db FILE             results database (OUT/results.db)\n"
-    "  --no-annotate         do not write annotated videos\n"
-    "  --snapshots           write JPEG thumbnails and best crops per class\n"
-    "  --force               redo videos already complete in the database\n"
-    "  --shard K/N|auto      take only shard K of N (0-based) of the videos, split by a\n"
-    "                        fixed hash of each path below its input root; auto reads\n"
-    "                        SLURM_ARRAY_TASK_ID/MIN/COUNT or JOB_COMPLETION_INDEX\n"
-    "  --shards N            the shard count for --shard auto under JOB_COMPLETION_INDEX\n"
-    "output to the terminal:\n"
-    "  --quiet               print nothing but errors\n"
-    "  --json                print the JSON summary on stdout\n"
-    "  --verbose             the summary with queues, memory and GPU\n"
-    "  --progress WHEN       auto (on a terminal), always, never, or jsonl: one JSON\n"
-    "                        object a second on stdout (auto)\n"
-    "  -h, --help            this text\n"
-    "\n"
-    "exit status: 0 all videos done, 1 some failed, 2 usage or setup error, 130 interrupted\n";
 
 enum {
     OPT_MODEL = 256,
@@ -98,51 +42,86 @@ enum {
     OPT_QUIET,
     OPT_JSON,
     OPT_PROGRESS,
+    OPT_VERBOSE,
+    OPT_IMGSZ,
+    OPT_SHARD,
+    OPT_SHARDS,
     OPT_TRACK,
     OPT_TRACK_BUFFER,
     OPT_TRACK_LOW,
     OPT_TRACK_NEW,
     OPT_TRACK_MATCH,
     OPT_ZONES,
-    OPT_VERBOSE,
-    OPT_IMGSZ,
-    OPT_SHARD,
-    OPT_SHARDS,
 };
 
-static const struct option options_table[] = {
-    {"model", required_argument, NULL, OPT_MODEL},
-    {"device", required_argument, NULL, OPT_DEVICE},
-    {"half", no_argument, NULL, OPT_HALF},
-    {"batch", required_argument, NULL, OPT_BATCH},
-    {"threads", required_argument, NULL, OPT_THREADS},
-    {"conf", required_argument, NULL, OPT_CONF},
-    {"iou", required_argument, NULL, OPT_IOU},
-    {"classes", required_argument, NULL, OPT_CLASSES},
-    {"every", required_argument, NULL, OPT_EVERY},
-    {"sample-fps", required_argument, NULL, OPT_SAMPLE_FPS},
-    {"skip-similar", required_argument, NULL, OPT_SKIP_SIMILAR},
-    {"jobs", required_argument, NULL, OPT_JOBS},
-    {"out", required_argument, NULL, OPT_OUT},
-    {"db", required_argument, NULL, OPT_DB},
-    {"no-annotate", no_argument, NULL, OPT_NO_ANNOTATE},
-    {"snapshots", no_argument, NULL, OPT_SNAPSHOTS},
-    {"force", no_argument, NULL, OPT_FORCE},
-    {"quiet", no_argument, NULL, OPT_QUIET},
-    {"json", no_argument, NULL, OPT_JSON},
-    {"progress", required_argument, NULL, OPT_PROGRESS},
-    {"track", required_argument, NULL, OPT_TRACK},
-    {"track-buffer", required_argument, NULL, OPT_TRACK_BUFFER},
-    {"track-low", required_argument, NULL, OPT_TRACK_LOW},
-    {"track-new", required_argument, NULL, OPT_TRACK_NEW},
-    {"track-match", required_argument, NULL, OPT_TRACK_MATCH},
-    {"zones", required_argument, NULL, OPT_ZONES},
-    {"verbose", no_argument, NULL, OPT_VERBOSE},
-    {"imgsz", required_argument, NULL, OPT_IMGSZ},
-    {"shard", required_argument, NULL, OPT_SHARD},
-    {"shards", required_argument, NULL, OPT_SHARDS},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+static const cli_option options_table[] = {
+    CLI_HEADING("model and device:"),
+    {"model", 0, "NAME|PATH", OPT_MODEL,
+     "model name in `vidsift models list`, a manifest path, or a\n"
+     ".pt with its manifest beside it (yolov5s; $VIDSIFT_DEFAULT_MODEL)"},
+    {"device", 0, "DEV", OPT_DEVICE, "auto, cpu, cuda or cuda:N (auto)"},
+    {"half", 0, NULL, OPT_HALF, "FP16 inference (CUDA only)"},
+    {"batch", 0, "N", OPT_BATCH, "frames per inference batch, 1-64 (8)"},
+    {"threads", 0, "N", OPT_THREADS, "CPU inference threads (0 = all cores)"},
+    {"imgsz", 0, "S|WxH", OPT_IMGSZ,
+     "YOLO models: input size in pixels, multiples of 32 (the\n"
+     "manifest's; e.g. 512 or 640x384 for 16:9 landscape video)"},
+    CLI_HEADING("detection:"),
+    {"conf", 0, "X", OPT_CONF, "minimum score, 0-1 (the model's default)"},
+    {"iou", 0, "X", OPT_IOU, "NMS overlap threshold, 0-1 (the model's default)"},
+    {"classes", 0, "A,B", OPT_CLASSES,
+     "keep only these labels or class ids, any case (e.g. person,car)"},
+    CLI_HEADING("tracking and zones:"),
+    {"track", 0, "bytetrack|none", OPT_TRACK,
+     "follow objects across frames: ids in detections.track_id,\n"
+     "the tracks table (bytetrack)"},
+    {"track-buffer", 0, "S", OPT_TRACK_BUFFER,
+     "seconds of video a track waits for its lost object (1)"},
+    {"track-low", 0, "X", OPT_TRACK_LOW,
+     "boxes from X up to --conf feed the tracker's second pass\n"
+     "and are stored only when a track claims them (0.1)"},
+    {"track-new", 0, "X", OPT_TRACK_NEW, "score a box needs to start a track (--conf + 0.1)"},
+    {"track-match", 0, "X", OPT_TRACK_MATCH, "first-pass cost limit, 1 - IoU x score (0.8)"},
+    {"zones", 0, "FILE", OPT_ZONES,
+     "counting lines and zones (JSON, see the man page): crossings,\n"
+     "visits and, with a calibration, speeds"},
+    CLI_HEADING("sampling:"),
+    {"every", 0, "N", OPT_EVERY, "analyse every Nth frame (1)"},
+    {"sample-fps", 0, "F", OPT_SAMPLE_FPS, "analyse at most F frames per second of video"},
+    {"skip-similar", 0, "T", OPT_SKIP_SIMILAR,
+     "carry detections over frames whose 32x32 luma thumbnail differs\n"
+     "from the last analysed one by less than T (0-1, e.g. 0.02)"},
+    CLI_HEADING("inputs and outputs:"),
+    {"jobs", 0, "N", OPT_JOBS, "videos decoded at once (1)"},
+    {"out", 0, "DIR", OPT_OUT, "output directory (vidsift-out)"},
+    {"db", 0, "FILE", OPT_DB, "results database (OUT/results.db)"},
+    {"no-annotate", 0, NULL, OPT_NO_ANNOTATE, "do not write annotated videos"},
+    {"snapshots", 0, NULL, OPT_SNAPSHOTS, "write JPEG thumbnails and best crops per class"},
+    {"force", 0, NULL, OPT_FORCE, "redo videos already complete in the database"},
+    {"shard", 0, "K/N|auto", OPT_SHARD,
+     "take only shard K of N (0-based) of the videos, split by a\n"
+     "fixed hash of each path below its input root; auto reads\n"
+     "SLURM_ARRAY_TASK_ID/MIN/COUNT or JOB_COMPLETION_INDEX"},
+    {"shards", 0, "N", OPT_SHARDS, "the shard count for --shard auto under JOB_COMPLETION_INDEX"},
+    CLI_HEADING("output to the terminal:"),
+    {"quiet", 0, NULL, OPT_QUIET, "print nothing but errors"},
+    {"json", 0, NULL, OPT_JSON, "print the JSON summary on stdout"},
+    {"verbose", 0, NULL, OPT_VERBOSE, "the summary with queues, memory and GPU"},
+    {"progress", 0, "WHEN", OPT_PROGRESS,
+     "auto (on a terminal), always, never, or jsonl: a JSON\n"
+     "object a second on stdout (auto)"},
+    CLI_END_OF_TABLE,
+};
+
+static const cli_command command = {
+    .command = "vidsift run",
+    .synopsis = "[OPTIONS] PATH...",
+    .description = "Detects objects in every sampled frame of the videos at PATH (files, or\n"
+                   "directories searched recursively) and writes OUT/results.db (SQLite),\n"
+                   "OUT/annotated/*.mp4, OUT/snapshots/ and OUT/report.json.\n",
+    .options = options_table,
+    .epilogue =
+        "exit status: 0 all videos done, 1 some failed, 2 usage or setup error, 130 interrupted\n",
 };
 
 /* Set from signal handlers: the only state a handler may touch. */
@@ -158,34 +137,6 @@ static void on_signal(int signal_number)
         _exit(130);
     }
     stop_requested = signal_number;
-}
-
-static int parse_int(const char *name, const char *text, int min, int max, int *out)
-{
-    char *end;
-    errno = 0;
-    long value = strtol(text, &end, 10);
-    if (errno || *end || end == text || value < min || value > max) {
-        fprintf(stderr, "vidsift run: --%s: '%s' is not a whole number from %d to %d\n", name, text,
-                min, max);
-        return 0;
-    }
-    *out = (int)value;
-    return 1;
-}
-
-static int parse_real(const char *name, const char *text, double min, double max, double *out)
-{
-    char *end;
-    errno = 0;
-    double value = strtod(text, &end);
-    if (errno || *end || end == text || !(value >= min && value <= max)) {
-        fprintf(stderr, "vidsift run: --%s: '%s' is not a number from %g to %g\n", name, text, min,
-                max);
-        return 0;
-    }
-    *out = value;
-    return 1;
 }
 
 /* How progress is shown: a line redrawn in place on a terminal, plain lines
@@ -436,28 +387,29 @@ int cmd_run(int argc, char **argv)
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
-    optind = 1;
+    cli_parser parser;
+    cli_parser_init(&parser, &command);
     int option;
-    while ((option = getopt_long(argc, argv, "h", options_table, NULL)) != -1) {
+    while ((option = cli_next_option(&parser, argc, argv)) != CLI_OPTIONS_DONE) {
         switch (option) {
         case OPT_MODEL: model = optarg; break;
         case OPT_DEVICE: o.device = optarg; break;
         case OPT_HALF: o.half = 1; break;
         case OPT_BATCH:
-            if (!parse_int("batch", optarg, 1, 64, &o.batch))
+            if (!cli_parse_int("vidsift run", "batch", optarg, 1, 64, &o.batch))
                 return 2;
             break;
         case OPT_THREADS:
-            if (!parse_int("threads", optarg, 0, 256, &o.threads))
+            if (!cli_parse_int("vidsift run", "threads", optarg, 0, 256, &o.threads))
                 return 2;
             break;
         case OPT_CONF:
-            if (!parse_real("conf", optarg, 0, 1, &real))
+            if (!cli_parse_real("vidsift run", "conf", optarg, 0, 1, &real))
                 return 2;
             o.conf = (float)real;
             break;
         case OPT_IOU:
-            if (!parse_real("iou", optarg, 0, 1, &real))
+            if (!cli_parse_real("vidsift run", "iou", optarg, 0, 1, &real))
                 return 2;
             o.iou = (float)real;
             break;
@@ -475,39 +427,40 @@ int cmd_run(int argc, char **argv)
             o.track = strcmp(optarg, "bytetrack") == 0;
             break;
         case OPT_TRACK_BUFFER:
-            if (!parse_real("track-buffer", optarg, 0, 3600, &o.track_params.buffer_s))
+            if (!cli_parse_real("vidsift run", "track-buffer", optarg, 0, 3600,
+                                &o.track_params.buffer_s))
                 return 2;
             break;
         case OPT_TRACK_LOW:
-            if (!parse_real("track-low", optarg, 0.001, 1, &real))
+            if (!cli_parse_real("vidsift run", "track-low", optarg, 0.001, 1, &real))
                 return 2;
             o.track_params.low = (float)real;
             break;
         case OPT_TRACK_NEW:
-            if (!parse_real("track-new", optarg, 0, 1, &real))
+            if (!cli_parse_real("vidsift run", "track-new", optarg, 0, 1, &real))
                 return 2;
             o.track_params.new_track = (float)real;
             break;
         case OPT_TRACK_MATCH:
-            if (!parse_real("track-match", optarg, 0.01, 0.99, &real))
+            if (!cli_parse_real("vidsift run", "track-match", optarg, 0.01, 0.99, &real))
                 return 2;
             o.track_params.match = (float)real;
             break;
         case OPT_ZONES: o.zones_path = optarg; break;
         case OPT_EVERY:
-            if (!parse_int("every", optarg, 1, 1000000, &o.every))
+            if (!cli_parse_int("vidsift run", "every", optarg, 1, 1000000, &o.every))
                 return 2;
             break;
         case OPT_SAMPLE_FPS:
-            if (!parse_real("sample-fps", optarg, 0.001, 1000, &o.sample_fps))
+            if (!cli_parse_real("vidsift run", "sample-fps", optarg, 0.001, 1000, &o.sample_fps))
                 return 2;
             break;
         case OPT_SKIP_SIMILAR:
-            if (!parse_real("skip-similar", optarg, 0, 1, &o.skip_similar))
+            if (!cli_parse_real("vidsift run", "skip-similar", optarg, 0, 1, &o.skip_similar))
                 return 2;
             break;
         case OPT_JOBS:
-            if (!parse_int("jobs", optarg, 1, 64, &o.jobs))
+            if (!cli_parse_int("vidsift run", "jobs", optarg, 1, 64, &o.jobs))
                 return 2;
             break;
         case OPT_IMGSZ: {
@@ -520,7 +473,7 @@ int cmd_run(int argc, char **argv)
         }
         case OPT_SHARD: shard_text = optarg; break;
         case OPT_SHARDS:
-            if (!parse_int("shards", optarg, 1, VS_SHARD_MAX, &shards_option))
+            if (!cli_parse_int("vidsift run", "shards", optarg, 1, VS_SHARD_MAX, &shards_option))
                 return 2;
             break;
         case OPT_OUT: o.out_dir = optarg; break;
@@ -539,12 +492,12 @@ int cmd_run(int argc, char **argv)
             }
             progress_mode = optarg;
             break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
+        default: return cli_exit_status(option);
         }
     }
     if (optind >= argc) {
-        fprintf(stderr, "vidsift run: no input: give video files or directories\n%s", usage);
+        fprintf(stderr, "vidsift run: no input: give video files or directories\n");
+        cli_print_usage_line(stderr, &command);
         return 2;
     }
 

@@ -14,7 +14,6 @@
  * the lease) by one still running. Each claim reopens the model: a cost of
  * about a second per --jobs videos that long videos amortize. */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -27,37 +26,12 @@
 #include <cjson/cJSON.h>
 
 #include "cli.h"
+#include "options.h"
 #include "fsutil.h"
 #include "manifest.h"
 #include "pipeline.h"
 #include "scan.h"
 #include "workqueue.h"
-
-static const char usage[] =
-    "usage: vidsift worker --redis URL [OPTIONS]\n"
-    "\n"
-    "Takes videos pushed by `vidsift queue push` and analyses them as `vidsift run`\n"
-    "does, into this worker's OUT/results.db; exits when the queue is drained. Run\n"
-    "one per machine (or GPU), then `vidsift merge` their databases.\n"
-    "\n"
-    "queue:\n"
-    "  --redis URL           redis://[[user]:password@]host[:port][/db], unix:///path\n"
-    "  --queue NAME          key prefix of the queue in Redis (vidsift)\n"
-    "  --lease SECONDS       a video whose worker was silent this long is given to\n"
-    "                        another worker (60); the worker renews it every third\n"
-    "  --max-deliveries N    a video delivered N times without success goes to the\n"
-    "                        dead-letter stream with its last error (3)\n"
-    "  --consumer NAME       this worker's name in the group (HOST-PID)\n"
-    "analysis (as `vidsift run`):\n"
-    "  --model NAME|PATH  --device DEV  --half  --batch N  --threads N  --imgsz S|WxH\n"
-    "  --conf X  --iou X  --classes A,B  --every N  --sample-fps F  --skip-similar T\n"
-    "  --jobs N (videos claimed and decoded at once, 1)  --out DIR  --db FILE\n"
-    "  --track bytetrack|none (bytetrack)  --zones FILE\n"
-    "  --no-annotate  --snapshots  --force  --quiet\n"
-    "  -h, --help            this text\n"
-    "\n"
-    "exit status: 0 queue drained, 1 Redis or the database failed (claimed videos\n"
-    "return to the queue after the lease), 2 usage or setup error, 130 interrupted\n";
 
 enum {
     OPT_REDIS = 256,
@@ -88,35 +62,52 @@ enum {
     OPT_ZONES,
 };
 
-static const struct option options_table[] = {
-    {"redis", required_argument, NULL, OPT_REDIS},
-    {"queue", required_argument, NULL, OPT_QUEUE},
-    {"lease", required_argument, NULL, OPT_LEASE},
-    {"max-deliveries", required_argument, NULL, OPT_MAX_DELIVERIES},
-    {"consumer", required_argument, NULL, OPT_CONSUMER},
-    {"model", required_argument, NULL, OPT_MODEL},
-    {"device", required_argument, NULL, OPT_DEVICE},
-    {"half", no_argument, NULL, OPT_HALF},
-    {"batch", required_argument, NULL, OPT_BATCH},
-    {"threads", required_argument, NULL, OPT_THREADS},
-    {"imgsz", required_argument, NULL, OPT_IMGSZ},
-    {"conf", required_argument, NULL, OPT_CONF},
-    {"iou", required_argument, NULL, OPT_IOU},
-    {"classes", required_argument, NULL, OPT_CLASSES},
-    {"every", required_argument, NULL, OPT_EVERY},
-    {"sample-fps", required_argument, NULL, OPT_SAMPLE_FPS},
-    {"skip-similar", required_argument, NULL, OPT_SKIP_SIMILAR},
-    {"jobs", required_argument, NULL, OPT_JOBS},
-    {"out", required_argument, NULL, OPT_OUT},
-    {"db", required_argument, NULL, OPT_DB},
-    {"no-annotate", no_argument, NULL, OPT_NO_ANNOTATE},
-    {"snapshots", no_argument, NULL, OPT_SNAPSHOTS},
-    {"force", no_argument, NULL, OPT_FORCE},
-    {"quiet", no_argument, NULL, OPT_QUIET},
-    {"track", required_argument, NULL, OPT_TRACK},
-    {"zones", required_argument, NULL, OPT_ZONES},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+static const cli_option options_table[] = {
+    CLI_HEADING("queue:"),
+    {"redis", 0, "URL", OPT_REDIS, "redis://[[user]:password@]host[:port][/db], unix:///path"},
+    {"queue", 0, "NAME", OPT_QUEUE, "key prefix of the queue in Redis (vidsift)"},
+    {"lease", 0, "SECONDS", OPT_LEASE,
+     "a video whose worker was silent this long is given to\n"
+     "another worker (60); the worker renews it every third"},
+    {"max-deliveries", 0, "N", OPT_MAX_DELIVERIES,
+     "a video delivered N times without success goes to the\n"
+     "dead-letter stream with its last error (3)"},
+    {"consumer", 0, "NAME", OPT_CONSUMER, "this worker's name in the group (HOST-PID)"},
+    CLI_HEADING("analysis (as `vidsift run`):"),
+    {"model", 0, "NAME|PATH", OPT_MODEL, "model name, manifest or .pt ($VIDSIFT_DEFAULT_MODEL)"},
+    {"device", 0, "DEV", OPT_DEVICE, "auto, cpu, cuda or cuda:N (auto)"},
+    {"half", 0, NULL, OPT_HALF, "FP16 inference (CUDA only)"},
+    {"batch", 0, "N", OPT_BATCH, "frames per inference batch, 1-64 (8)"},
+    {"threads", 0, "N", OPT_THREADS, "CPU inference threads (0 = all cores)"},
+    {"imgsz", 0, "S|WxH", OPT_IMGSZ, "YOLO models: input size in pixels (the manifest's)"},
+    {"conf", 0, "X", OPT_CONF, "minimum score, 0-1 (the model's default)"},
+    {"iou", 0, "X", OPT_IOU, "NMS overlap threshold, 0-1 (the model's default)"},
+    {"classes", 0, "A,B", OPT_CLASSES, "keep only these labels or class ids"},
+    {"every", 0, "N", OPT_EVERY, "analyse every Nth frame (1)"},
+    {"sample-fps", 0, "F", OPT_SAMPLE_FPS, "analyse at most F frames per second of video"},
+    {"skip-similar", 0, "T", OPT_SKIP_SIMILAR, "carry detections over near-identical frames"},
+    {"jobs", 0, "N", OPT_JOBS, "videos claimed and decoded at once (1)"},
+    {"out", 0, "DIR", OPT_OUT, "output directory (vidsift-out)"},
+    {"db", 0, "FILE", OPT_DB, "results database (OUT/results.db)"},
+    {"no-annotate", 0, NULL, OPT_NO_ANNOTATE, "do not write annotated videos"},
+    {"snapshots", 0, NULL, OPT_SNAPSHOTS, "write JPEG thumbnails and best crops per class"},
+    {"force", 0, NULL, OPT_FORCE, "redo videos already complete in the database"},
+    {"track", 0, "bytetrack|none", OPT_TRACK, "follow objects across frames (bytetrack)"},
+    {"zones", 0, "FILE", OPT_ZONES, "counting lines and zones (JSON, see the man page)"},
+    {"quiet", 0, NULL, OPT_QUIET, "print nothing but errors"},
+    CLI_END_OF_TABLE,
+};
+
+static const cli_command command = {
+    .command = "vidsift worker",
+    .synopsis = "--redis URL [OPTIONS]",
+    .description =
+        "Takes videos pushed by `vidsift queue push` and analyses them as `vidsift run`\n"
+        "does, into this worker's OUT/results.db; exits when the queue is drained. Run\n"
+        "one per machine (or GPU), then `vidsift merge` their databases.\n",
+    .options = options_table,
+    .epilogue = "exit status: 0 queue drained, 1 Redis or the database failed (claimed videos\n"
+                "return to the queue after the lease), 2 usage or setup error, 130 interrupted\n",
 };
 
 /* Set from signal handlers: the only state a handler may touch. */
@@ -127,20 +118,6 @@ static void on_signal(int signal_number)
     if (stop_requested)
         _exit(130); /* second signal: the claimed videos return after the lease */
     stop_requested = signal_number;
-}
-
-static int parse_number(const char *name, const char *text, double min, double max, double *out)
-{
-    char *end;
-    errno = 0;
-    double value = strtod(text, &end);
-    if (errno || *end || end == text || !(value >= min && value <= max)) {
-        fprintf(stderr, "vidsift worker: --%s: '%s' is not a number from %g to %g\n", name, text,
-                min, max);
-        return 0;
-    }
-    *out = value;
-    return 1;
 }
 
 /* The lease thread: renews the idle time of the claimed entries. */
@@ -357,10 +334,11 @@ int cmd_worker(int argc, char **argv)
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, NULL);
     sigaction(SIGTERM, &action, NULL);
-    optind = 1;
+    cli_parser parser;
+    cli_parser_init(&parser, &command);
     int option;
-#define NUMBER(name, min, max) parse_number(name, optarg, min, max, &number)
-    while ((option = getopt_long(argc, argv, "h", options_table, NULL)) != -1) {
+#define NUMBER(name, min, max) cli_parse_real("vidsift worker", name, optarg, min, max, &number)
+    while ((option = cli_next_option(&parser, argc, argv)) != CLI_OPTIONS_DONE) {
         switch (option) {
         case OPT_REDIS: w.url = optarg; break;
         case OPT_QUEUE: w.queue = optarg; break;
@@ -441,16 +419,15 @@ int cmd_worker(int argc, char **argv)
             o.track = !strcmp(optarg, "bytetrack");
             break;
         case OPT_ZONES: o.zones_path = optarg; break;
-        case 'h': fputs(usage, stdout); return 0;
-        default: fputs(usage, stderr); return 2;
+        default: return cli_exit_status(option);
         }
     }
 #undef NUMBER
     if (!w.url || optind < argc) {
-        fprintf(stderr, "vidsift worker: %s\n%s",
+        fprintf(stderr, "vidsift worker: %s\n",
                 w.url ? "takes no PATH: videos come from the queue (vidsift queue push)"
-                      : "--redis URL is required",
-                usage);
+                      : "--redis URL is required");
+        cli_print_usage_line(stderr, &command);
         return 2;
     }
     char manifest_path[PATH_MAX];
