@@ -1,7 +1,7 @@
 /* store.c: the results database - schema, migrations, buffered writes.
  *
  * Owns one SQLite connection and the SQL that reads and writes the schema
- * documented in core/store.md. It must never be called from two threads at
+ * documented in README.md ("The results database"). It must never be called from two threads at
  * once, never commit per detection row (rows go into a transaction that is
  * committed by size or age), and never leave a video marked 'done' whose
  * rows are not committed: the status update and the video's last rows

@@ -1,4 +1,4 @@
-/* store.h: the SQLite results database (schema: core/store.md).
+/* store.h: the SQLite results database (schema: README.md, "The results database").
  *
  * One vs_store is one connection, used by one thread at a time (the sink
  * thread). Detection rows are buffered in an open write transaction that is
