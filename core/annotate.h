@@ -32,6 +32,10 @@ typedef struct vs_annotate vs_annotate;
  * source again for its audio. The encoder starts with the first picture,
  * whose pixel format and colour properties it takes. */
 int vs_annotate_open(vs_annotate **out, const vs_video *video, const char *out_path, vs_error *err);
+/* Draws the lines and polygons of zones (kept by pointer; NULL: none) with
+ * live counts per class: crossings each way, counted from the frames' events,
+ * and for polygons the tracked boxes whose anchor is inside. */
+void vs_annotate_set_zones(vs_annotate *annotate, const vs_zones_config *zones);
 /* As vs_annotate_open with a named encoder ("libx264", "mpeg4"); NULL picks
  * libx264 if this FFmpeg has it, else mpeg4. */
 int vs_annotate_open_with(vs_annotate **out, const vs_video *video, const char *out_path,
@@ -47,6 +51,13 @@ int vs_annotate_frame(vs_annotate *annotate, const vs_frame *frame, const char *
  * NULL is ignored. */
 int vs_annotate_close(vs_annotate *annotate, int finalize, vs_error *err);
 
+/* Pictures' worth of memory (at width x height, 4:2:0) one annotator holds:
+ * its canvas and the encoder's frames. Pictures bigger than DCI 4K are
+ * encoded with one thread, no lookahead and no B-frames, which bounds the
+ * encoder to about 10 of them (measured at 8192x8192); smaller ones keep
+ * x264's defaults for speed (about 49, measured on 2 cores: more threads
+ * hold more). For the run's memory budget. */
+int vs_annotate_working_set_pictures(int width, int height);
 /* 1 when the encoder cannot take the video's pictures: nothing is written
  * (close removes the .part file and reports success), the note says why. */
 int vs_annotate_skipped(const vs_annotate *annotate);

@@ -2,7 +2,11 @@
  * several videos interleave), preprocesses each analysed frame straight into
  * the next free position of the current batch's input buffer, and sends the
  * batch on when it holds max_batch analysed frames, when its entry list is
- * full, or at the end of input - so short clips still fill batches.
+ * full, or at the end of input - so short clips still fill batches - and
+ * whenever a decoder waits for memory (the run's budget, which the frames
+ * held here take: holding them for a full batch would never end). A waiting
+ * decoder also sends a NULL item, which wakes this stage to do that; it
+ * passes it on to the inference stage, which holds one batch back.
  *
  * It owns the batch it is filling; nothing else. Never allocates. */
 #include <libavutil/frame.h>
@@ -22,6 +26,13 @@ void *vs_batch_thread(void *arg)
     vs_batch *batch = NULL;
     void *item;
     while (vs_queue_pop(stage->in, &item) == VS_OK) {
+        if (!item) {
+            if (batch && batch->entry_count > 0 && send_batch(stage, &batch) != VS_OK)
+                return NULL;
+            if (vs_queue_push(stage->out, NULL) != VS_OK) /* inference holds a batch too */
+                return NULL;
+            continue;
+        }
         vs_frame *frame = item;
         if (!batch) {
             batch = vs_pool_get(stage->batches);
@@ -45,7 +56,8 @@ void *vs_batch_thread(void *arg)
             }
         }
         batch->entries[batch->entry_count++] = frame;
-        if (batch->frames == stage->max_batch || batch->entry_count == stage->entry_capacity)
+        if (batch->frames == stage->max_batch || batch->entry_count == stage->entry_capacity ||
+            vs_budget_waiting(stage->budget))
             if (send_batch(stage, &batch) != VS_OK)
                 return NULL;
     }

@@ -13,6 +13,7 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/display.h>
+#include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
 
 #include "scaler.h"
@@ -34,6 +35,9 @@ typedef struct decoder {
     int have_thumb;
     int analysed_width, analysed_height; /* of the last analysed picture, 0 before one */
     double busy_since; /* decode time per frame excludes waiting on a full pipeline */
+    /* Taken from the run's memory budget when the video opens, for what it
+     * holds besides pictures in flight; given back with its END marker. */
+    int64_t working_set_bytes;
 } decoder;
 
 static int av_fail(vs_error *err, const char *path, const char *what, int averr)
@@ -178,20 +182,80 @@ static int classify_frame(decoder *d, const vs_sampling *sampling, int64_t index
     return fate;
 }
 
-static int send_marker(vs_decode_stage *stage, vs_video *video, vs_frame_kind kind)
+/* budget_bytes: what the marker gives back to the budget when the sink is
+ * done with it (the video's working set, on its END marker). */
+static int send_marker(vs_decode_stage *stage, vs_video *video, vs_frame_kind kind,
+                       int64_t budget_bytes)
 {
     vs_frame *frame = vs_pool_get(stage->frames);
-    if (!frame)
+    if (!frame) {
+        vs_budget_give(stage->budget, budget_bytes);
         return VS_EINTR;
+    }
     frame->kind = kind;
     frame->video = video;
     frame->analysed = frame->carried = 0;
     frame->detection_count = 0;
+    frame->budget = stage->budget;
+    frame->budget_bytes = budget_bytes;
     return vs_queue_push(stage->out, frame);
 }
 
+/* Wakes the batch stage so that it sends the frames it holds (see batch.c). */
+static void ask_for_frames_back(void *context)
+{
+    vs_decode_stage *stage = context;
+    vs_queue_push(stage->out, NULL);
+}
+
+static void take_budget(vs_decode_stage *stage, int64_t bytes)
+{
+    vs_budget_take(stage->budget, bytes, ask_for_frames_back, stage);
+}
+
+static double mib(int64_t bytes)
+{
+    return bytes / (1024.0 * 1024.0);
+}
+
+/* Takes the video's working set from the budget: its picture size times
+ * the pictures its decoder, preprocessing and annotator hold. A video whose
+ * working set and one picture in flight exceed the whole budget is refused
+ * now, with one line, rather than let it take the machine's memory. */
+static int reserve_working_set(vs_decode_stage *stage, decoder *d, vs_video *video, vs_error *err)
+{
+    const AVCodecParameters *par = d->format->streams[d->stream_index]->codecpar;
+    int64_t picture =
+        par->format >= 0 ? av_image_get_buffer_size(par->format, par->width, par->height, 64) : 0;
+    if (picture <= 0)
+        picture = (int64_t)par->width * par->height * 4; /* unknown format: the widest common */
+    int pictures = stage->working_set_pictures;
+    if (stage->annotator_pictures)
+        pictures += stage->annotator_pictures(par->width, par->height);
+    int64_t working_set = picture * pictures;
+    if (!vs_budget_fits(stage->budget, working_set + picture))
+        return vs_fail(err, VS_ENOMEM,
+                       "%s: its %dx%d pictures take %.0f MiB each, and decoding and analysing "
+                       "it needs %.0f MiB at that size, more than the memory budget of %.0f MiB "
+                       "(--memory-budget)",
+                       VS_NAME(video->path), par->width, par->height, mib(picture),
+                       mib(working_set + picture), mib(stage->budget->limit));
+    take_budget(stage, working_set);
+    d->working_set_bytes = working_set;
+    return VS_OK;
+}
+
+/* Bytes of pixels a decoded picture holds (its buffers, padding included). */
+static int64_t picture_bytes(const AVFrame *picture)
+{
+    int64_t bytes = 0;
+    for (int i = 0; i < AV_NUM_DATA_POINTERS && picture->buf[i]; i++)
+        bytes += (int64_t)picture->buf[i]->size;
+    return bytes;
+}
+
 /* Sends one decoded picture on (or lets it go when no stage needs it). */
-static int emit_picture(vs_decode_stage *stage, decoder *d, vs_video *video)
+static int emit_picture(vs_decode_stage *stage, decoder *d, vs_video *video, vs_error *err)
 {
     AVFrame *picture = d->scratch;
     vs_stats_add(&stage->stats, vs_now_ms() - d->busy_since, 1);
@@ -206,9 +270,25 @@ static int emit_picture(vs_decode_stage *stage, decoder *d, vs_video *video)
         av_frame_unref(picture);
         return VS_OK;
     }
+    /* A picture bigger than the video's first (a size change mid-way) may
+     * not fit beside the working set taken for the first. */
+    int64_t bytes = picture_bytes(picture);
+    if (!vs_budget_fits(stage->budget, d->working_set_bytes + bytes)) {
+        av_frame_unref(picture);
+        return vs_fail(err, VS_ENOMEM,
+                       "%s: frame %lld (%dx%d) takes %.0f MiB, more than the memory budget of "
+                       "%.0f MiB leaves beside the video's working set (--memory-budget)",
+                       VS_NAME(video->path), (long long)index, picture->width, picture->height,
+                       mib(bytes), mib(stage->budget->limit));
+    }
+    take_budget(stage, bytes);
     vs_frame *frame = vs_pool_get(stage->frames);
-    if (!frame)
+    if (!frame) {
+        vs_budget_give(stage->budget, bytes);
         return VS_EINTR;
+    }
+    frame->budget = stage->budget;
+    frame->budget_bytes = bytes;
     frame->kind = VS_FRAME_PICTURE;
     frame->video = video;
     frame->index = index;
@@ -233,7 +313,7 @@ static int receive_frames(vs_decode_stage *stage, decoder *d, vs_video *video, v
             return VS_OK;
         if (averr < 0)
             return av_fail(err, video->path, "decoding failed", averr);
-        int status = emit_picture(stage, d, video);
+        int status = emit_picture(stage, d, video, err);
         if (status != VS_OK)
             return status;
     }
@@ -249,9 +329,11 @@ static int stopping(const vs_decode_stage *stage)
 static int decode_video(vs_decode_stage *stage, decoder *d, vs_video *video, vs_error *err)
 {
     int status = open_video(d, video, stage->codec_threads, err);
+    if (status == VS_OK)
+        status = reserve_working_set(stage, d, video, err);
     if (status != VS_OK)
         return status;
-    if ((status = send_marker(stage, video, VS_FRAME_VIDEO_START)) != VS_OK)
+    if ((status = send_marker(stage, video, VS_FRAME_VIDEO_START, 0)) != VS_OK)
         return status;
     d->busy_since = vs_now_ms();
     int corrupt_packets = 0;
@@ -306,12 +388,13 @@ void *vs_decode_thread(void *arg)
         if (video->status == VS_VIDEO_FAILED) {
             /* Failed by the scan (a FIFO, a device, a missing path): never
              * opened, yet its END marker lets the sinks record why. */
-            if (send_marker(stage, video, VS_FRAME_VIDEO_END) != VS_OK)
+            if (send_marker(stage, video, VS_FRAME_VIDEO_END, 0) != VS_OK)
                 break;
             continue;
         }
         decoder d = {0};
         int status = decode_video(stage, &d, video, &video->error);
+        int64_t working_set = d.working_set_bytes; /* given back when the sink is done */
         close_video(&d);
         __atomic_store_n(&video->status,
                          status == VS_OK      ? VS_VIDEO_DONE
@@ -322,7 +405,7 @@ void *vs_decode_thread(void *arg)
             vs_fail(&video->error, VS_EINTR, "%s: interrupted", VS_NAME(video->path));
         /* Every video gets an END marker, even one that never opened, so the
          * sinks can record its failure in order. */
-        if (send_marker(stage, video, VS_FRAME_VIDEO_END) != VS_OK)
+        if (send_marker(stage, video, VS_FRAME_VIDEO_END, working_set) != VS_OK)
             break;
     }
     if (__atomic_sub_fetch(stage->decoders_running, 1, __ATOMIC_ACQ_REL) == 0)

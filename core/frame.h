@@ -86,6 +86,10 @@ typedef struct vs_frame {
     int carried;  /* --skip-similar: detections copied from the last analysed frame */
     int detection_count;
     vs_detection detections[VS_MAX_DETECTIONS]; /* source-pixel coordinates */
+    /* Bytes of the run's memory budget the slot holds - its picture's, or on
+     * a VIDEO_END marker the video's working set - given back on release. */
+    struct vs_budget *budget;
+    int64_t budget_bytes;
     /* The tracker's news of this frame (core/track_stage.c): line crossings,
      * zone visits that ended, tracks that ended (more wait for later frames
      * of the video when a frame's are full). */

@@ -1,6 +1,9 @@
 /* infer.c: the inference stage. Submits each batch to the shim and keeps one
  * more batch in flight while waiting for the previous one, so on CUDA the
- * copy and compute of batch k+1 overlap the wait for batch k.
+ * copy and compute of batch k+1 overlap the wait for batch k - except when
+ * a decoder waits for memory (budget.h): the frames of the batch held back
+ * may be what it waits for, so the batch goes on at once. A NULL item from
+ * the batch stage says a decoder has started to wait.
  *
  * Owns nothing: batches pass through. A failed batch is marked, not dropped:
  * its frames still reach the sinks (with no detections) and their videos are
@@ -20,6 +23,15 @@ static void finish(vs_infer_stage *stage, vs_batch *batch, double started)
     }
 }
 
+/* Waits for *batch and sends it on; *batch is then NULL. */
+static int send_on(vs_infer_stage *stage, vs_batch **batch, double started)
+{
+    finish(stage, *batch, started);
+    int status = vs_queue_push(stage->out, *batch);
+    *batch = NULL;
+    return status;
+}
+
 void *vs_infer_thread(void *arg)
 {
     vs_infer_stage *stage = arg;
@@ -28,6 +40,11 @@ void *vs_infer_thread(void *arg)
     void *item;
     while (vs_queue_pop(stage->in, &item) == VS_OK) {
         vs_batch *batch = item;
+        if (!batch) {
+            if (pending && send_on(stage, &pending, pending_started) != VS_OK)
+                return NULL;
+            continue;
+        }
         double started = vs_now_ms();
         if (batch->frames > 0) {
             int status = vs_torch_submit(stage->torch, batch->slot, batch->frames, batch->error.msg,
@@ -43,6 +60,8 @@ void *vs_infer_thread(void *arg)
         }
         pending = batch;
         pending_started = started;
+        if (vs_budget_waiting(stage->budget) && send_on(stage, &pending, started) != VS_OK)
+            return NULL;
     }
     if (pending) {
         finish(stage, pending, pending_started);

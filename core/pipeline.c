@@ -7,7 +7,13 @@
  *
  * Sizing rule: the frame pool holds every frame that can be in flight at
  * once - the decoded queue, one per decoder, and a full entry list in every
- * batch slot - so a full pool only ever means "wait", never deadlock. */
+ * batch slot - so a full pool only ever means "wait", never deadlock.
+ * Slots bound how many pictures are in flight; the memory budget (budget.h)
+ * bounds their bytes, whatever the picture size: each video first takes its
+ * working set (below), then each picture its own bytes, given back when the
+ * sink releases the slot. A decoder that waits for bytes makes the batch
+ * stage send what it holds, so a small budget means small batches, never a
+ * deadlock; a video that cannot fit even one picture fails alone. */
 #include "pipeline.h"
 
 #include <ctype.h>
@@ -24,6 +30,7 @@
 #include <libavutil/frame.h>
 
 #include "analysis.h"
+#include "annotate.h"
 #include "gpumon.h"
 #include "report.h"
 #include "scan.h"
@@ -57,6 +64,7 @@ typedef struct graph {
     vs_torch *torch;
     vs_store *store;
     vs_pool frames, batches;
+    vs_budget budget; /* bytes of pictures and per-video working sets */
     vs_queue queues[VS_QUEUE_COUNT];
     int queues_ready[VS_QUEUE_COUNT];
     vs_decode_stage *decoders;
@@ -179,6 +187,19 @@ static int open_model(graph *g, const vs_run_options *o, vs_error *err)
     return status == VS_OK ? VS_OK : VS_EMODEL;
 }
 
+/* Pictures' worth of memory one video holds besides its pictures in flight,
+ * at its own picture size. An estimate, made from what each part keeps:
+ * its decoder's reference pictures and one per frame thread; preprocessing's
+ * packed RGB copy at source size (3 bytes a pixel, twice 4:2:0's 1.5);
+ * snapshots' thumbnail and best crops. The annotator's depends on the size
+ * (vs_annotate_working_set_pictures). */
+static int working_set_pictures(const vs_run_options *o, int codec_threads)
+{
+    int decoder = 4 + codec_threads, preprocess = 2;
+    int snapshots = o->snapshots ? 4 : 0;
+    return decoder + preprocess + snapshots;
+}
+
 static int make_pools(graph *g, const vs_run_options *o, vs_error *err)
 {
     int keeps_unanalysed =
@@ -187,7 +208,11 @@ static int make_pools(graph *g, const vs_run_options *o, vs_error *err)
      * without being analysed when the annotator needs every frame. */
     g->entry_capacity = o->batch + 2 * o->jobs + 4 + (keeps_unanalysed ? 2 * o->batch + 32 : 0);
     int frame_count = BATCH_SLOTS * g->entry_capacity + DECODED_QUEUE + o->jobs + 2;
-    int status = vs_pool_init(&g->frames, sizeof(vs_frame), frame_count, err);
+    int status = vs_budget_init(&g->budget,
+                                o->memory_budget > 0 ? o->memory_budget : vs_budget_default(), err);
+    if (status != VS_OK)
+        return status;
+    status = vs_pool_init(&g->frames, sizeof(vs_frame), frame_count, err);
     if (status != VS_OK)
         return status;
     for (int i = 0; i < frame_count; i++) {
@@ -225,6 +250,7 @@ static void free_graph(graph *g)
         free(batch->geometry);
     }
     vs_pool_destroy(&g->frames);
+    vs_budget_destroy(&g->budget);
     vs_pool_destroy(&g->batches);
     for (int q = 0; q < VS_QUEUE_COUNT; q++)
         if (g->queues_ready[q])
@@ -359,6 +385,9 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
             .out = &g->queues[VS_QUEUE_DECODED],
             .stop = o->stop,
             .halt = &g->sink.failed,
+            .budget = &g->budget,
+            .working_set_pictures = working_set_pictures(o, codec_threads),
+            .annotator_pictures = o->annotate ? vs_annotate_working_set_pictures : NULL,
             .codec_threads = codec_threads,
             .sampling = {.every = o->every,
                          .sample_fps = o->sample_fps,
@@ -371,6 +400,7 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
     g->batch.out = &g->queues[VS_QUEUE_BATCHED];
     g->batch.batches = &g->batches;
     g->batch.max_batch = o->batch;
+    g->batch.budget = &g->budget;
     g->batch.entry_capacity = g->entry_capacity;
     g->batch.frame_floats = (size_t)3 * manifest->input_width * manifest->input_height;
     vs_stats_init(&g->batch.stats, "preprocess", "frame");
@@ -381,6 +411,7 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
     g->infer.in = &g->queues[VS_QUEUE_BATCHED];
     g->infer.out = &g->queues[VS_QUEUE_INFERRED];
     g->infer.torch = g->torch;
+    g->infer.budget = &g->budget;
     vs_stats_init(&g->infer.stats, "inference", "batch");
 
     vs_postprocess_stage *post = &g->post;
@@ -503,6 +534,9 @@ static void summarize(graph *g, const vs_run_options *o, vs_video *videos, int v
     r->batch_pool_size = g->batches.count;
     r->frame_pool_max_in_use = g->frames.in_use_max;
     r->frame_pool_gets = g->frames.gets;
+    r->memory_budget_bytes = g->budget.limit;
+    r->memory_budget_max_used = g->budget.used_max;
+    r->memory_budget_waits = g->budget.waits;
     r->batch_pool_gets = g->batches.gets;
 
     monitor *m = &g->monitor;

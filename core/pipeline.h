@@ -48,6 +48,9 @@ typedef struct vs_run_options {
     const char *out_dir;
     const char *db_path; /* NULL: OUT/results.db */
     int annotate, snapshots, force, store;
+    /* Bytes that decoded pictures in flight, and each video's decoding and
+     * annotating at its picture size, may take; 0: vs_budget_default(). */
+    int64_t memory_budget;
     /* --track: 0 none, else ByteTrack with track_params (its high threshold
      * is the output threshold, set by the pipeline from conf). */
     int track;
@@ -82,6 +85,9 @@ typedef struct vs_run_result {
     int frame_pool_size, batch_pool_size, frame_pool_max_in_use;
     int64_t frame_pool_gets, batch_pool_gets;
     int64_t rss_peak_bytes, rss_final_bytes, rss_samples;
+    /* The memory budget for pictures: its limit, the most taken at once, and
+     * how often a decoder waited for it. */
+    int64_t memory_budget_bytes, memory_budget_max_used, memory_budget_waits;
     int gpu_monitored;
     char gpu_note[160];
     double gpu_util_avg, gpu_util_p95;

@@ -25,6 +25,9 @@ void vs_frame_release(vs_pool *frames, vs_frame *frame)
 {
     if (frame->picture)
         av_frame_unref(frame->picture);
+    if (frame->budget_bytes > 0)
+        vs_budget_give(frame->budget, frame->budget_bytes);
+    frame->budget_bytes = 0;
     vs_pool_put(frames, frame);
 }
 

@@ -12,6 +12,7 @@
 
 #include <signal.h>
 
+#include "budget.h"
 #include "detect.h"
 #include "frame.h"
 #include "pool.h"
@@ -59,7 +60,13 @@ typedef struct vs_decode_stage {
     vs_sampling sampling;
     int codec_threads;
     const volatile sig_atomic_t *stop;
-    const int *halt; /* set by the sink when the store fails: nothing more can be recorded */
+    const int *halt;   /* set by the sink when the store fails: nothing more can be recorded */
+    vs_budget *budget; /* the run's, shared by the decoders */
+    /* Pictures' worth of memory a video holds besides those in flight: its
+     * decoder's references and threads, preprocessing, snapshots... */
+    int working_set_pictures;
+    /* ...and the annotator's, which depends on the size; NULL: none. */
+    int (*annotator_pictures)(int width, int height);
     vs_stage_stats stats;
 } vs_decode_stage;
 
@@ -69,7 +76,8 @@ typedef struct vs_batch_stage {
     int max_batch, entry_capacity;
     size_t frame_floats; /* floats per frame of input */
     vs_preprocess preprocess;
-    vs_stage_stats stats; /* preprocess time per frame */
+    const vs_budget *budget; /* a decoder waiting for memory: send what the batch holds */
+    vs_stage_stats stats;    /* preprocess time per frame */
     vs_error error;
     int failed;
 } vs_batch_stage;
@@ -77,7 +85,8 @@ typedef struct vs_batch_stage {
 typedef struct vs_infer_stage {
     vs_queue *in, *out;
     vs_torch *torch;
-    vs_stage_stats stats; /* per batch */
+    const vs_budget *budget; /* a decoder waiting for memory: hold no batch back */
+    vs_stage_stats stats;    /* per batch */
     int64_t batches_run;
 } vs_infer_stage;
 
