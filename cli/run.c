@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "budget.h"
 #include "cli.h"
 #include "fsutil.h"
 #include "manifest.h"
@@ -39,6 +40,7 @@ enum {
     OPT_NO_ANNOTATE,
     OPT_SNAPSHOTS,
     OPT_FORCE,
+    OPT_MEMORY_BUDGET,
     OPT_QUIET,
     OPT_JSON,
     OPT_PROGRESS,
@@ -93,6 +95,10 @@ static const cli_option options_table[] = {
      "from the last analysed one by less than T (0-1, e.g. 0.02)"},
     CLI_HEADING("inputs and outputs:"),
     {"jobs", 0, "N", OPT_JOBS, "videos decoded at once (1)"},
+    {"memory-budget", 0, "SIZE", OPT_MEMORY_BUDGET,
+     "memory for decoded pictures, e.g. 512M or 4G (2G, or a\n"
+     "quarter of the machine's memory if less); a video that\n"
+     "cannot fit fails alone"},
     {"out", 0, "DIR", OPT_OUT, "output directory (vidsift-out)"},
     {"db", 0, "FILE", OPT_DB, "results database (OUT/results.db)"},
     {"no-annotate", 0, NULL, OPT_NO_ANNOTATE, "do not write annotated videos"},
@@ -481,6 +487,16 @@ int cmd_run(int argc, char **argv)
         case OPT_NO_ANNOTATE: o.annotate = 0; break;
         case OPT_SNAPSHOTS: o.snapshots = 1; break;
         case OPT_FORCE: o.force = 1; break;
+        case OPT_MEMORY_BUDGET:
+            /* Under 64 MiB not even one 1080p video's working set fits. */
+            if ((o.memory_budget = vs_budget_parse(optarg)) < ((int64_t)64 << 20)) {
+                fprintf(stderr,
+                        "vidsift run: --memory-budget: '%s' is not a size of 64M or more "
+                        "(e.g. 512M, 4G)\n",
+                        optarg);
+                return 2;
+            }
+            break;
         case OPT_QUIET: quiet = 1; break;
         case OPT_JSON: json = 1; break;
         case OPT_VERBOSE: verbose = 1; break;
