@@ -33,6 +33,7 @@
 #include <libswscale/swscale.h>
 
 #include "font.h"
+#include "manifest.h"
 
 /* 20 colours that stay distinct from each other and from most scenes. */
 static const uint8_t palette[][3] = {
@@ -44,8 +45,9 @@ static const uint8_t palette[][3] = {
 
 /* Canvases the encoder may hold at once (see next_canvas). */
 #define CANVAS_RING 8
-#define TRAIL_TRACKS 64 /* tracks whose trails are drawn at once */
-#define TRAIL_POINTS 16 /* analysed frames a trail shows */
+#define TRAIL_TRACKS 64  /* tracks whose trails are drawn at once */
+#define TRAIL_POINTS 16  /* analysed frames a trail shows */
+#define ZONE_CLASSES 256 /* classes counted on a zone's tag (the rest are not shown) */
 
 typedef struct yuv_color {
     uint8_t y, u, v;
@@ -95,6 +97,9 @@ struct vs_annotate {
         int count, head;
         int x[TRAIL_POINTS], y[TRAIL_POINTS];
     } trails[TRAIL_TRACKS];
+    const vs_zones_config *zones; /* NULL: none drawn */
+    /* crossings so far per zone, direction and class: zones x 2 x ZONE_CLASSES */
+    int64_t *crossed;
 };
 
 /* Messages name the input video first, then the annotated copy: a user
@@ -245,6 +250,97 @@ static void draw_trails(vs_annotate *a, const vs_frame *frame, double scale_x, d
             int to = (from + 1) % TRAIL_POINTS;
             draw_line(a->canvas, slot->x[from], slot->y[from], slot->x[to], slot->y[to],
                       a->thickness, color);
+        }
+    }
+}
+
+void vs_annotate_set_zones(vs_annotate *a, const vs_zones_config *zones)
+{
+    free(a->crossed);
+    a->crossed = NULL;
+    a->zones = NULL;
+    if (!zones || zones->count == 0)
+        return;
+    a->crossed = calloc((size_t)zones->count * 2 * ZONE_CLASSES, sizeof *a->crossed);
+    if (a->crossed) /* out of memory: the video is annotated without its zones */
+        a->zones = zones;
+}
+
+/* Each zone's outline in white, and a tag with its counts per class:
+ * "door person in 3 out 1", or for a polygon "queue person 2" (now inside). */
+static void draw_zones(vs_annotate *a, const vs_frame *frame, const char *const *labels,
+                       double scale_x, double scale_y, int width, int height)
+{
+    const vs_zones_config *zones = a->zones;
+    for (int e = 0; e < frame->event_count; e++) {
+        const vs_zone_event *ev = &frame->events[e];
+        if (ev->kind == VS_ZONE_CROSSING && ev->zone >= 0 && ev->zone < zones->count &&
+            ev->class_id >= 0 && ev->class_id < ZONE_CLASSES)
+            a->crossed[((size_t)ev->zone * 2 + (ev->direction ? 1 : 0)) * ZONE_CLASSES +
+                       ev->class_id]++;
+    }
+    uint8_t white_rgb[3] = {255, 255, 255}, black_rgb[3] = {0, 0, 0};
+    yuv_color white = to_yuv(white_rgb, a->bt709), black = to_yuv(black_rgb, a->bt709);
+    int scale = a->text_scale, pad = scale;
+    for (int z = 0; z < zones->count; z++) {
+        const vs_zone *zone = &zones->zones[z];
+        double fx = zone->fractions ? width : 1, fy = zone->fractions ? height : 1;
+        int px[VS_ZONE_MAX_POINTS], py[VS_ZONE_MAX_POINTS];
+        for (int i = 0; i < zone->point_count; i++) {
+            px[i] = (int)lrint(zone->points[i][0] * fx * scale_x);
+            py[i] = (int)lrint(zone->points[i][1] * fy * scale_y);
+        }
+        int edges = zone->kind == VS_ZONE_LINE ? 1 : zone->point_count;
+        for (int i = 0; i < edges; i++) {
+            int j = (i + 1) % zone->point_count;
+            draw_line(a->canvas, px[i], py[i], px[j], py[j], a->thickness, white);
+        }
+        /* counts of the classes seen so far, one tag line each */
+        int tag_y = py[0];
+        char text[160];
+        for (int c = -1; c < ZONE_CLASSES && c < VS_MAX_CLASSES; c++) {
+            if (c < 0) {
+                snprintf(text, sizeof text, "%.60s", zone->name);
+            } else if (zone->kind == VS_ZONE_LINE) {
+                int64_t in = a->crossed[((size_t)z * 2) * ZONE_CLASSES + c];
+                int64_t out = a->crossed[((size_t)z * 2 + 1) * ZONE_CLASSES + c];
+                if (in == 0 && out == 0)
+                    continue;
+                snprintf(text, sizeof text, "%.40s %.20s %lld %.20s %lld",
+                         labels && labels[c] ? labels[c] : "?", zone->directions[0], (long long)in,
+                         zone->directions[1], (long long)out);
+            } else {
+                int inside = 0;
+                for (int d = 0; d < frame->detection_count; d++) {
+                    const vs_detection *det = &frame->detections[d];
+                    int counted = zone->class_count == 0;
+                    for (int k = 0; k < zone->class_count && !counted; k++)
+                        counted = zone->class_ids[k] == det->class_id;
+                    double p[2], poly[VS_ZONE_MAX_POINTS][2];
+                    if (det->track_id <= 0 || det->class_id != c || !counted)
+                        continue;
+                    vs_anchor_point(det, zone->anchor, p);
+                    for (int i = 0; i < zone->point_count; i++) {
+                        poly[i][0] = zone->points[i][0] * fx;
+                        poly[i][1] = zone->points[i][1] * fy;
+                    }
+                    inside += vs_point_in_polygon(p, (const double(*)[2])poly, zone->point_count);
+                }
+                if (inside == 0)
+                    continue;
+                snprintf(text, sizeof text, "%.40s %d", labels && labels[c] ? labels[c] : "?",
+                         inside);
+            }
+            int tag_w = vs_font_text_width(text, scale) + 2 * pad;
+            int tag_h = vs_font_text_height(scale) + 2 * pad;
+            int tag_x = px[0] + tag_w > a->canvas->width ? a->canvas->width - tag_w : px[0];
+            if (tag_y + tag_h > a->canvas->height)
+                tag_y = a->canvas->height - tag_h;
+            fill_rect(a->canvas, even_down(tag_x), even_down(tag_y), even_down(tag_x) + tag_w,
+                      even_down(tag_y) + tag_h, black);
+            draw_text(a->canvas, even_down(tag_x) + pad, even_down(tag_y) + pad, text, scale,
+                      white);
+            tag_y += tag_h;
         }
     }
 }
@@ -733,6 +829,8 @@ int vs_annotate_frame(vs_annotate *a, const vs_frame *frame, const char *const *
               picture->height, a->canvas->data, a->canvas->linesize);
     double scale_x = (double)a->canvas->width / picture->width;
     double scale_y = (double)a->canvas->height / picture->height;
+    if (a->zones)
+        draw_zones(a, frame, labels, scale_x, scale_y, picture->width, picture->height);
     draw_trails(a, frame, scale_x, scale_y);
     for (int i = 0; i < frame->detection_count; i++)
         draw_detection(a, &frame->detections[i], scale_x, scale_y, labels);
@@ -810,6 +908,7 @@ int vs_annotate_close(vs_annotate *a, int finalize, vs_error *err)
     av_packet_free(&a->packet);
     av_packet_free(&a->audio_packet);
     avformat_close_input(&a->source);
+    free(a->crossed);
     free(a);
     return status;
 }

@@ -474,6 +474,7 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
     sink->out_dir = o->out_dir;
     sink->annotate = o->annotate;
     sink->snapshots = o->snapshots;
+    sink->zones = track->zones;
     vs_stats_init(&sink->stats, "sinks", "frame");
     sink->per_video = calloc((size_t)video_count, sizeof *sink->per_video);
     if (!sink->per_video)

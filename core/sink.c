@@ -64,6 +64,8 @@ static int start_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *sta
         annotated_path(stage, video, path, sizeof path);
         if (vs_annotate_open(&state->annotate, video, path, &error) != VS_OK)
             fail_video(state, &error);
+        else
+            vs_annotate_set_zones(state->annotate, stage->zones);
     }
     if (stage->snapshots) {
         char dir[8400];

@@ -135,6 +135,7 @@ typedef struct vs_sink_stage {
     const char *const *labels;
     const char *out_dir;
     int annotate, snapshots;
+    const vs_zones_config *zones; /* drawn on annotated videos; NULL: none */
     vs_sink_video *per_video;        /* one per video of the run, allocated once */
     int64_t frames_done, detections; /* read by the progress monitor */
     vs_stage_stats stats;            /* per frame */
