@@ -201,9 +201,8 @@ static const char *door_line = "{\"zones\": [{\"name\": \"door\", \"type\": \"li
                                " \"points\": [[100, 300], [500, 300]]}]}";
 
 /* Objects walk through the tracker and the zones: the counts are exact. */
-static void test_crossings_per_class_through_tracker(void **state)
+static void crossings_through_tracker(int every)
 {
-    (void)state;
     vs_zones_config c;
     parse_ok(door_line, &c);
     vs_zones_state *s = state_for(&c, 640, 480);
@@ -223,7 +222,7 @@ static void test_crossings_per_class_through_tracker(void **state)
     int n_objects = sizeof objects / sizeof *objects;
     vs_zone_event events[32];
     int in[LABELS] = {0}, out[LABELS] = {0}, frames = 30 * n_objects + 90;
-    for (int f = 0; f < frames; f++) {
+    for (int f = 0; f < frames; f += every) {
         vs_detection d[8];
         int n = 0;
         for (int o = 0; o < n_objects; o++) {
@@ -250,6 +249,19 @@ static void test_crossings_per_class_through_tracker(void **state)
     vs_tracker_destroy(t);
     vs_zones_state_destroy(s);
     vs_zones_config_free(&c);
+}
+
+static void test_crossings_per_class_through_tracker(void **state)
+{
+    (void)state;
+    crossings_through_tracker(1);
+}
+
+/* --every 3: 12 px between analysed frames, the same counts */
+static void test_crossings_every_third_frame(void **state)
+{
+    (void)state;
+    crossings_through_tracker(3);
 }
 
 static int count_crossings(vs_zones_state *s, const double *ys, int n, int step, int *direction)
@@ -419,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_homography_round_trip),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_crossings_per_class_through_tracker),
+        cmocka_unit_test(test_crossings_every_third_frame),
         cmocka_unit_test(test_flicker_counted_once),
         cmocka_unit_test(test_class_filter),
         cmocka_unit_test(test_visits_and_occupancy),
