@@ -35,6 +35,7 @@
 
 #include "cli.h"
 #include "detect.h"
+#include "fidelity.h"
 #include "manifest.h"
 #include "options.h"
 #include "preprocess.h"
@@ -559,12 +560,6 @@ static int verify_outputs(const vs_manifest *m, vs_torch *torch)
 #define REFERENCE_INDEX "reference.json"
 #define REFERENCE_FORMAT "vidsift-reference 1"
 #define REFERENCE_MAX_FRAMES 64
-/* |model - ref| <= OUTPUT_TOLERANCE * max(1, |ref|): an absolute 1e-3 for
- * scores (0..1), a relative one for maps in pixels, where float32 summation
- * order alone moves values of ~300 px by a few 1e-3 px. */
-#define OUTPUT_TOLERANCE 1e-3
-#define SCORE_TOLERANCE 0.01
-#define IOU_MINIMUM 0.95
 /* vidsift's preprocess vs the reference's input tensor, in 0..255 grey levels:
  * the same arithmetic in float32 differs by float rounding only (~1e-5). */
 #define PICTURE_TOLERANCE 0.01
@@ -942,62 +937,6 @@ static int compare_preprocess(const vs_manifest *m, const reference *ref, double
     return status;
 }
 
-/* Pairs each expected detection with the unpaired found one of the same class
- * that overlaps it most. The count must match and every pair be within the
- * tolerances; both lists are ranked by score, but two scores a hair apart may
- * swap between runtimes, so pairing is by class and overlap, not position.
- * Returns the number of problems; widens *worst_score and lowers *worst_iou. */
-static int match_detections(const vs_detection *expected, int expected_count,
-                            const vs_detection *found, int found_count, const vs_manifest *m,
-                            int frame, double *worst_score, double *worst_iou)
-{
-    int problems = 0;
-    int paired[VS_MAX_DETECTIONS] = {0};
-    if (found_count != expected_count) {
-        printf("MISMATCH        frame %d: %d detections, the reference has %d\n", frame,
-               found_count, expected_count);
-        problems++;
-    }
-    for (int e = 0; e < expected_count; e++) {
-        const vs_detection *want = &expected[e];
-        int best = -1;
-        float best_iou = -1;
-        for (int k = 0; k < found_count; k++) {
-            if (paired[k] || found[k].class_id != want->class_id)
-                continue;
-            float overlap = vs_iou(&found[k], want);
-            if (overlap > best_iou) {
-                best_iou = overlap;
-                best = k;
-            }
-        }
-        const char *label =
-            want->class_id >= 0 && want->class_id < m->classes ? m->labels[want->class_id] : "?";
-        if (best < 0) {
-            printf("MISMATCH        frame %d: reference %s %.4f [%.1f %.1f %.1f %.1f] not found\n",
-                   frame, label, want->score, want->x1, want->y1, want->x2, want->y2);
-            problems++;
-            *worst_iou = 0;
-            continue;
-        }
-        paired[best] = 1;
-        double score_d = fabs((double)found[best].score - want->score);
-        if (score_d > *worst_score)
-            *worst_score = score_d;
-        if (best_iou < *worst_iou)
-            *worst_iou = best_iou;
-        if (!(score_d <= SCORE_TOLERANCE) || !(best_iou >= IOU_MINIMUM)) {
-            printf("MISMATCH        frame %d: %s %.4f [%.1f %.1f %.1f %.1f], reference %.4f "
-                   "[%.1f %.1f %.1f %.1f]: score |d| %.4f, IoU %.4f\n",
-                   frame, label, found[best].score, found[best].x1, found[best].y1, found[best].x2,
-                   found[best].y2, want->score, want->x1, want->y1, want->x2, want->y2, score_d,
-                   best_iou);
-            problems++;
-        }
-    }
-    return problems;
-}
-
 /* Runs the reference's input through the model and compares. Returns 0 match,
  * 1 mismatch, 2 model or reference error (one line on stderr). */
 static int verify_reference(const vs_manifest *m, vs_torch *torch, const reference *ref)
@@ -1048,7 +987,7 @@ static int verify_reference(const vs_manifest *m, vs_torch *torch, const referen
         return 2;
     }
     double worst_abs[VS_TORCH_MAX_OUTPUTS] = {0}, worst_rel[VS_TORCH_MAX_OUTPUTS] = {0};
-    double worst_score = 0, worst_iou = 1;
+    vs_detection_agreement agreement = {.worst_score = 0, .worst_iou = 1};
     int detections_expected = 0, detections_found = 0;
     for (int frame = 0; frame < ref->frames; frame++) {
         char line[512];
@@ -1059,17 +998,8 @@ static int verify_reference(const vs_manifest *m, vs_torch *torch, const referen
             size_t per_frame = want->count / (size_t)ref->frames;
             const float *got = outputs[i].data + (size_t)frame * per_frame;
             const float *expected = want->data + (size_t)frame * per_frame;
-            double frame_abs = 0, frame_rel = 0;
-            for (size_t k = 0; k < per_frame; k++) {
-                double d = fabs((double)got[k] - expected[k]);
-                double rel = d / fmax(1.0, fabs((double)expected[k]));
-                if (isnan(d))
-                    d = rel = INFINITY; /* NaN must fail, never compare as "not bigger" */
-                if (d > frame_abs)
-                    frame_abs = d;
-                if (rel > frame_rel)
-                    frame_rel = rel;
-            }
+            vs_tensor_difference difference = vs_fidelity_compare(got, expected, per_frame);
+            double frame_abs = difference.max_abs, frame_rel = difference.max_rel;
             worst_abs[i] = fmax(worst_abs[i], frame_abs);
             worst_rel[i] = fmax(worst_rel[i], frame_rel);
             int n = snprintf(line + used, sizeof line - used, "%s%s max|d| %.2e", i ? ", " : "",
@@ -1079,9 +1009,9 @@ static int verify_reference(const vs_manifest *m, vs_torch *torch, const referen
                 n = snprintf(line + used, sizeof line - used, " (relative %.2e)", frame_rel);
                 used += n > 0 && (size_t)n < sizeof line - used ? (size_t)n : 0;
             }
-            if (frame_rel > OUTPUT_TOLERANCE) {
+            if (!vs_fidelity_within(&difference)) {
                 printf("MISMATCH        frame %d: %s differs by %.3g (relative %.3g > %g)\n", frame,
-                       want->name, frame_abs, frame_rel, OUTPUT_TOLERANCE);
+                       want->name, frame_abs, frame_rel, VS_FIDELITY_OUTPUT_TOLERANCE);
                 problems++;
             }
         }
@@ -1096,8 +1026,9 @@ static int verify_reference(const vs_manifest *m, vs_torch *torch, const referen
         }
         const vs_detection *expected = ref->expected + (size_t)frame * VS_MAX_DETECTIONS;
         int expected_count = ref->expected_count[frame];
-        int frame_problems = match_detections(expected, expected_count, found, found_count, m,
-                                              frame, &worst_score, &worst_iou);
+        int frame_problems =
+            vs_fidelity_match_detections(expected, expected_count, found, found_count, m->labels,
+                                         m->classes, frame, stdout, &agreement);
         problems += frame_problems;
         detections_expected += expected_count;
         detections_found += found_count;
@@ -1113,11 +1044,12 @@ static int verify_reference(const vs_manifest *m, vs_torch *torch, const referen
     printf("fidelity        %d frames against %s\n", ref->frames, ref->producer);
     for (int i = 0; i < count; i++)
         printf("  %-13s max|d| %.2e, relative %.2e (limit %g)\n", ref->outputs[i].name,
-               worst_abs[i], worst_rel[i], OUTPUT_TOLERANCE);
+               worst_abs[i], worst_rel[i], VS_FIDELITY_OUTPUT_TOLERANCE);
     printf("  %-13s %d found, %d in the reference; score max|d| %.2e (limit %g), "
            "IoU min %.4f (limit %g)\n",
-           "detections", detections_found, detections_expected, worst_score, SCORE_TOLERANCE,
-           detections_expected ? worst_iou : 1.0, IOU_MINIMUM);
+           "detections", detections_found, detections_expected, agreement.worst_score,
+           VS_FIDELITY_SCORE_TOLERANCE, detections_expected ? agreement.worst_iou : 1.0,
+           VS_FIDELITY_IOU_MINIMUM);
     if (preprocess_worst >= 0) {
         printf("  %-13s max|d| %.2e grey levels (limit %g)\n", "preprocess", preprocess_worst,
                PICTURE_TOLERANCE);
