@@ -39,6 +39,7 @@
 #include "detect.h"
 #include "manifest.h"
 #include "pipeline.h"
+#include "plan.h"
 #include "track.h"
 #include "preprocess.h"
 #include "scan.h"
@@ -473,38 +474,24 @@ static int prepare_clips(bench *b, char **paths, int path_count, vs_error *err)
 
 /* ---- stage measurements ---- */
 
-/* CPU inference threads as the pipeline resolves them (core/pipeline.c): --threads, or
- * every online core. libtorch's own default can be fewer (physical cores only), and a
- * stage measured with fewer threads than the pipeline uses would not be comparable. */
+/* Threads and model opening as `vidsift run` plans them (core/plan.c): a
+ * stage measured with other threads than the pipeline uses would not be
+ * comparable. */
 static int inference_threads(const bench *b)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return b->config.threads > 0 ? b->config.threads : (int)(cores > 0 ? cores : 1);
+    return vs_plan_inference_threads(b->config.threads);
 }
 
-/* FFmpeg codec threads as core/pipeline.c gives its decoder (one job): one
- * when inference runs on the CPU, which owns the cores; cores + 1 on CUDA. */
+/* The codec threads the pipeline gives its decoder (one job). */
 static int decode_threads(const vs_torch *torch)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return vs_torch_is_cuda(torch) ? (int)((cores > 1 ? cores : 2) + 1) : 1;
+    return vs_plan_codec_threads(vs_torch_is_cuda(torch), 1);
 }
 
 static int open_model(bench *b, vs_torch **torch, int half, int max_batch, vs_error *err)
 {
-    vs_torch_options options = {
-        .model_path = b->manifest.model_path,
-        .device = b->config.device,
-        .half = half,
-        .max_batch = max_batch,
-        .slots = 1,
-        .channels = 3,
-        .height = b->manifest.input_height,
-        .width = b->manifest.input_width,
-        .cpu_threads = inference_threads(b),
-        .warmup = 1,
-    };
-    return vs_torch_open(torch, &options, err->msg, sizeof err->msg);
+    return vs_plan_open_model(torch, &b->manifest, b->config.device, half, max_batch, 1,
+                              b->config.threads, err);
 }
 
 /* Decode and preprocess, each timed on its own, over every clip: decode is

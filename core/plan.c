@@ -1,0 +1,42 @@
+/* plan.c: threads and model opening shared by run and bench (see plan.h). */
+#include <assert.h>
+#include <unistd.h>
+
+#include "plan.h"
+
+static int online_cores(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 0 ? (int)cores : 1;
+}
+
+int vs_plan_inference_threads(int requested)
+{
+    return requested > 0 ? requested : online_cores();
+}
+
+int vs_plan_codec_threads(int inference_on_cuda, int jobs)
+{
+    assert(jobs >= 1);
+    int cores = online_cores();
+    return inference_on_cuda ? (cores > 1 ? cores : 2) / jobs + 1 : 1;
+}
+
+int vs_plan_open_model(vs_torch **torch, const vs_manifest *manifest, const char *device, int half,
+                       int max_batch, int slots, int threads_requested, vs_error *err)
+{
+    assert(max_batch >= 1 && slots >= 1);
+    vs_torch_options options = {
+        .model_path = manifest->model_path,
+        .device = device,
+        .half = half,
+        .max_batch = max_batch,
+        .slots = slots,
+        .channels = 3,
+        .height = manifest->input_height,
+        .width = manifest->input_width,
+        .cpu_threads = vs_plan_inference_threads(threads_requested),
+        .warmup = 1,
+    };
+    return vs_torch_open(torch, &options, err->msg, sizeof err->msg);
+}

@@ -1,0 +1,74 @@
+/* core/plan.c, the thread counts and model opening that `vidsift run` and
+ * `vidsift bench` share: --threads wins, 0 means every online core; decoders
+ * get one codec thread when inference is on the CPU and share the cores on
+ * CUDA; the model opens at the manifest's input size with the planned
+ * threads, and a missing model file is named. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "plan.h"
+#include "testutil.h"
+
+static void threads_follow_the_option_else_the_cores(void **state)
+{
+    (void)state;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    assert_true(cores >= 1);
+    assert_int_equal(vs_plan_inference_threads(3), 3);
+    assert_int_equal(vs_plan_inference_threads(0), (int)cores);
+    /* On the CPU the decoder never competes with inference for the cores. */
+    assert_int_equal(vs_plan_codec_threads(0, 1), 1);
+    assert_int_equal(vs_plan_codec_threads(0, 4), 1);
+    /* On CUDA the cores are shared among the decoders, plus one each. */
+    int shared = (int)(cores > 1 ? cores : 2);
+    assert_int_equal(vs_plan_codec_threads(1, 1), shared + 1);
+    assert_int_equal(vs_plan_codec_threads(1, 2), shared / 2 + 1);
+    assert_true(vs_plan_codec_threads(1, 64) >= 1);
+}
+
+static void opens_the_manifest_model_at_its_size(void **state)
+{
+    (void)state;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/test/tiny_yolov5.manifest.json", test_models_dir());
+    vs_manifest *manifest = calloc(1, sizeof *manifest);
+    assert_non_null(manifest);
+    vs_error err = {{0}};
+    if (vs_manifest_load(manifest, path, &err) != VS_OK)
+        fail_msg("%s: %s (run models/prepare.sh BUILD/models)", path, err.msg);
+    vs_torch *torch = NULL;
+    if (vs_plan_open_model(&torch, manifest, "cpu", 0, 2, 1, 1, &err) != VS_OK)
+        fail_msg("vs_plan_open_model: %s", err.msg);
+    /* The warmup ran at max_batch: the outputs the decoder will read exist. */
+    vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
+    int count = vs_torch_output_shapes(torch, outputs, VS_TORCH_MAX_OUTPUTS);
+    assert_true(count >= 1);
+    assert_int_equal(outputs[0].shape[0], 2);
+    assert_false(vs_torch_is_cuda(torch));
+    vs_torch_close(torch);
+
+    snprintf(manifest->model_path, sizeof manifest->model_path, "%s/test/no-such-model.pt",
+             test_models_dir());
+    torch = NULL;
+    err = (vs_error){{0}};
+    assert_int_not_equal(vs_plan_open_model(&torch, manifest, "cpu", 0, 1, 1, 1, &err), VS_OK);
+    assert_null(torch);
+    assert_non_null(strstr(err.msg, "no-such-model.pt"));
+    free(manifest);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(threads_follow_the_option_else_the_cores),
+        cmocka_unit_test(opens_the_manifest_model_at_its_size),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
