@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,9 +18,10 @@
 
 #include "cli.h"
 #include "options.h"
+#include "exporter.h"
 #include "store.h"
 
-enum { OPT_VIDEO = 256 };
+enum { OPT_VIDEO = 256, OPT_CLASS, OPT_MIN_SCORE, OPT_RUN };
 
 static const cli_option options_table[] = {
     {"format", 'f', "FMT", 'f',
@@ -29,24 +31,33 @@ static const cli_option options_table[] = {
      "jsonl  one JSON object per detection and line: video, video_id,\n"
      "       frame_index, pts_ms, class_id, label, score,\n"
      "       box [x1,y1,x2,y2], carried, track_id\n"
-     "coco   one JSON object: \"images\" (one per video frame with\n"
-     "       detections: id, video, video_id, frame_index, pts_ms,\n"
-     "       width, height, file_name \"VIDEO#frame=N\"), \"categories\"\n"
-     "       (id = the model's class id, name = label) and\n"
-     "       \"annotations\", COCO results records (id, image_id,\n"
-     "       category_id, bbox [x,y,w,h], area, iscrowd 0, score)\n"
+     "coco   the COCO results list (pycocotools loadRes): [{image_id,\n"
+     "       category_id (the COCO id), bbox [x,y,w,h], score}]; image_id\n"
+     "       = video_id x 10^8 + frame_index\n"
+     "coco-dataset  one COCO dataset object: \"images\" (every analysed\n"
+     "       frame: id, width, height, file_name \"VIDEO#frame=N\", video,\n"
+     "       video_id, frame_index), \"annotations\" (id, image_id,\n"
+     "       category_id, bbox, area, iscrowd 0, score), \"categories\"\n"
+     "yolo   with --out DIR: DIR/classes.txt and DIR/VIDEO_ID/FRAME.txt,\n"
+     "       \"class x_center y_center width height score\" (0-1)\n"
      "mot    MOTChallenge results of one video's tracks: frame\n"
      "       (1-based),id,left,top,width,height,score,-1,-1,-1"},
     {"video", 0, "PATTERN", OPT_VIDEO,
      "only videos whose stored path matches PATTERN (shell-style,\n"
      "case-sensitive, * also matches /), e.g. '*/cam1/*'"},
-    {"out", 'o', "FILE", 'o', "write FILE (through FILE.part) instead of standard output"},
+    {"class", 0, "A,B", OPT_CLASS, "only these labels, any case"},
+    {"min-score", 0, "X", OPT_MIN_SCORE, "only detections scoring at least X (0-1)"},
+    {"run", 0, "ID", OPT_RUN, "only the videos last analysed by run ID"},
+    {"out", 'o', "FILE", 'o',
+     "write FILE (through FILE.part) instead of standard output;\n"
+     "a directory for yolo"},
     CLI_END_OF_TABLE,
 };
 
 static const cli_command command = {
     .command = "vidsift export",
-    .synopsis = "DB --format csv|jsonl|coco|mot [--video PATTERN] [--out FILE]",
+    .synopsis = "DB|OUT --format csv|jsonl|coco|coco-dataset|yolo|mot [--video PATTERN]\n"
+                "       [--class A,B] [--min-score X] [--run ID] [--out FILE]",
     .description = "Writes the detections stored in DB (a results database of `vidsift run`),\n"
                    "ordered by video, frame and detection, to FILE or standard output.\n",
     .options = options_table,
@@ -61,6 +72,8 @@ typedef enum export_format {
     FORMAT_CSV,
     FORMAT_JSONL,
     FORMAT_COCO,
+    FORMAT_COCO_DATASET,
+    FORMAT_YOLO,
     FORMAT_MOT
 } export_format;
 
@@ -112,140 +125,6 @@ static int prepare(export_job *job, const char *sql, sqlite3_stmt **stmt)
     return 0;
 }
 
-/* Length of the valid UTF-8 sequence at s, or 0 if it is not one. */
-static int utf8_sequence_length(const unsigned char *s)
-{
-    int length = s[0] < 0x80                   ? 1
-                 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2
-                 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3
-                 : s[0] >= 0xf0 && s[0] < 0xf5 ? 4
-                                               : 0;
-    for (int i = 1; i < length; i++)
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-    return length;
-}
-
-/* JSON string; bytes that are not UTF-8 (file names may hold any) become U+FFFD
- * so that the output always parses. NULL becomes null. */
-static void put_json_string(FILE *out, const char *text)
-{
-    if (!text) {
-        fputs("null", out);
-        return;
-    }
-    fputc('"', out);
-    for (const unsigned char *s = (const unsigned char *)text; *s;) {
-        if (*s == '"' || *s == '\\') {
-            fputc('\\', out);
-            fputc(*s++, out);
-        } else if (*s < 0x20) {
-            fprintf(out, "\\u%04x", *s++);
-        } else {
-            int length = utf8_sequence_length(s);
-            if (length == 0) {
-                fputs("\\ufffd", out);
-                s++;
-            } else {
-                fwrite(s, 1, (size_t)length, out);
-                s += length;
-            }
-        }
-    }
-    fputc('"', out);
-}
-
-/* RFC 4180 field: quoted only when it holds a comma, quote or line break. */
-static void put_csv_field(FILE *out, const char *text)
-{
-    if (!text)
-        return;
-    if (!strpbrk(text, ",\"\r\n")) {
-        fputs(text, out);
-        return;
-    }
-    fputc('"', out);
-    for (const char *s = text; *s; s++) {
-        if (*s == '"')
-            fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
-static const char *column_text(sqlite3_stmt *stmt, int column)
-{
-    return (const char *)sqlite3_column_text(stmt, column);
-}
-
-static int export_csv(export_job *job)
-{
-    sqlite3_stmt *stmt;
-    if (prepare(job, DETECTIONS_SQL, &stmt))
-        return 2;
-    fputs("video,video_id,frame_index,pts_ms,class_id,label,score,x1,y1,x2,y2,carried,track_id\n",
-          job->out);
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        put_csv_field(job->out, column_text(stmt, COL_PATH));
-        fprintf(
-            job->out, ",%lld,%lld,%lld,%d,", (long long)sqlite3_column_int64(stmt, COL_VIDEO_ID),
-            (long long)sqlite3_column_int64(stmt, COL_FRAME),
-            (long long)sqlite3_column_int64(stmt, COL_PTS), sqlite3_column_int(stmt, COL_CLASS));
-        put_csv_field(job->out, column_text(stmt, COL_LABEL));
-        fprintf(job->out, ",%.4f,%.2f,%.2f,%.2f,%.2f,%d,", sqlite3_column_double(stmt, COL_SCORE),
-                sqlite3_column_double(stmt, COL_X1), sqlite3_column_double(stmt, COL_Y1),
-                sqlite3_column_double(stmt, COL_X2), sqlite3_column_double(stmt, COL_Y2),
-                sqlite3_column_int(stmt, COL_CARRIED));
-        if (sqlite3_column_type(stmt, COL_TRACK) != SQLITE_NULL)
-            fprintf(job->out, "%lld", (long long)sqlite3_column_int64(stmt, COL_TRACK));
-        fputc('\n', job->out);
-    }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : db_error(job, "read detections");
-}
-
-static void put_track_id(FILE *out, sqlite3_stmt *stmt)
-{
-    if (sqlite3_column_type(stmt, COL_TRACK) == SQLITE_NULL)
-        fputs("null", out);
-    else
-        fprintf(out, "%lld", (long long)sqlite3_column_int64(stmt, COL_TRACK));
-}
-
-static int export_jsonl(export_job *job)
-{
-    sqlite3_stmt *stmt;
-    if (prepare(job, DETECTIONS_SQL, &stmt))
-        return 2;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        fputs("{\"video\":", job->out);
-        put_json_string(job->out, column_text(stmt, COL_PATH));
-        fprintf(job->out,
-                ",\"video_id\":%lld,\"frame_index\":%lld,\"pts_ms\":%lld,\"class_id\":%d,"
-                "\"label\":",
-                (long long)sqlite3_column_int64(stmt, COL_VIDEO_ID),
-                (long long)sqlite3_column_int64(stmt, COL_FRAME),
-                (long long)sqlite3_column_int64(stmt, COL_PTS),
-                sqlite3_column_int(stmt, COL_CLASS));
-        put_json_string(job->out, column_text(stmt, COL_LABEL));
-        fprintf(job->out,
-                ",\"score\":%.4f,\"box\":[%.2f,%.2f,%.2f,%.2f],\"carried\":%s,\"track_id\":",
-                sqlite3_column_double(stmt, COL_SCORE), sqlite3_column_double(stmt, COL_X1),
-                sqlite3_column_double(stmt, COL_Y1), sqlite3_column_double(stmt, COL_X2),
-                sqlite3_column_double(stmt, COL_Y2),
-                sqlite3_column_int(stmt, COL_CARRIED) ? "true" : "false");
-        put_track_id(job->out, stmt);
-        fputs("}\n", job->out);
-    }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : db_error(job, "read detections");
-}
-
-/* MOTChallenge results text: "frame,id,left,top,width,height,score,-1,-1,-1"
- * per tracked box of the model's frames, frames 1-based. A MOT file is one
- * sequence, so the rows must come from one video (--video chooses it). */
 static int export_mot(export_job *job)
 {
     sqlite3_stmt *stmt;
@@ -282,118 +161,6 @@ static int export_mot(export_job *job)
     }
     sqlite3_finalize(stmt);
     return rc == SQLITE_DONE ? 0 : db_error(job, "read detections");
-}
-
-static int coco_images(export_job *job)
-{
-    sqlite3_stmt *stmt;
-    if (prepare(job,
-                "SELECT d.video_id, d.frame_index, min(d.pts_ms), v.path, v.width, v.height"
-                " FROM detections d JOIN videos v ON v.id = d.video_id"
-                " WHERE ?1 IS NULL OR v.path GLOB ?1"
-                " GROUP BY d.video_id, d.frame_index ORDER BY d.video_id, d.frame_index",
-                &stmt))
-        return 2;
-    fputs("\"images\":[", job->out);
-    int64_t image_id = 0;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        long long frame = (long long)sqlite3_column_int64(stmt, 1);
-        const char *path = column_text(stmt, 3);
-        image_id++; /* not inside the fprintf: its arguments are unsequenced */
-        fprintf(job->out, "%s\n{\"id\":%lld,\"video\":", image_id > 1 ? "," : "",
-                (long long)image_id);
-        put_json_string(job->out, path);
-        fprintf(job->out,
-                ",\"video_id\":%lld,\"frame_index\":%lld,\"pts_ms\":%lld,\"width\":%d,"
-                "\"height\":%d,\"file_name\":",
-                (long long)sqlite3_column_int64(stmt, 0), frame,
-                (long long)sqlite3_column_int64(stmt, 2), sqlite3_column_int(stmt, 4),
-                sqlite3_column_int(stmt, 5));
-        char file_name[4200];
-        snprintf(file_name, sizeof file_name, "%s#frame=%lld", path ? path : "", frame);
-        put_json_string(job->out, file_name);
-        fputc('}', job->out);
-    }
-    sqlite3_finalize(stmt);
-    fputs("],\n", job->out);
-    return rc == SQLITE_DONE ? 0 : db_error(job, "read frames");
-}
-
-static int coco_categories(export_job *job)
-{
-    sqlite3_stmt *stmt;
-    if (prepare(job,
-                "SELECT d.class_id, max(d.label) FROM detections d JOIN videos v"
-                " ON v.id = d.video_id WHERE ?1 IS NULL OR v.path GLOB ?1"
-                " GROUP BY d.class_id ORDER BY d.class_id",
-                &stmt))
-        return 2;
-    fputs("\"categories\":[", job->out);
-    int first = 1, rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        int class_id = sqlite3_column_int(stmt, 0);
-        char fallback[32];
-        snprintf(fallback, sizeof fallback, "class %d", class_id);
-        const char *name = column_text(stmt, 1);
-        fprintf(job->out, "%s\n{\"id\":%d,\"name\":", first ? "" : ",", class_id);
-        put_json_string(job->out, name ? name : fallback);
-        fputc('}', job->out);
-        first = 0;
-    }
-    sqlite3_finalize(stmt);
-    fputs("],\n", job->out);
-    return rc == SQLITE_DONE ? 0 : db_error(job, "read classes");
-}
-
-static int coco_annotations(export_job *job)
-{
-    sqlite3_stmt *stmt;
-    if (prepare(job, DETECTIONS_SQL, &stmt))
-        return 2;
-    fputs("\"annotations\":[", job->out);
-    /* Images are numbered in (video_id, frame_index) order by coco_images;
-     * rows come in the same order, so a change of frame is the next image. */
-    int64_t image_id = 0, annotation_id = 0, last_video = -1, last_frame = -1;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        int64_t video_id = sqlite3_column_int64(stmt, COL_VIDEO_ID);
-        int64_t frame = sqlite3_column_int64(stmt, COL_FRAME);
-        if (video_id != last_video || frame != last_frame) {
-            image_id++;
-            last_video = video_id;
-            last_frame = frame;
-        }
-        double x1 = sqlite3_column_double(stmt, COL_X1), y1 = sqlite3_column_double(stmt, COL_Y1);
-        double width = sqlite3_column_double(stmt, COL_X2) - x1;
-        double height = sqlite3_column_double(stmt, COL_Y2) - y1;
-        annotation_id++;
-        fprintf(job->out,
-                "%s\n{\"id\":%lld,\"image_id\":%lld,\"category_id\":%d,"
-                "\"bbox\":[%.2f,%.2f,%.2f,%.2f],\"area\":%.2f,\"iscrowd\":0,\"score\":%.4f}",
-                annotation_id > 1 ? "," : "", (long long)annotation_id, (long long)image_id,
-                sqlite3_column_int(stmt, COL_CLASS), x1, y1, width, height, width * height,
-                sqlite3_column_double(stmt, COL_SCORE));
-    }
-    sqlite3_finalize(stmt);
-    fputs("]", job->out);
-    return rc == SQLITE_DONE ? 0 : db_error(job, "read detections");
-}
-
-static int export_coco(export_job *job)
-{
-    fputs("{\"info\":{\"description\":\"vidsift detections; annotations are COCO results records,"
-          " images map image_id to a video frame\",\"database\":",
-          job->out);
-    put_json_string(job->out, job->db_path);
-    fputs("},\n", job->out);
-    int status = coco_images(job);
-    if (!status)
-        status = coco_categories(job);
-    if (!status)
-        status = coco_annotations(job);
-    fputs("}\n", job->out);
-    return status;
 }
 
 /* Opens read-only and checks that DB is a vidsift database this build can read. */
@@ -442,21 +209,49 @@ static int parse_format(const char *name, export_format *format)
     static const struct {
         const char *name;
         export_format format;
-    } formats[] = {
-        {"csv", FORMAT_CSV}, {"jsonl", FORMAT_JSONL}, {"coco", FORMAT_COCO}, {"mot", FORMAT_MOT}};
+    } formats[] = {{"csv", FORMAT_CSV},   {"jsonl", FORMAT_JSONL},
+                   {"coco", FORMAT_COCO}, {"coco-dataset", FORMAT_COCO_DATASET},
+                   {"yolo", FORMAT_YOLO}, {"mot", FORMAT_MOT}};
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
         if (!strcmp(name, formats[i].name)) {
             *format = formats[i].format;
             return 0;
         }
-    fprintf(stderr, "vidsift export: unknown format '%s' (csv, jsonl, coco or mot)\n", name);
+    fprintf(stderr,
+            "vidsift export: unknown format '%s' (csv, jsonl, coco, coco-dataset, yolo or mot)\n",
+            name);
     return 2;
+}
+
+/* --min-score and --run values. */
+static int parse_filter_value(int option, const char *text, vs_store_filter *filter)
+{
+    char *end;
+    errno = 0;
+    if (option == OPT_MIN_SCORE) {
+        double score = strtod(text, &end);
+        if (errno || *end || end == text || !(score >= 0 && score <= 1)) {
+            fprintf(stderr, "vidsift export: --min-score: '%s' is not a number from 0 to 1\n",
+                    VS_NAME(text));
+            return 2;
+        }
+        filter->min_score = score;
+        return 0;
+    }
+    long long run = strtoll(text, &end, 10);
+    if (errno || *end || end == text || run < 1) {
+        fprintf(stderr, "vidsift export: --run: '%s' is not a run id (1 or more)\n", VS_NAME(text));
+        return 2;
+    }
+    filter->run_id = run;
+    return 0;
 }
 
 int cmd_export(int argc, char **argv)
 {
     export_format format = FORMAT_NONE;
     export_job job = {0};
+    vs_store_filter filter = {0};
     const char *out_path = NULL;
     cli_parser parser;
     cli_parser_init(&parser, &command);
@@ -468,19 +263,34 @@ int cmd_export(int argc, char **argv)
                 return 2;
             break;
         case OPT_VIDEO: job.pattern = optarg; break;
+        case OPT_CLASS: filter.classes = optarg; break;
+        case OPT_MIN_SCORE:
+        case OPT_RUN:
+            if (parse_filter_value(option, optarg, &filter))
+                return 2;
+            break;
         case 'o': out_path = optarg; break;
         default: return cli_exit_status(option);
         }
     }
     if (optind != argc - 1 || format == FORMAT_NONE) {
         fprintf(stderr, "vidsift export: %s\n",
-                optind >= argc      ? "which database? (DB is required)"
-                : optind < argc - 1 ? "one database at a time"
-                                    : "--format is required (csv, jsonl, coco or mot)");
+                optind >= argc ? "which database? (DB is required)"
+                : optind < argc - 1
+                    ? "one database at a time"
+                    : "--format is required (csv, jsonl, coco, coco-dataset, yolo or mot)");
         cli_print_usage_line(stderr, &command);
         return 2;
     }
-    job.db_path = argv[optind];
+    char db_path[4200];
+    cli_database_path(argv[optind], db_path, sizeof db_path);
+    job.db_path = db_path;
+    filter.video_pattern = job.pattern;
+    if (format == FORMAT_YOLO && !out_path) {
+        fprintf(stderr,
+                "vidsift export: --format yolo writes a directory: give it with --out DIR\n");
+        return 2;
+    }
     int status = open_database(&job);
     if (status) {
         sqlite3_close(job.db);
@@ -489,7 +299,7 @@ int cmd_export(int argc, char **argv)
 
     char part_path[4200];
     job.out = stdout;
-    if (out_path) {
+    if (out_path && format != FORMAT_YOLO) {
         snprintf(part_path, sizeof part_path, "%s.part", out_path);
         job.out = fopen(part_path, "w");
         if (!job.out) {
@@ -498,15 +308,30 @@ int cmd_export(int argc, char **argv)
             return 1;
         }
     }
-    status = format == FORMAT_CSV     ? export_csv(&job)
-             : format == FORMAT_JSONL ? export_jsonl(&job)
-             : format == FORMAT_MOT   ? export_mot(&job)
-                                      : export_coco(&job);
+    if (format == FORMAT_MOT) {
+        status = export_mot(&job);
+    } else {
+        /* Every other format reads through the store's cursors, with the filter. */
+        vs_store *store = NULL;
+        vs_error err = {{0}};
+        int failed = vs_store_open_read(&store, job.db_path, &err);
+        if (!failed)
+            failed = format == FORMAT_CSV     ? vs_export_csv(store, &filter, job.out, &err)
+                     : format == FORMAT_JSONL ? vs_export_jsonl(store, &filter, job.out, &err)
+                     : format == FORMAT_COCO ? vs_export_coco_results(store, &filter, job.out, &err)
+                     : format == FORMAT_COCO_DATASET
+                         ? vs_export_coco_dataset(store, &filter, job.db_path, job.out, &err)
+                         : vs_export_yolo(store, &filter, out_path, &err);
+        vs_store_close(store);
+        if (failed)
+            fprintf(stderr, "vidsift export: %s\n", err.msg);
+        status = !failed ? 0 : failed == VS_EIO && format == FORMAT_YOLO ? 1 : 2;
+    }
     sqlite3_exec(job.db, "COMMIT", NULL, NULL, NULL);
     sqlite3_close(job.db);
 
     int write_failed = ferror(job.out) != 0;
-    if (out_path) {
+    if (out_path && format != FORMAT_YOLO) {
         write_failed |= fclose(job.out) != 0;
         if (!status && !write_failed && rename(part_path, out_path) != 0)
             write_failed = 1;

@@ -1419,7 +1419,9 @@ int vs_store_open_read(vs_store **out, const char *path, vs_error *err)
         sqlite3_busy_timeout(store->db, store->busy_ms);
         status = check_identity(store, &version, err);
     }
-    if (status == VS_OK && version < VS_STORE_SCHEMA_VERSION)
+    /* v2 has every column the cursors read; v3 added tracking's tables,
+     * which read as empty in a v2 database. */
+    if (status == VS_OK && version < 2)
         status = vs_fail(err, VS_EIO,
                          "%s: %s (schema v%lld); a `vidsift run` with this database migrates it",
                          VS_NAME(path),
@@ -1461,7 +1463,7 @@ static void filter_sql(char *sql, size_t size, const vs_store_filter *f, int det
         clauses[count++] = "v.path GLOB :pattern";
     if (f && f->classes && detections)
         clauses[count++] = "instr(',' || lower(replace(:classes, ' ', '')) || ',',"
-                           " ',' || lower(d.label) || ',') > 0";
+                           " ',' || lower(replace(d.label, ' ', '')) || ',') > 0";
     if (f && f->min_score > 0 && detections)
         clauses[count++] = "d.score >= :min_score";
     for (int i = 0; i < count && used < size; i++)
@@ -1754,6 +1756,14 @@ int vs_store_next_snapshot(vs_store_cursor *cursor, vs_store_snapshot_row *row, 
 int vs_store_read_crossings(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
                             vs_error *err)
 {
+    int64_t has_table = 0;
+    int status = read_int(store, "SELECT count(*) FROM sqlite_master WHERE name = 'crossings'",
+                          &has_table, err);
+    if (status != VS_OK)
+        return status;
+    if (!has_table) /* a v2 database: no tracking, no crossings */
+        return open_cursor(store, "SELECT NULL, NULL, NULL, 0 WHERE 0", NULL,
+                           "count line crossings", out, err);
     char sql[2048] = "SELECT c.zone, c.label, c.direction, count(*) FROM crossings c"
                      " JOIN videos v ON v.id = c.video_id";
     vs_store_filter videos_only = filter ? *filter : (vs_store_filter){0};
