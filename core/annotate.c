@@ -96,7 +96,12 @@ struct vs_annotate {
         int64_t last_frame;
         int count, head;
         int x[TRAIL_POINTS], y[TRAIL_POINTS];
+        /* with a calibration: the points on the ground (metres) and their times */
+        double ground_x[TRAIL_POINTS], ground_y[TRAIL_POINTS], time_s[TRAIL_POINTS];
+        double speed_kmh; /* over >= VS_SPEED_WINDOW_S; NAN: not known */
     } trails[TRAIL_TRACKS];
+    int homography_ready; /* 1: `homography` maps source pixels to the ground; -1: none */
+    double homography[9];
     const vs_zones_config *zones; /* NULL: none drawn */
     /* crossings so far per zone, direction and class: zones x 2 x ZONE_CLASSES */
     int64_t *crossed;
@@ -223,6 +228,7 @@ static void draw_trails(vs_annotate *a, const vs_frame *frame, double scale_x, d
             slot = spare;
             memset(slot, 0, sizeof *slot);
             slot->track_id = det->track_id;
+            slot->speed_kmh = NAN;
         }
         slot->class_id = det->class_id;
         slot->last_frame = frame->index;
@@ -232,6 +238,24 @@ static void draw_trails(vs_annotate *a, const vs_frame *frame, double scale_x, d
             continue; /* a carried frame: the same point */
         slot->x[slot->head] = x;
         slot->y[slot->head] = y;
+        if (a->homography_ready == 1) { /* the speed, as core/zones.c measures it */
+            double foot[2] = {(det->x1 + det->x2) / 2.0, det->y2}, ground[2];
+            vs_homography_apply(a->homography, foot, ground);
+            double now = frame->pts_ms / 1000.0;
+            slot->speed_kmh = NAN;
+            for (int n = 1; n < slot->count; n++) {
+                int k = (slot->head - n + TRAIL_POINTS) % TRAIL_POINTS;
+                if (now - slot->time_s[k] >= VS_SPEED_WINDOW_S) {
+                    slot->speed_kmh =
+                        hypot(ground[0] - slot->ground_x[k], ground[1] - slot->ground_y[k]) /
+                        (now - slot->time_s[k]) * 3.6;
+                    break;
+                }
+            }
+            slot->ground_x[slot->head] = ground[0];
+            slot->ground_y[slot->head] = ground[1];
+            slot->time_s[slot->head] = now;
+        }
         slot->head = (slot->head + 1) % TRAIL_POINTS;
         if (slot->count < TRAIL_POINTS)
             slot->count++;
@@ -250,6 +274,20 @@ static void draw_trails(vs_annotate *a, const vs_frame *frame, double scale_x, d
             int to = (from + 1) % TRAIL_POINTS;
             draw_line(a->canvas, slot->x[from], slot->y[from], slot->x[to], slot->y[to],
                       a->thickness, color);
+        }
+        if (!isnan(slot->speed_kmh) && slot->last_frame == frame->index) {
+            char text[32]; /* under the object's feet, the end of its trail */
+            snprintf(text, sizeof text, "%.0f km/h", slot->speed_kmh);
+            int last = (slot->head + TRAIL_POINTS - 1) % TRAIL_POINTS, pad = a->text_scale;
+            int w = vs_font_text_width(text, a->text_scale) + 2 * pad;
+            int h = vs_font_text_height(a->text_scale) + 2 * pad;
+            int x = even_down(slot->x[last] - w / 2), y = even_down(slot->y[last]);
+            if (y + h > a->canvas->height)
+                y = even_down(a->canvas->height - h);
+            fill_rect(a->canvas, x, y, x + w, y + h, color);
+            uint8_t white_rgb[3] = {255, 255, 255};
+            draw_text(a->canvas, x + pad, y + pad, text, a->text_scale,
+                      to_yuv(white_rgb, a->bt709));
         }
     }
 }
@@ -829,6 +867,16 @@ int vs_annotate_frame(vs_annotate *a, const vs_frame *frame, const char *const *
               picture->height, a->canvas->data, a->canvas->linesize);
     double scale_x = (double)a->canvas->width / picture->width;
     double scale_y = (double)a->canvas->height / picture->height;
+    if (a->zones && a->zones->calibrated && a->homography_ready == 0) {
+        const vs_zones_config *z = a->zones;
+        double image[4][2];
+        for (int i = 0; i < 4; i++) {
+            image[i][0] = z->image[i][0] * (z->calibration_fractions ? picture->width : 1);
+            image[i][1] = z->image[i][1] * (z->calibration_fractions ? picture->height : 1);
+        }
+        a->homography_ready =
+            vs_homography_solve(image, z->ground, a->homography, NULL) == VS_OK ? 1 : -1;
+    }
     if (a->zones)
         draw_zones(a, frame, labels, scale_x, scale_y, picture->width, picture->height);
     draw_trails(a, frame, scale_x, scale_y);
