@@ -33,6 +33,14 @@ static const char push_script[] =
     "  return redis.call('XADD', KEYS[2], '*', 'path', ARGV[2], 'relative_path', ARGV[3],"
     "    'canonical_path', ARGV[1], 'output_name', ARGV[4])"
     " end return false";
+/* Renews only the entries this consumer still owns: XCLAIM alone would take
+ * back an entry another worker reclaimed after a renewal came late. */
+static const char keep_script[] =
+    "for i = 2, #ARGV do"
+    "  if #redis.call('XPENDING', KEYS[1], 'workers', ARGV[i], ARGV[i], 1, ARGV[1]) == 1 then"
+    "    redis.call('XCLAIM', KEYS[1], 'workers', ARGV[1], 0, ARGV[i], 'JUSTID')"
+    "  end"
+    " end return 1";
 static const char ack_script[] = "redis.call('HDEL', KEYS[3], ARGV[1])"
                                  " if redis.call('XACK', KEYS[1], 'workers', ARGV[1]) == 1 then"
                                  "  return redis.call('INCR', KEYS[2]) end return 0";
@@ -288,16 +296,15 @@ int vs_wq_keep(vs_workqueue *wq, const char *consumer, char (*ids)[64], int coun
 {
     if (count <= 0)
         return VS_OK;
-    const char *argv[6 + VS_WQ_MAX_ITEMS + 1];
+    const char *argv[5 + VS_WQ_MAX_ITEMS];
     int argc = 0;
-    argv[argc++] = "XCLAIM";
+    argv[argc++] = "EVAL";
+    argv[argc++] = keep_script;
+    argv[argc++] = "1";
     argv[argc++] = wq->stream;
-    argv[argc++] = GROUP;
     argv[argc++] = consumer;
-    argv[argc++] = "0";
     for (int i = 0; i < count && i < VS_WQ_MAX_ITEMS; i++)
         argv[argc++] = ids[i];
-    argv[argc++] = "JUSTID"; /* resets the idle time, counts no delivery */
     redisReply *reply = command_argv(wq, "keep the lease", argc, argv, err);
     if (!reply)
         return VS_EIO;

@@ -58,7 +58,8 @@ int vs_wq_push(vs_workqueue *wq, const vs_video *video, int *added, vs_error *er
  * *count 0: nothing to take now. */
 int vs_wq_claim(vs_workqueue *wq, const char *consumer, int64_t lease_ms, vs_wq_item *items,
                 int max_items, int *count, vs_error *err);
-/* Resets the idle time of the entries consumer holds (ids[0..count-1]). */
+/* Resets the idle time of those of ids[0..count-1] that consumer still
+ * owns; one another worker reclaimed meanwhile stays with that worker. */
 int vs_wq_keep(vs_workqueue *wq, const char *consumer, char (*ids)[64], int count, vs_error *err);
 /* The video is committed done: acknowledge and count it. */
 int vs_wq_ack(vs_workqueue *wq, const vs_wq_item *item, vs_error *err);

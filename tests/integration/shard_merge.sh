@@ -94,7 +94,10 @@ pass "merge is idempotent: the same shards again add and replace nothing"
     fail "export of the merged database failed"
 [ "$(($(wc -l <"$WORK/merged.csv") - 1))" = "$(wc -l <"$WORK/single.txt")" ] ||
     fail "export of the merged database: $(wc -l <"$WORK/merged.csv") lines for $(wc -l <"$WORK/single.txt") detections"
-pass "export reads the merged database"
+"$VIDSIFT" report "$WORK/merged.db" --html "$WORK/merged.html" 2>"$WORK/stderr" ||
+    fail "report of the merged database failed: $(cat "$WORK/stderr")"
+grep -q "long.mp4" "$WORK/merged.html" || fail "the report of the merged database lacks its videos"
+pass "export and report read the merged database"
 
 # A shard run again with other options: its done copies differ; the newer one is kept.
 run_vidsift 0 --model "$model" --no-annotate --conf 0.3 --shard 0/3 --out "$WORK/other" "$WORK/in"
