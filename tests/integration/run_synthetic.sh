@@ -39,7 +39,7 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["frames_analysed"] == 40, r["frames_analysed"]
 names = [s["name"] for s in r["stages"]]
-assert names == ["decode", "preprocess", "inference", "postprocess", "sinks"], names
+assert names == ["decode", "preprocess", "inference", "postprocess", "track", "sinks"], names
 assert r["bottleneck"] in names
 assert all(s["count"] > 0 for s in r["stages"]), r["stages"]
 assert r["memory"]["rss_peak_bytes"] > 0
