@@ -88,6 +88,10 @@ static void abort_wakes_blocked_producer(void **state)
     producer_args p = {.queue = &q, .count = 10};
     pthread_t thread;
     pthread_create(&thread, NULL, producer, &p);
+    /* Abort only once the first item is in: on a loaded machine a fixed sleep
+     * may end before the producer has run at all. */
+    while (__atomic_load_n(&p.pushed, __ATOMIC_SEQ_CST) < 1)
+        usleep(1000);
     usleep(20000);
     vs_queue_abort(&q);
     pthread_join(thread, NULL);
