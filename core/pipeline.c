@@ -32,6 +32,8 @@
 #include "analysis.h"
 #include "annotate.h"
 #include "gpumon.h"
+#include "graph.h"
+#include "plan.h"
 #include "report.h"
 #include "scan.h"
 #include "stages.h"
@@ -156,20 +158,9 @@ static int open_model(graph *g, const vs_run_options *o, vs_error *err)
         g->labels[c] = g->manifest->labels[c];
     if ((status = parse_classes(g, o->classes, err)) != VS_OK)
         return status;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    vs_torch_options torch_options = {
-        .model_path = g->manifest->model_path,
-        .device = o->device,
-        .half = o->half,
-        .max_batch = o->batch,
-        .slots = BATCH_SLOTS,
-        .channels = 3,
-        .height = g->manifest->input_height,
-        .width = g->manifest->input_width,
-        .cpu_threads = o->threads > 0 ? o->threads : (int)(cores > 0 ? cores : 1),
-        .warmup = 1,
-    };
-    status = vs_torch_open(&g->torch, &torch_options, err->msg, sizeof err->msg);
+    /* The same plan as `vidsift bench` (core/plan.c). */
+    status = vs_plan_open_model(&g->torch, g->manifest, o->device, o->half, o->batch, BATCH_SLOTS,
+                                o->threads, err);
     if (status != VS_OK)
         return VS_EMODEL;
     /* The warmup batch's outputs must be what the manifest's decoder reads:
@@ -368,12 +359,8 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
     if (!g->decoders)
         return vs_fail(err, VS_ENOMEM, "out of memory");
     g->decoders_running = o->jobs;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    /* On CPU, inference is the bottleneck and owns every core: extra decoder
-     * threads would only preempt its OpenMP workers, which then wait for each
-     * other at every layer. On CUDA, decoding is what keeps the GPU fed. */
-    int codec_threads =
-        vs_torch_is_cuda(g->torch) ? (int)((cores > 1 ? cores : 2) / o->jobs + 1) : 1;
+    /* On CPU, inference owns every core; on CUDA, decoding keeps the GPU fed (core/plan.c). */
+    int codec_threads = vs_plan_codec_threads(vs_torch_is_cuda(g->torch), o->jobs);
     for (int j = 0; j < o->jobs; j++) {
         vs_decode_stage *d = &g->decoders[j];
         *d = (vs_decode_stage){
@@ -702,35 +689,62 @@ int vs_pipeline_run(const vs_run_options *o, vs_video *videos, int video_count,
         return status;
     }
 
-    result->started = 1;
+    /* The stage table, in data order: each stage once, with the queues it
+     * reads and writes (core/graph.h). A new stage is its file and a row. */
+    vs_stage_row rows[] = {
+        {.name = "vs-decode",
+         .loop = vs_decode_thread,
+         .states = g->decoders,
+         .state_size = sizeof *g->decoders,
+         .copies = o->jobs < VS_STAGE_COPIES_MAX ? o->jobs : VS_STAGE_COPIES_MAX,
+         .out = &g->queues[VS_QUEUE_DECODED]},
+        {.name = "vs-batch",
+         .loop = vs_batch_thread,
+         .states = &g->batch,
+         .copies = 1,
+         .in = g->batch.in,
+         .out = g->batch.out},
+        {.name = "vs-infer",
+         .loop = vs_infer_thread,
+         .states = &g->infer,
+         .copies = 1,
+         .in = g->infer.in,
+         .out = g->infer.out},
+        {.name = "vs-post",
+         .loop = vs_postprocess_thread,
+         .states = &g->post,
+         .copies = 1,
+         .in = g->post.in,
+         .out = g->post.out},
+        {.name = "vs-track",
+         .loop = vs_track_thread,
+         .states = &g->track,
+         .copies = 1,
+         .in = g->track.in,
+         .out = g->track.out},
+        {.name = "vs-sink",
+         .loop = vs_sink_thread,
+         .states = &g->sink,
+         .copies = 1,
+         .in = g->sink.in},
+    };
+    enum { ROW_COUNT = sizeof rows / sizeof rows[0] };
     double started = vs_now_ms();
-    pthread_t decode_threads[64], batch_thread, infer_thread, post_thread, track_thread,
-        sink_thread;
-    int jobs = o->jobs < 64 ? o->jobs : 64;
-    /* Named threads: top -H and the allocation test tell the stages apart. */
-    for (int j = 0; j < jobs; j++) {
-        pthread_create(&decode_threads[j], NULL, vs_decode_thread, &g->decoders[j]);
-        pthread_setname_np(decode_threads[j], "vs-decode");
+    /* Checked before any thread starts; a thread that cannot be created
+     * leaves nothing running. Data drains downstream: each row's output is
+     * closed when its last thread returns, so joining in order sees every
+     * frame reach the sink. */
+    status = vs_graph_start(rows, ROW_COUNT, err);
+    if (status != VS_OK) {
+        stop_monitor(&g->monitor);
+        if (g->store)
+            vs_store_close(g->store);
+        free_graph(g);
+        free(g);
+        return status;
     }
-    pthread_create(&batch_thread, NULL, vs_batch_thread, &g->batch);
-    pthread_setname_np(batch_thread, "vs-batch");
-    pthread_create(&infer_thread, NULL, vs_infer_thread, &g->infer);
-    pthread_setname_np(infer_thread, "vs-infer");
-    pthread_create(&post_thread, NULL, vs_postprocess_thread, &g->post);
-    pthread_setname_np(post_thread, "vs-post");
-    pthread_create(&track_thread, NULL, vs_track_thread, &g->track);
-    pthread_setname_np(track_thread, "vs-track");
-    pthread_create(&sink_thread, NULL, vs_sink_thread, &g->sink);
-    pthread_setname_np(sink_thread, "vs-sink");
-    /* Data drains downstream; each stage closes its output queue when its input
-     * closes, so joining in order sees every frame reach the sinks. */
-    for (int j = 0; j < jobs; j++)
-        pthread_join(decode_threads[j], NULL);
-    pthread_join(batch_thread, NULL);
-    pthread_join(infer_thread, NULL);
-    pthread_join(post_thread, NULL);
-    pthread_join(track_thread, NULL);
-    pthread_join(sink_thread, NULL);
+    result->started = 1;
+    vs_graph_join(rows, ROW_COUNT);
     double wall_s = (vs_now_ms() - started) / 1000.0;
     stop_monitor(&g->monitor);
 
