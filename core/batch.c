@@ -65,6 +65,5 @@ void *vs_batch_thread(void *arg)
         send_batch(stage, &batch);
     else if (batch)
         vs_pool_put(stage->batches, batch);
-    vs_queue_close(stage->out);
-    return NULL;
+    return NULL; /* the stage table closes stage->out (core/graph.c) */
 }

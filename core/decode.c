@@ -408,7 +408,5 @@ void *vs_decode_thread(void *arg)
         if (send_marker(stage, video, VS_FRAME_VIDEO_END, working_set) != VS_OK)
             break;
     }
-    if (__atomic_sub_fetch(stage->decoders_running, 1, __ATOMIC_ACQ_REL) == 0)
-        vs_queue_close(stage->out);
-    return NULL;
+    return NULL; /* the stage table closes stage->out once every decoder is done */
 }

@@ -67,6 +67,5 @@ void *vs_infer_thread(void *arg)
         finish(stage, pending, pending_started);
         vs_queue_push(stage->out, pending);
     }
-    vs_queue_close(stage->out);
-    return NULL;
+    return NULL; /* the stage table closes stage->out (core/graph.c) */
 }

@@ -82,7 +82,7 @@ typedef struct graph {
     int64_t run_id;
     int64_t output_shapes[VS_TORCH_MAX_OUTPUTS][4]; /* at max_batch, from the warmup */
     int output_count;
-    int next_video, decoders_running;
+    int next_video;
     monitor monitor;
 } graph;
 
@@ -358,7 +358,6 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
     g->decoders = calloc((size_t)o->jobs, sizeof *g->decoders);
     if (!g->decoders)
         return vs_fail(err, VS_ENOMEM, "out of memory");
-    g->decoders_running = o->jobs;
     /* On CPU, inference owns every core; on CUDA, decoding keeps the GPU fed (core/plan.c). */
     int codec_threads = vs_plan_codec_threads(vs_torch_is_cuda(g->torch), o->jobs);
     for (int j = 0; j < o->jobs; j++) {
@@ -367,7 +366,6 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
             .videos = videos,
             .video_count = video_count,
             .next_video = &g->next_video,
-            .decoders_running = &g->decoders_running,
             .frames = &g->frames,
             .out = &g->queues[VS_QUEUE_DECODED],
             .stop = o->stop,

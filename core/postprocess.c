@@ -72,6 +72,5 @@ void *vs_postprocess_thread(void *arg)
         if (vs_queue_push(stage->out, batch) != VS_OK)
             return NULL;
     }
-    vs_queue_close(stage->out);
-    return NULL;
+    return NULL; /* the stage table closes stage->out (core/graph.c) */
 }

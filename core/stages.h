@@ -53,8 +53,7 @@ typedef struct vs_sampling {
 typedef struct vs_decode_stage {
     vs_video *videos;
     int video_count;
-    int *next_video;       /* shared by the decoder threads */
-    int *decoders_running; /* the last one out closes `out` */
+    int *next_video; /* shared by the decoder threads */
     vs_pool *frames;
     vs_queue *out;
     vs_sampling sampling;
@@ -135,7 +134,7 @@ typedef struct vs_sink_stage {
     const char *const *labels;
     const char *out_dir;
     int annotate, snapshots;
-    const vs_zones_config *zones; /* drawn on annotated videos; NULL: none */
+    const vs_zones_config *zones;    /* drawn on annotated videos; NULL: none */
     vs_sink_video *per_video;        /* one per video of the run, allocated once */
     int64_t frames_done, detections; /* read by the progress monitor */
     vs_stage_stats stats;            /* per frame */

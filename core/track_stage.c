@@ -254,8 +254,7 @@ void *vs_track_thread(void *arg)
         if (vs_queue_push(stage->out, batch) != VS_OK)
             return NULL;
     }
-    vs_queue_close(stage->out);
-    return NULL;
+    return NULL; /* the stage table closes stage->out (core/graph.c) */
 }
 
 void vs_track_stage_free(vs_track_stage *stage)
