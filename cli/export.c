@@ -1,5 +1,6 @@
 /* export.c: `vidsift export` - detections from a results database as CSV,
- * JSON Lines or COCO JSON.
+ * JSON Lines or COCO JSON; tracks, line crossings and visits (--table) as
+ * CSV or JSON Lines.
  *
  * Owns its options and help text. It only reads the database (read-only
  * connection, one read transaction so every query sees the same snapshot
@@ -21,16 +22,16 @@
 #include "exporter.h"
 #include "store.h"
 
-enum { OPT_VIDEO = 256, OPT_CLASS, OPT_MIN_SCORE, OPT_RUN };
+enum { OPT_VIDEO = 256, OPT_CLASS, OPT_MIN_SCORE, OPT_RUN, OPT_TABLE };
 
 static const cli_option options_table[] = {
     {"format", 'f', "FMT", 'f',
-     "csv    one row per detection, with a header row:\n"
+     "csv    a header row, then a row per detection (or --table row):\n"
      "       video,video_id,frame_index,pts_ms,class_id,label,score,\n"
      "       x1,y1,x2,y2,carried,track_id\n"
-     "jsonl  one JSON object per detection and line: video, video_id,\n"
-     "       frame_index, pts_ms, class_id, label, score,\n"
-     "       box [x1,y1,x2,y2], carried, track_id\n"
+     "jsonl  one JSON object per line and detection (or --table row):\n"
+     "       video, video_id, frame_index, pts_ms, class_id, label,\n"
+     "       score, box [x1,y1,x2,y2], carried, track_id\n"
      "coco   the COCO results list (pycocotools loadRes): [{image_id,\n"
      "       category_id (the COCO id), bbox [x,y,w,h], score}]; image_id\n"
      "       = video_id x 10^8 + frame_index\n"
@@ -42,6 +43,18 @@ static const cli_option options_table[] = {
      "       \"class x_center y_center width height score\" (0-1)\n"
      "mot    MOTChallenge results of one video's tracks: frame\n"
      "       (1-based),id,left,top,width,height,score,-1,-1,-1"},
+    {"table", 0, "TABLE", OPT_TABLE,
+     "what csv and jsonl export (default detections):\n"
+     "tracks     video,video_id,track_id,class_id,label,first_frame,\n"
+     "           last_frame,first_ms,last_ms,detections,mean_score,\n"
+     "           speed_kmh\n"
+     "crossings  line crossings: video,video_id,track_id,zone,\n"
+     "           frame_index,pts_ms,direction,class_id,label\n"
+     "visits     stays in polygons: video,video_id,track_id,zone,\n"
+     "           enter_frame,enter_ms,exit_frame,exit_ms,dwell_s,\n"
+     "           class_id,label\n"
+     "the columns of the results database's tables; a NULL one is\n"
+     "empty in csv, null in jsonl; --min-score is for detections"},
     {"video", 0, "PATTERN", OPT_VIDEO,
      "only videos whose stored path matches PATTERN (shell-style,\n"
      "case-sensitive, * also matches /), e.g. '*/cam1/*'"},
@@ -56,10 +69,13 @@ static const cli_option options_table[] = {
 
 static const cli_command command = {
     .command = "vidsift export",
-    .synopsis = "DB|OUT --format csv|jsonl|coco|coco-dataset|yolo|mot [--video PATTERN]\n"
+    .synopsis = "DB|OUT --format csv|jsonl|coco|coco-dataset|yolo|mot\n"
+                "       [--table detections|tracks|crossings|visits] [--video PATTERN]\n"
                 "       [--class A,B] [--min-score X] [--run ID] [--out FILE]",
     .description = "Writes the detections stored in DB (a results database of `vidsift run`),\n"
-                   "ordered by video, frame and detection, to FILE or standard output.\n",
+                   "ordered by video, frame and detection, to FILE or standard output; with\n"
+                   "--table, its tracks (by video and track id), line crossings (by video\n"
+                   "and frame) or visits (by video and entering frame) as csv or jsonl.\n",
     .options = options_table,
     .epilogue =
         "Boxes are in source pixels of the coded frame; x2/y2 are exclusive edges.\n"
@@ -204,14 +220,23 @@ static int open_database(export_job *job)
     return 0;
 }
 
+static const struct {
+    const char *name;
+    export_format format;
+} formats[] = {{"csv", FORMAT_CSV},   {"jsonl", FORMAT_JSONL},
+               {"coco", FORMAT_COCO}, {"coco-dataset", FORMAT_COCO_DATASET},
+               {"yolo", FORMAT_YOLO}, {"mot", FORMAT_MOT}};
+
+static const char *format_name(export_format format)
+{
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        if (formats[i].format == format)
+            return formats[i].name;
+    return "no format";
+}
+
 static int parse_format(const char *name, export_format *format)
 {
-    static const struct {
-        const char *name;
-        export_format format;
-    } formats[] = {{"csv", FORMAT_CSV},   {"jsonl", FORMAT_JSONL},
-                   {"coco", FORMAT_COCO}, {"coco-dataset", FORMAT_COCO_DATASET},
-                   {"yolo", FORMAT_YOLO}, {"mot", FORMAT_MOT}};
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
         if (!strcmp(name, formats[i].name)) {
             *format = formats[i].format;
@@ -220,6 +245,19 @@ static int parse_format(const char *name, export_format *format)
     fprintf(stderr,
             "vidsift export: unknown format '%s' (csv, jsonl, coco, coco-dataset, yolo or mot)\n",
             name);
+    return 2;
+}
+
+static int parse_table(const char *name, vs_export_table *table)
+{
+    for (vs_export_table t = VS_EXPORT_DETECTIONS; t <= VS_EXPORT_VISITS; t++)
+        if (!strcmp(name, vs_export_table_name(t))) {
+            *table = t;
+            return 0;
+        }
+    fprintf(stderr,
+            "vidsift export: unknown table '%s' (detections, tracks, crossings or visits)\n",
+            VS_NAME(name));
     return 2;
 }
 
@@ -250,6 +288,7 @@ static int parse_filter_value(int option, const char *text, vs_store_filter *fil
 int cmd_export(int argc, char **argv)
 {
     export_format format = FORMAT_NONE;
+    vs_export_table table = VS_EXPORT_DETECTIONS;
     export_job job = {0};
     vs_store_filter filter = {0};
     const char *out_path = NULL;
@@ -260,6 +299,10 @@ int cmd_export(int argc, char **argv)
         switch (option) {
         case 'f':
             if (parse_format(optarg, &format))
+                return 2;
+            break;
+        case OPT_TABLE:
+            if (parse_table(optarg, &table))
                 return 2;
             break;
         case OPT_VIDEO: job.pattern = optarg; break;
@@ -286,6 +329,16 @@ int cmd_export(int argc, char **argv)
     cli_database_path(argv[optind], db_path, sizeof db_path);
     job.db_path = db_path;
     filter.video_pattern = job.pattern;
+    if (table != VS_EXPORT_DETECTIONS && format != FORMAT_CSV && format != FORMAT_JSONL) {
+        fprintf(stderr, "vidsift export: --table %s is exported as csv or jsonl, not %s\n",
+                vs_export_table_name(table), format_name(format));
+        return 2;
+    }
+    if (table != VS_EXPORT_DETECTIONS && filter.min_score > 0) {
+        fprintf(stderr, "vidsift export: --min-score filters detections; --table %s has no score\n",
+                vs_export_table_name(table));
+        return 2;
+    }
     if (format == FORMAT_YOLO && !out_path) {
         fprintf(stderr,
                 "vidsift export: --format yolo writes a directory: give it with --out DIR\n");
@@ -316,8 +369,10 @@ int cmd_export(int argc, char **argv)
         vs_error err = {{0}};
         int failed = vs_store_open_read(&store, job.db_path, &err);
         if (!failed)
-            failed = format == FORMAT_CSV     ? vs_export_csv(store, &filter, job.out, &err)
-                     : format == FORMAT_JSONL ? vs_export_jsonl(store, &filter, job.out, &err)
+            failed = format == FORMAT_CSV
+                         ? vs_export_table_csv(store, table, &filter, job.out, &err)
+                     : format == FORMAT_JSONL
+                         ? vs_export_table_jsonl(store, table, &filter, job.out, &err)
                      : format == FORMAT_COCO ? vs_export_coco_results(store, &filter, job.out, &err)
                      : format == FORMAT_COCO_DATASET
                          ? vs_export_coco_dataset(store, &filter, job.db_path, job.out, &err)

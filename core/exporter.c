@@ -3,9 +3,13 @@
  * Each format is one loop over a cursor; nothing is held but the current
  * row and, for COCO datasets and YOLO, the current video's size. Text from
  * the database is written so that the output always parses: JSON strings
- * with invalid UTF-8 replaced by U+FFFD, CSV fields quoted per RFC 4180. */
+ * with invalid UTF-8 replaced by U+FFFD, CSV fields quoted per RFC 4180.
+ * The tracking tables (tracks, crossings, visits) describe each row once as
+ * a list of named fields, which the csv and jsonl printers both write: the
+ * two formats cannot disagree on a column. */
 #include "exporter.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -129,6 +133,206 @@ int vs_export_jsonl(vs_store *store, const vs_store_filter *filter, FILE *out, v
     }
     vs_store_cursor_close(cursor);
     return step < 0 ? step : VS_OK;
+}
+
+/* ---- The tracking tables: each row described once, printed as csv or jsonl ---- */
+
+/* One column of a row as the text formats print it. */
+typedef struct export_field {
+    const char *name;                                    /* the column's name in the schema */
+    enum { FIELD_TEXT, FIELD_INTEGER, FIELD_REAL } kind; /* how the value is written */
+    int is_null;                                         /* empty in csv, null in JSON */
+    const char *text;
+    int64_t integer;
+    double real;
+    int decimals; /* of a FIELD_REAL */
+} export_field;
+
+enum { EXPORT_FIELDS_MAX = 16 };
+
+static export_field text_field(const char *name, const char *text)
+{
+    return (export_field){.name = name, .kind = FIELD_TEXT, .is_null = !text, .text = text};
+}
+
+static export_field integer_field(const char *name, int64_t value, int known)
+{
+    return (export_field){.name = name, .kind = FIELD_INTEGER, .is_null = !known, .integer = value};
+}
+
+static export_field real_field(const char *name, double value, int decimals, int known)
+{
+    return (export_field){
+        .name = name, .kind = FIELD_REAL, .is_null = !known, .real = value, .decimals = decimals};
+}
+
+typedef union table_row {
+    vs_store_track_row track;
+    vs_store_crossing_event_row crossing;
+    vs_store_visit_row visit;
+} table_row;
+
+/* Fill fields with a row's columns, in the table's order, and return how
+ * many. Called with an all-zero row for the csv header: the names do not
+ * depend on the values. */
+static int track_fields(const table_row *row, export_field *fields)
+{
+    const vs_store_track_row *t = &row->track;
+    int n = 0;
+    fields[n++] = text_field("video", t->video_path);
+    fields[n++] = integer_field("video_id", t->video_id, 1);
+    fields[n++] = integer_field("track_id", t->track_id, 1);
+    fields[n++] = integer_field("class_id", t->class_id, t->class_id >= 0);
+    fields[n++] = text_field("label", t->label);
+    fields[n++] = integer_field("first_frame", t->first_frame, t->summarised);
+    fields[n++] = integer_field("last_frame", t->last_frame, t->summarised);
+    fields[n++] = integer_field("first_ms", t->first_ms, t->summarised);
+    fields[n++] = integer_field("last_ms", t->last_ms, t->summarised);
+    fields[n++] = integer_field("detections", t->detections, t->summarised);
+    fields[n++] = real_field("mean_score", t->mean_score, 4, t->summarised);
+    fields[n++] = real_field("speed_kmh", t->speed_kmh, 2, t->speed_kmh >= 0);
+    return n;
+}
+
+static int crossing_fields(const table_row *row, export_field *fields)
+{
+    const vs_store_crossing_event_row *c = &row->crossing;
+    int n = 0;
+    fields[n++] = text_field("video", c->video_path);
+    fields[n++] = integer_field("video_id", c->video_id, 1);
+    fields[n++] = integer_field("track_id", c->track_id, 1);
+    fields[n++] = text_field("zone", c->zone);
+    fields[n++] = integer_field("frame_index", c->frame_index, 1);
+    fields[n++] = integer_field("pts_ms", c->pts_ms, 1);
+    fields[n++] = text_field("direction", c->direction);
+    fields[n++] = integer_field("class_id", c->class_id, c->class_id >= 0);
+    fields[n++] = text_field("label", c->label);
+    return n;
+}
+
+static int visit_fields(const table_row *row, export_field *fields)
+{
+    const vs_store_visit_row *v = &row->visit;
+    int n = 0;
+    fields[n++] = text_field("video", v->video_path);
+    fields[n++] = integer_field("video_id", v->video_id, 1);
+    fields[n++] = integer_field("track_id", v->track_id, 1);
+    fields[n++] = text_field("zone", v->zone);
+    fields[n++] = integer_field("enter_frame", v->enter_frame, 1);
+    fields[n++] = integer_field("enter_ms", v->enter_ms, 1);
+    fields[n++] = integer_field("exit_frame", v->exit_frame, 1);
+    fields[n++] = integer_field("exit_ms", v->exit_ms, 1);
+    fields[n++] = real_field("dwell_s", v->dwell_s, 3, 1);
+    fields[n++] = integer_field("class_id", v->class_id, v->class_id >= 0);
+    fields[n++] = text_field("label", v->label);
+    return n;
+}
+
+static int next_track(vs_store_cursor *cursor, table_row *row, vs_error *err)
+{
+    return vs_store_next_track(cursor, &row->track, err);
+}
+
+static int next_crossing(vs_store_cursor *cursor, table_row *row, vs_error *err)
+{
+    return vs_store_next_crossing_event(cursor, &row->crossing, err);
+}
+
+static int next_visit(vs_store_cursor *cursor, table_row *row, vs_error *err)
+{
+    return vs_store_next_visit(cursor, &row->visit, err);
+}
+
+/* How one tracking table is read and described. */
+typedef struct table_reader {
+    int (*open)(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                vs_error *err);
+    int (*next)(vs_store_cursor *cursor, table_row *row, vs_error *err);
+    int (*fields)(const table_row *row, export_field *fields);
+} table_reader;
+
+static const table_reader readers[] = {
+    [VS_EXPORT_TRACKS] = {vs_store_read_tracks, next_track, track_fields},
+    [VS_EXPORT_CROSSINGS] = {vs_store_read_crossing_events, next_crossing, crossing_fields},
+    [VS_EXPORT_VISITS] = {vs_store_read_visits, next_visit, visit_fields},
+};
+
+const char *vs_export_table_name(vs_export_table table)
+{
+    static const char *const names[] = {[VS_EXPORT_DETECTIONS] = "detections",
+                                        [VS_EXPORT_TRACKS] = "tracks",
+                                        [VS_EXPORT_CROSSINGS] = "crossings",
+                                        [VS_EXPORT_VISITS] = "visits"};
+    assert(table >= VS_EXPORT_DETECTIONS && table <= VS_EXPORT_VISITS);
+    return names[table];
+}
+
+static void put_field_value(FILE *out, const export_field *f, int json)
+{
+    if (f->is_null) {
+        if (json)
+            fputs("null", out);
+        return;
+    }
+    switch (f->kind) {
+    case FIELD_TEXT: json ? put_json_string(out, f->text) : put_csv_field(out, f->text); break;
+    case FIELD_INTEGER: fprintf(out, "%lld", (long long)f->integer); break;
+    case FIELD_REAL: fprintf(out, "%.*f", f->decimals, f->real); break;
+    }
+}
+
+/* csv (a header row, then a row per row) or jsonl (an object per row and line). */
+static int export_table_rows(vs_store *store, vs_export_table table, int json,
+                             const vs_store_filter *filter, FILE *out, vs_error *err)
+{
+    assert(table > VS_EXPORT_DETECTIONS && table <= VS_EXPORT_VISITS);
+    assert(!filter || filter->min_score == 0); /* these rows have no score */
+    const table_reader *reader = &readers[table];
+    export_field fields[EXPORT_FIELDS_MAX];
+    table_row row = {0};
+    int count;
+    if (!json) {
+        count = reader->fields(&row, fields);
+        for (int i = 0; i < count; i++)
+            fprintf(out, "%s%s", i ? "," : "", fields[i].name);
+        fputc('\n', out);
+    }
+    vs_store_cursor *cursor;
+    int status = reader->open(store, filter, &cursor, err);
+    if (status != VS_OK)
+        return status;
+    int step;
+    while ((step = reader->next(cursor, &row, err)) == 1) {
+        count = reader->fields(&row, fields);
+        assert(count <= EXPORT_FIELDS_MAX);
+        for (int i = 0; i < count; i++) {
+            if (json) {
+                fputs(i ? ",\"" : "{\"", out);
+                fputs(fields[i].name, out);
+                fputs("\":", out);
+            } else if (i) {
+                fputc(',', out);
+            }
+            put_field_value(out, &fields[i], json);
+        }
+        fputs(json ? "}\n" : "\n", out);
+    }
+    vs_store_cursor_close(cursor);
+    return step < 0 ? step : VS_OK;
+}
+
+int vs_export_table_csv(vs_store *store, vs_export_table table, const vs_store_filter *filter,
+                        FILE *out, vs_error *err)
+{
+    return table == VS_EXPORT_DETECTIONS ? vs_export_csv(store, filter, out, err)
+                                         : export_table_rows(store, table, 0, filter, out, err);
+}
+
+int vs_export_table_jsonl(vs_store *store, vs_export_table table, const vs_store_filter *filter,
+                          FILE *out, vs_error *err)
+{
+    return table == VS_EXPORT_DETECTIONS ? vs_export_jsonl(store, filter, out, err)
+                                         : export_table_rows(store, table, 1, filter, out, err);
 }
 
 int vs_export_coco_results(vs_store *store, const vs_store_filter *filter, FILE *out, vs_error *err)

@@ -1,5 +1,6 @@
 /* exporter.h: detections of a results database in the formats other tools
- * load (`vidsift export`). Every format reads through the store's cursors
+ * load (`vidsift export`), and its tracks, line crossings and visits as csv
+ * or jsonl. Every format reads through the store's cursors
  * with one vs_store_filter (run, video pattern, classes, minimum score) and
  * streams: memory stays flat however many detections there are. */
 #ifndef VS_EXPORTER_H
@@ -23,6 +24,24 @@
 int vs_export_csv(vs_store *store, const vs_store_filter *filter, FILE *out, vs_error *err);
 /* jsonl: one JSON object per detection and line. */
 int vs_export_jsonl(vs_store *store, const vs_store_filter *filter, FILE *out, vs_error *err);
+/* What `--table` exports as csv or jsonl. */
+typedef enum vs_export_table {
+    VS_EXPORT_DETECTIONS,
+    VS_EXPORT_TRACKS,
+    VS_EXPORT_CROSSINGS,
+    VS_EXPORT_VISITS
+} vs_export_table;
+/* The table's name ("tracks"), as `--table` takes it. */
+const char *vs_export_table_name(vs_export_table table);
+/* The rows of a table, detections as vs_export_csv / vs_export_jsonl write
+ * them, the others with their table's columns (README.md) after "video"
+ * (the video's path) and "video_id"; a NULL column is an empty field in csv
+ * and null in JSON. The tracking tables take the filter but its min_score
+ * (they have no score): callers refuse one. */
+int vs_export_table_csv(vs_store *store, vs_export_table table, const vs_store_filter *filter,
+                        FILE *out, vs_error *err);
+int vs_export_table_jsonl(vs_store *store, vs_export_table table, const vs_store_filter *filter,
+                          FILE *out, vs_error *err);
 /* coco: the COCO results list that pycocotools' COCO.loadRes takes:
  * [{"image_id", "category_id" (COCO id), "bbox": [x, y, w, h], "score"}]. */
 int vs_export_coco_results(vs_store *store, const vs_store_filter *filter, FILE *out,

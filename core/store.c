@@ -1449,23 +1449,30 @@ void vs_store_cursor_close(vs_store_cursor *cursor)
 
 /* Appends the filter's clauses to sql; only the set fields, so that SQLite
  * uses the indexes (an "?1 = 0 OR video_id = ?1" clause would defeat them).
- * Parameters are named and bound by bind_filter. */
-static void filter_sql(char *sql, size_t size, const vs_store_filter *f, int detections)
+ * rows: the alias of the table read, which has video_id and label columns
+ * ("d" detections, "t" tracks, "c" crossings, "s" visits): the video and
+ * class clauses apply to it, and min_score to its score column (callers of
+ * tables without one clear it); NULL: the videos table itself, without
+ * class or score clauses. Parameters are named and bound by bind_filter. */
+static void filter_sql(char *sql, size_t size, const vs_store_filter *f, const char *rows)
 {
     size_t used = strlen(sql);
-    const char *clauses[6];
+    char clauses[5][200];
     int count = 0;
     if (f && f->run_id > 0)
-        clauses[count++] = "v.run_id = :run";
+        snprintf(clauses[count++], sizeof clauses[0], "v.run_id = :run");
     if (f && f->video_id > 0)
-        clauses[count++] = detections ? "d.video_id = :video" : "v.id = :video";
+        snprintf(clauses[count++], sizeof clauses[0], "%s%s = :video", rows ? rows : "v.id",
+                 rows ? ".video_id" : "");
     if (f && f->video_pattern)
-        clauses[count++] = "v.path GLOB :pattern";
-    if (f && f->classes && detections)
-        clauses[count++] = "instr(',' || lower(replace(:classes, ' ', '')) || ',',"
-                           " ',' || lower(replace(d.label, ' ', '')) || ',') > 0";
-    if (f && f->min_score > 0 && detections)
-        clauses[count++] = "d.score >= :min_score";
+        snprintf(clauses[count++], sizeof clauses[0], "v.path GLOB :pattern");
+    if (f && f->classes && rows)
+        snprintf(clauses[count++], sizeof clauses[0],
+                 "instr(',' || lower(replace(:classes, ' ', '')) || ',',"
+                 " ',' || lower(replace(%s.label, ' ', '')) || ',') > 0",
+                 rows);
+    if (f && f->min_score > 0 && rows)
+        snprintf(clauses[count++], sizeof clauses[0], "%s.score >= :min_score", rows);
     for (int i = 0; i < count && used < size; i++)
         used +=
             (size_t)snprintf(sql + used, size - used, "%s%s", i ? " AND " : " WHERE ", clauses[i]);
@@ -1573,7 +1580,7 @@ int vs_store_read_videos(vs_store *store, const vs_store_filter *filter, vs_stor
                      " v.analysis, v.started_at, v.ended_at, v.width, v.height, v.rotation,"
                      " v.has_audio, v.fps, v.duration_s, v.frames, v.frames_analysed,"
                      " v.detections FROM videos v";
-    filter_sql(sql, sizeof sql, filter, 0);
+    filter_sql(sql, sizeof sql, filter, NULL);
     strncat(sql, " ORDER BY v.id", sizeof sql - strlen(sql) - 1);
     return open_cursor(store, sql, filter, "read videos", out, err);
 }
@@ -1616,7 +1623,7 @@ int vs_store_read_detections(vs_store *store, const vs_store_filter *filter, vs_
     char sql[2048] = "SELECT d.video_id, d.frame_index, d.pts_ms, v.path, d.label, d.class_id,"
                      " d.carried, d.score, d.x1, d.y1, d.x2, d.y2, d.track_id"
                      " FROM detections d JOIN videos v ON v.id = d.video_id";
-    filter_sql(sql, sizeof sql, filter, 1);
+    filter_sql(sql, sizeof sql, filter, "d");
     strncat(sql, " ORDER BY d.video_id, d.frame_index, d.id", sizeof sql - strlen(sql) - 1);
     return open_cursor(store, sql, filter, "read detections", out, err);
 }
@@ -1649,7 +1656,7 @@ int vs_store_read_classes(vs_store *store, const vs_store_filter *filter, vs_sto
     char sql[2048] = "SELECT d.class_id, max(d.label), count(*), count(DISTINCT d.track_id),"
                      " count(DISTINCT d.video_id || ':' || d.frame_index)"
                      " FROM detections d JOIN videos v ON v.id = d.video_id";
-    filter_sql(sql, sizeof sql, filter, 1);
+    filter_sql(sql, sizeof sql, filter, "d");
     strncat(sql, " GROUP BY d.class_id ORDER BY d.class_id", sizeof sql - strlen(sql) - 1);
     return open_cursor(store, sql, filter, "count detections per class", out, err);
 }
@@ -1732,7 +1739,7 @@ int vs_store_read_snapshots(vs_store *store, const vs_store_filter *filter, vs_s
     vs_store_filter videos_only = filter ? *filter : (vs_store_filter){0};
     videos_only.classes = NULL;
     videos_only.min_score = 0;
-    filter_sql(sql, sizeof sql, &videos_only, 0);
+    filter_sql(sql, sizeof sql, &videos_only, NULL);
     strncat(sql, " ORDER BY s.video_id, s.id", sizeof sql - strlen(sql) - 1);
     return open_cursor(store, sql, &videos_only, "read snapshots", out, err);
 }
@@ -1753,26 +1760,47 @@ int vs_store_next_snapshot(vs_store_cursor *cursor, vs_store_snapshot_row *row, 
     return 1;
 }
 
+/* A cursor on one of schema v3's tracking tables (tracks, crossings,
+ * visits): sql, or no rows at all in a v2 database, which has no tracking. */
+static int open_tracking_cursor(vs_store *store, const char *table, const char *sql,
+                                const vs_store_filter *filter, const char *doing,
+                                vs_store_cursor **out, vs_error *err)
+{
+    *out = NULL;
+    sqlite3_stmt *stmt;
+    int status = store_prepare(store, "SELECT count(*) FROM sqlite_master WHERE name = ?1", &stmt,
+                               "read the database header", err);
+    if (status != VS_OK)
+        return status;
+    sqlite3_bind_text(stmt, 1, table, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    int has_table = rc == SQLITE_ROW && sqlite3_column_int(stmt, 0) > 0;
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_ROW)
+        return store_fail(store, rc, "read the database header", err);
+    return open_cursor(store, has_table ? sql : "SELECT NULL WHERE 0", filter, doing, out, err);
+}
+
+/* The filter of a tracking table's rows: they have no score. */
+static vs_store_filter without_score(const vs_store_filter *filter)
+{
+    vs_store_filter copy = filter ? *filter : (vs_store_filter){0};
+    copy.min_score = 0;
+    return copy;
+}
+
 int vs_store_read_crossings(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
                             vs_error *err)
 {
-    int64_t has_table = 0;
-    int status = read_int(store, "SELECT count(*) FROM sqlite_master WHERE name = 'crossings'",
-                          &has_table, err);
-    if (status != VS_OK)
-        return status;
-    if (!has_table) /* a v2 database: no tracking, no crossings */
-        return open_cursor(store, "SELECT NULL, NULL, NULL, 0 WHERE 0", NULL,
-                           "count line crossings", out, err);
     char sql[2048] = "SELECT c.zone, c.label, c.direction, count(*) FROM crossings c"
                      " JOIN videos v ON v.id = c.video_id";
-    vs_store_filter videos_only = filter ? *filter : (vs_store_filter){0};
+    vs_store_filter videos_only = without_score(filter);
     videos_only.classes = NULL;
-    videos_only.min_score = 0;
-    filter_sql(sql, sizeof sql, &videos_only, 0);
+    filter_sql(sql, sizeof sql, &videos_only, NULL);
     strncat(sql, " GROUP BY c.zone, c.label, c.direction ORDER BY c.zone, c.label, c.direction",
             sizeof sql - strlen(sql) - 1);
-    return open_cursor(store, sql, &videos_only, "count line crossings", out, err);
+    return open_tracking_cursor(store, "crossings", sql, &videos_only, "count line crossings", out,
+                                err);
 }
 
 int vs_store_next_crossing(vs_store_cursor *cursor, vs_store_crossing_row *row, vs_error *err)
@@ -1785,5 +1813,103 @@ int vs_store_next_crossing(vs_store_cursor *cursor, vs_store_crossing_row *row, 
                                    .label = nullable_text(s, 1),
                                    .direction = nullable_text(s, 2),
                                    .crossings = sqlite3_column_int64(s, 3)};
+    return 1;
+}
+
+int vs_store_read_tracks(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                         vs_error *err)
+{
+    char sql[2048] = "SELECT t.video_id, v.path, t.track_id, t.class_id, t.label, t.first_frame,"
+                     " t.last_frame, t.first_ms, t.last_ms, t.detections, t.mean_score,"
+                     " t.speed_kmh FROM tracks t JOIN videos v ON v.id = t.video_id";
+    vs_store_filter tracks = without_score(filter);
+    filter_sql(sql, sizeof sql, &tracks, "t");
+    strncat(sql, " ORDER BY t.video_id, t.track_id", sizeof sql - strlen(sql) - 1);
+    return open_tracking_cursor(store, "tracks", sql, &tracks, "read tracks", out, err);
+}
+
+int vs_store_next_track(vs_store_cursor *cursor, vs_store_track_row *row, vs_error *err)
+{
+    int step = cursor_step(cursor, err);
+    if (step != 1)
+        return step;
+    sqlite3_stmt *s = cursor->stmt;
+    *row = (vs_store_track_row){.video_id = sqlite3_column_int64(s, 0),
+                                .video_path = nullable_text(s, 1),
+                                .track_id = sqlite3_column_int64(s, 2),
+                                .summarised = sqlite3_column_type(s, 5) != SQLITE_NULL,
+                                .class_id = (int)column_int_or(s, 3, -1),
+                                .label = nullable_text(s, 4),
+                                .first_frame = sqlite3_column_int64(s, 5),
+                                .last_frame = sqlite3_column_int64(s, 6),
+                                .first_ms = sqlite3_column_int64(s, 7),
+                                .last_ms = sqlite3_column_int64(s, 8),
+                                .detections = sqlite3_column_int64(s, 9),
+                                .mean_score = sqlite3_column_double(s, 10),
+                                .speed_kmh = column_real_or(s, 11, -1)};
+    return 1;
+}
+
+int vs_store_read_crossing_events(vs_store *store, const vs_store_filter *filter,
+                                  vs_store_cursor **out, vs_error *err)
+{
+    char sql[2048] = "SELECT c.video_id, v.path, c.track_id, c.zone, c.frame_index, c.pts_ms,"
+                     " c.direction, c.class_id, c.label FROM crossings c"
+                     " JOIN videos v ON v.id = c.video_id";
+    vs_store_filter crossings = without_score(filter);
+    filter_sql(sql, sizeof sql, &crossings, "c");
+    strncat(sql, " ORDER BY c.video_id, c.frame_index, c.id", sizeof sql - strlen(sql) - 1);
+    return open_tracking_cursor(store, "crossings", sql, &crossings, "read line crossings", out,
+                                err);
+}
+
+int vs_store_next_crossing_event(vs_store_cursor *cursor, vs_store_crossing_event_row *row,
+                                 vs_error *err)
+{
+    int step = cursor_step(cursor, err);
+    if (step != 1)
+        return step;
+    sqlite3_stmt *s = cursor->stmt;
+    *row = (vs_store_crossing_event_row){.video_id = sqlite3_column_int64(s, 0),
+                                         .video_path = nullable_text(s, 1),
+                                         .track_id = sqlite3_column_int64(s, 2),
+                                         .zone = nullable_text(s, 3),
+                                         .frame_index = sqlite3_column_int64(s, 4),
+                                         .pts_ms = sqlite3_column_int64(s, 5),
+                                         .direction = nullable_text(s, 6),
+                                         .class_id = (int)column_int_or(s, 7, -1),
+                                         .label = nullable_text(s, 8)};
+    return 1;
+}
+
+int vs_store_read_visits(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                         vs_error *err)
+{
+    char sql[2048] = "SELECT s.video_id, v.path, s.track_id, s.zone, s.enter_frame, s.enter_ms,"
+                     " s.exit_frame, s.exit_ms, s.dwell_s, s.class_id, s.label FROM visits s"
+                     " JOIN videos v ON v.id = s.video_id";
+    vs_store_filter visits = without_score(filter);
+    filter_sql(sql, sizeof sql, &visits, "s");
+    strncat(sql, " ORDER BY s.video_id, s.enter_frame, s.id", sizeof sql - strlen(sql) - 1);
+    return open_tracking_cursor(store, "visits", sql, &visits, "read visits", out, err);
+}
+
+int vs_store_next_visit(vs_store_cursor *cursor, vs_store_visit_row *row, vs_error *err)
+{
+    int step = cursor_step(cursor, err);
+    if (step != 1)
+        return step;
+    sqlite3_stmt *s = cursor->stmt;
+    *row = (vs_store_visit_row){.video_id = sqlite3_column_int64(s, 0),
+                                .video_path = nullable_text(s, 1),
+                                .track_id = sqlite3_column_int64(s, 2),
+                                .zone = nullable_text(s, 3),
+                                .enter_frame = sqlite3_column_int64(s, 4),
+                                .enter_ms = sqlite3_column_int64(s, 5),
+                                .exit_frame = sqlite3_column_int64(s, 6),
+                                .exit_ms = sqlite3_column_int64(s, 7),
+                                .dwell_s = sqlite3_column_double(s, 8),
+                                .class_id = (int)column_int_or(s, 9, -1),
+                                .label = nullable_text(s, 10)};
     return 1;
 }

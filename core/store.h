@@ -229,6 +229,49 @@ int vs_store_read_crossings(vs_store *store, const vs_store_filter *filter, vs_s
                             vs_error *err);
 int vs_store_next_crossing(vs_store_cursor *cursor, vs_store_crossing_row *row, vs_error *err);
 
+/* The tracking tables row by row (schema: README.md; `vidsift export
+ * --table`). Each filter applies its run, video, pattern and classes (the
+ * row's label); min_score is ignored, these rows have no score. A v2
+ * database, which has no tracking, gives no rows. */
+typedef struct vs_store_track_row {
+    int64_t video_id, track_id;
+    const char *video_path, *label;
+    /* 0: only the track's speed was stored (its video ended before it was
+     * summarised, e.g. a killed run): the fields below but speed_kmh are 0. */
+    int summarised;
+    int class_id; /* the class most of its boxes have; < 0: unknown */
+    int64_t first_frame, last_frame, first_ms, last_ms;
+    int64_t detections; /* analysed boxes, carried copies not counted */
+    double mean_score;
+    double speed_kmh; /* < 0: none (no calibration) */
+} vs_store_track_row;
+
+typedef struct vs_store_crossing_event_row {
+    int64_t video_id, track_id, frame_index, pts_ms;
+    const char *video_path, *zone, *direction, *label;
+    int class_id; /* < 0: unknown */
+} vs_store_crossing_event_row;
+
+typedef struct vs_store_visit_row {
+    int64_t video_id, track_id, enter_frame, enter_ms, exit_frame, exit_ms;
+    const char *video_path, *zone, *label;
+    double dwell_s;
+    int class_id; /* < 0: unknown */
+} vs_store_visit_row;
+
+/* Orders: tracks by video and track id; crossings by video, frame and row
+ * id; visits by video, entering frame and row id. */
+int vs_store_read_tracks(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                         vs_error *err);
+int vs_store_next_track(vs_store_cursor *cursor, vs_store_track_row *row, vs_error *err);
+int vs_store_read_crossing_events(vs_store *store, const vs_store_filter *filter,
+                                  vs_store_cursor **out, vs_error *err);
+int vs_store_next_crossing_event(vs_store_cursor *cursor, vs_store_crossing_event_row *row,
+                                 vs_error *err);
+int vs_store_read_visits(vs_store *store, const vs_store_filter *filter, vs_store_cursor **out,
+                         vs_error *err);
+int vs_store_next_visit(vs_store_cursor *cursor, vs_store_visit_row *row, vs_error *err);
+
 /* Steps a cursor opened by the matching vs_store_read_*: 1 and the row
  * filled, 0 at the end, or a negative VS_E* status with err set. */
 int vs_store_next_run(vs_store_cursor *cursor, vs_store_run_row *row, vs_error *err);
