@@ -203,7 +203,7 @@ small_fs() {
     mount -t tmpfs -o "size=$2" tmpfs "$1" 2>"$WORK/mount.err" || return 1
     MOUNTS+=("$1")
 }
-if ! small_fs "$WORK/full-db" 160k; then
+if ! small_fs "$WORK/full-db" 320k; then
     echo "SKIP [$TEST_NAME]: disk-full cases not run: cannot mount a small tmpfs as uid $(id -u): $(cat "$WORK/mount.err")"
     finish
     exit 77
