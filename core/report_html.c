@@ -419,7 +419,9 @@ static int write_machine(page *p, vs_error *err)
     vs_store_cursor_close(cursor);
     if (step < 0)
         return step;
-    if (count == 0) {
+    if (count == 0 || slowest < 0) {
+        /* No stage recorded a frame's time (a run that analysed nothing):
+         * there is no bottleneck to name. */
         fputs("<p class=\"note\">No stage statistics recorded for this run (it did not end, or "
               "analysed nothing).</p>\n",
               out);
