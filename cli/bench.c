@@ -577,9 +577,9 @@ static int measure_infer(bench *b, vs_torch *torch, int batch, const char *preci
             return VS_EINTR;
         if (i == INFER_WARMUP_BATCHES)
             started = vs_now_ms();
-        int status = vs_torch_submit(torch, 0, batch, err->msg, sizeof err->msg);
+        int status = vs_torch_submit(torch, 0, batch, err);
         if (status == VS_OK)
-            status = vs_torch_wait(torch, 0, outputs, output_count, err->msg, sizeof err->msg);
+            status = vs_torch_wait(torch, 0, outputs, output_count, err);
         if (status != VS_OK)
             return status;
     }
@@ -933,9 +933,9 @@ static int sequential_video(bench *b, vs_video *video, vs_torch *torch, vs_prepr
         status = vs_preprocess_frame(pre, picture, video->rotation, vs_torch_input(torch, 0),
                                      &geometry, err);
         if (status == VS_OK)
-            status = vs_torch_submit(torch, 0, 1, err->msg, sizeof err->msg);
+            status = vs_torch_submit(torch, 0, 1, err);
         if (status == VS_OK)
-            status = vs_torch_wait(torch, 0, outputs, &output_count, err->msg, sizeof err->msg);
+            status = vs_torch_wait(torch, 0, outputs, &output_count, err);
         if (status != VS_OK)
             break;
         model_outputs m;

@@ -470,7 +470,7 @@ static void shape_text(const vs_torch_output *output, char *out, size_t size)
  * one line and returns 2. */
 static int verify_outputs(const vs_manifest *m, vs_torch *torch)
 {
-    char err[1024];
+    vs_error err = {{0}};
     int in_w = m->input_width, in_h = m->input_height;
     size_t plane = (size_t)in_w * in_h;
     float *input = vs_torch_input(torch, 0);
@@ -485,9 +485,9 @@ static int verify_outputs(const vs_manifest *m, vs_torch *torch)
         }
     vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
     int count = 0;
-    if (vs_torch_submit(torch, 0, VERIFY_FRAMES, err, sizeof err) != VS_OK ||
-        vs_torch_wait(torch, 0, outputs, &count, err, sizeof err) != VS_OK) {
-        fprintf(stderr, "vidsift models verify: %s\n", err);
+    if (vs_torch_submit(torch, 0, VERIFY_FRAMES, &err) != VS_OK ||
+        vs_torch_wait(torch, 0, outputs, &count, &err) != VS_OK) {
+        fprintf(stderr, "vidsift models verify: %s\n", err.msg);
         return 2;
     }
 
@@ -941,7 +941,7 @@ static int compare_preprocess(const vs_manifest *m, const reference *ref, double
  * 1 mismatch, 2 model or reference error (one line on stderr). */
 static int verify_reference(const vs_manifest *m, vs_torch *torch, const reference *ref)
 {
-    char err[1024];
+    vs_error err = {{0}};
     int status = 0, problems = 0;
     double preprocess_worst = -1;
     if (ref->pictures && (status = compare_preprocess(m, ref, &preprocess_worst)) != 0)
@@ -950,9 +950,9 @@ static int verify_reference(const vs_manifest *m, vs_torch *torch, const referen
     memcpy(vs_torch_input(torch, 0), ref->input.data, ref->input.count * sizeof(float));
     vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
     int count = 0;
-    if (vs_torch_submit(torch, 0, ref->frames, err, sizeof err) != VS_OK ||
-        vs_torch_wait(torch, 0, outputs, &count, err, sizeof err) != VS_OK) {
-        fprintf(stderr, "vidsift models verify: %s\n", err);
+    if (vs_torch_submit(torch, 0, ref->frames, &err) != VS_OK ||
+        vs_torch_wait(torch, 0, outputs, &count, &err) != VS_OK) {
+        fprintf(stderr, "vidsift models verify: %s\n", err.msg);
         return 2;
     }
     if (count != ref->output_count) {
@@ -1152,11 +1152,11 @@ static int models_verify(int argc, char **argv)
         .width = m->input_width,
         .warmup = 1,
     };
-    char err[1024];
+    vs_error err = {{0}};
     vs_torch *torch = NULL;
     double started = now_s();
-    if (vs_torch_open(&torch, &options, err, sizeof err) != VS_OK) {
-        fprintf(stderr, "vidsift models verify: %s\n", err);
+    if (vs_torch_open(&torch, &options, &err) != VS_OK) {
+        fprintf(stderr, "vidsift models verify: %s\n", err.msg);
         reference_free(&ref);
         free(m);
         return 2;

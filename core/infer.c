@@ -14,7 +14,7 @@ static void finish(vs_infer_stage *stage, vs_batch *batch, double started)
 {
     if (batch->frames > 0 && !batch->failed) {
         int status = vs_torch_wait(stage->torch, batch->slot, batch->outputs, &batch->output_count,
-                                   batch->error.msg, sizeof batch->error.msg);
+                                   &batch->error);
         batch->failed = status != VS_OK;
         double ms = vs_now_ms() - started;
         batch->inferred_ms = ms;
@@ -47,8 +47,7 @@ void *vs_infer_thread(void *arg)
         }
         double started = vs_now_ms();
         if (batch->frames > 0) {
-            int status = vs_torch_submit(stage->torch, batch->slot, batch->frames, batch->error.msg,
-                                         sizeof batch->error.msg);
+            int status = vs_torch_submit(stage->torch, batch->slot, batch->frames, &batch->error);
             batch->failed = status != VS_OK;
         }
         if (pending) {

@@ -38,5 +38,5 @@ int vs_plan_open_model(vs_torch **torch, const vs_manifest *manifest, const char
         .cpu_threads = vs_plan_inference_threads(threads_requested),
         .warmup = 1,
     };
-    return vs_torch_open(torch, &options, err->msg, sizeof err->msg);
+    return vs_torch_open(torch, &options, err);
 }

@@ -96,17 +96,17 @@ namespace
 
 /* ---- errors ---------------------------------------------------------------- */
 
-__attribute__((format(printf, 5, 6))) int fail(char *err, size_t errlen, const char *path,
-                                               int status, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) int fail(vs_error *err, const char *path, int status,
+                                               const char *fmt, ...)
 {
-    if (err && errlen > 0) {
-        char message[1024];
+    if (err) {
+        char message[768]; /* leaves room in err->msg for the path in front */
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(message, sizeof message, fmt, ap);
         va_end(ap);
-        snprintf(err, errlen, "%s: %s", path ? path : "(no model)", message);
-        for (char *c = err; *c; c++) /* one line, whatever went into it */
+        snprintf(err->msg, sizeof err->msg, "%s: %s", path ? path : "(no model)", message);
+        for (char *c = err->msg; *c; c++) /* one line, whatever went into it */
             if (*c == '\n' || *c == '\r' || *c == '\t')
                 *c = ' ';
     }
@@ -181,31 +181,30 @@ void condense(const char *text, const char **start, int *length)
     }
 }
 
-int fail_with(char *err, size_t errlen, const char *path, int status, const char *what,
+int fail_with(vs_error *err, const char *path, int status, const char *what,
               const char *context = "")
 {
     const char *start;
     int length;
     condense(what ? what : "", &start, &length);
-    return fail(err, errlen, path, status, "%s%.*s", context, length, start);
+    return fail(err, path, status, "%s%.*s", context, length, start);
 }
 
 /* Runs an entry point's body; no exception gets past it. */
-template <typename Body>
-int guarded(const char *path, char *err, size_t errlen, Body &&body) noexcept
+template <typename Body> int guarded(const char *path, vs_error *err, Body &&body) noexcept
 {
     try {
         return body();
     } catch (const c10::OutOfMemoryError &e) {
-        return fail_with(err, errlen, path, VS_ENOMEM, e.what_without_backtrace());
+        return fail_with(err, path, VS_ENOMEM, e.what_without_backtrace());
     } catch (const c10::Error &e) {
-        return fail_with(err, errlen, path, VS_EMODEL, e.what_without_backtrace());
+        return fail_with(err, path, VS_EMODEL, e.what_without_backtrace());
     } catch (const std::bad_alloc &) {
-        return fail(err, errlen, path, VS_ENOMEM, "out of memory");
+        return fail(err, path, VS_ENOMEM, "out of memory");
     } catch (const std::exception &e) {
-        return fail_with(err, errlen, path, VS_EMODEL, e.what());
+        return fail_with(err, path, VS_EMODEL, e.what());
     } catch (...) {
-        return fail(err, errlen, path, VS_EMODEL, "unknown C++ exception");
+        return fail(err, path, VS_EMODEL, "unknown C++ exception");
     }
 }
 
@@ -220,7 +219,7 @@ bool cuda_usable()
 #endif
 }
 
-int parse_device(const char *text, const char *path, at::Device *device, char *err, size_t errlen)
+int parse_device(const char *text, const char *path, at::Device *device, vs_error *err)
 {
     if (!text || !*text || strcmp(text, "auto") == 0) {
         *device = cuda_usable() ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
@@ -237,23 +236,23 @@ int parse_device(const char *text, const char *path, at::Device *device, char *e
                strlen(text + 5) <= 3 && strspn(text + 5, "0123456789") == strlen(text + 5)) {
         index = strtol(text + 5, nullptr, 10);
     } else {
-        return fail(err, errlen, path, VS_EINVAL,
+        return fail(err, path, VS_EINVAL,
                     "unknown device \"%s\" (expected auto, cpu, cuda or cuda:N)", text);
     }
 #ifdef VS_WITH_CUDA
     if (!torch::cuda::is_available())
-        return fail(err, errlen, path, VS_EINVAL,
+        return fail(err, path, VS_EINVAL,
                     "device %s: CUDA is not available (no GPU or driver found by libtorch %s)",
                     text, TORCH_VERSION);
     long count = (long)torch::cuda::device_count();
     if (index >= count)
-        return fail(err, errlen, path, VS_EINVAL, "device %s: only %ld CUDA device%s (0..%ld)",
-                    text, count, count == 1 ? "" : "s", count - 1);
+        return fail(err, path, VS_EINVAL, "device %s: only %ld CUDA device%s (0..%ld)", text, count,
+                    count == 1 ? "" : "s", count - 1);
     *device = at::Device(at::kCUDA, (c10::DeviceIndex)index);
     return VS_OK;
 #else
     (void)index;
-    return fail(err, errlen, path, VS_EINVAL,
+    return fail(err, path, VS_EINVAL,
                 "device %s: this vidsift was built without CUDA (configure with -DVS_CUDA=ON)",
                 text);
 #endif
@@ -290,14 +289,14 @@ std::string shape_text(at::IntArrayRef sizes)
 /* Runs the module on batch and checks what it returns: 1..VS_TORCH_MAX_OUTPUTS
  * tensors of 1..4 dims whose dim 0 is the batch size. */
 int forward(vs_torch *torch, const at::Tensor &batch, int frames, std::vector<at::Tensor> &outputs,
-            char *err, size_t errlen)
+            vs_error *err)
 {
     const char *path = torch->model_path.c_str();
     c10::IValue result = torch->module.forward({batch});
     outputs.clear();
     auto take = [&](const c10::IValue &value) -> int {
         if (!value.isTensor())
-            return fail(err, errlen, path, VS_EMODEL,
+            return fail(err, path, VS_EMODEL,
                         "model returns a %s inside its outputs; expected Tensors",
                         value.tagKind().c_str());
         outputs.push_back(value.toTensor());
@@ -315,23 +314,23 @@ int forward(vs_torch *torch, const at::Tensor &batch, int frames, std::vector<at
         for (size_t i = 0; i < list.size() && status == VS_OK; i++)
             status = take(list.get(i));
     } else {
-        return fail(err, errlen, path, VS_EMODEL,
+        return fail(err, path, VS_EMODEL,
                     "model returns a %s; expected a Tensor or a tuple or list of Tensors",
                     result.tagKind().c_str());
     }
     if (status != VS_OK)
         return status;
     if (outputs.empty() || outputs.size() > VS_TORCH_MAX_OUTPUTS)
-        return fail(err, errlen, path, VS_EMODEL, "model returns %zu outputs; expected 1 to %d",
+        return fail(err, path, VS_EMODEL, "model returns %zu outputs; expected 1 to %d",
                     outputs.size(), VS_TORCH_MAX_OUTPUTS);
     for (size_t i = 0; i < outputs.size(); i++) {
         const at::Tensor &output = outputs[i];
         if (output.dim() < 1 || output.dim() > 4)
-            return fail(err, errlen, path, VS_EMODEL,
+            return fail(err, path, VS_EMODEL,
                         "output %zu has shape %s; expected 1 to 4 dims, dim 0 the batch", i,
                         shape_text(output.sizes()).c_str());
         if (output.size(0) != frames)
-            return fail(err, errlen, path, VS_EMODEL,
+            return fail(err, path, VS_EMODEL,
                         "output %zu has shape %s for a batch of %d frames; dim 0 must be the batch",
                         i, shape_text(output.sizes()).c_str(), frames);
     }
@@ -353,12 +352,12 @@ void apply_cpu_threads(const vs_torch *torch)
     }
 }
 
-int submit_cpu(vs_torch *torch, Slot &slot, int frames, char *err, size_t errlen)
+int submit_cpu(vs_torch *torch, Slot &slot, int frames, vs_error *err)
 {
     apply_cpu_threads(torch);
     c10::InferenceMode inference;
     std::vector<at::Tensor> outputs;
-    int status = forward(torch, slot.input.narrow(0, 0, frames), frames, outputs, err, errlen);
+    int status = forward(torch, slot.input.narrow(0, 0, frames), frames, outputs, err);
     if (status != VS_OK)
         return status;
     for (size_t i = 0; i < outputs.size(); i++) {
@@ -389,7 +388,7 @@ at::Tensor host_output(Slot &slot, size_t i, int64_t numel)
     return buffer.narrow(0, 0, numel);
 }
 
-int submit_cuda_queued(vs_torch *torch, Slot &slot, int frames, char *err, size_t errlen)
+int submit_cuda_queued(vs_torch *torch, Slot &slot, int frames, vs_error *err)
 {
     /* Everything below, allocations included, is ordered on the slot's stream:
      * device memory freed here (the input copy, the outputs) is reused by the
@@ -405,7 +404,7 @@ int submit_cuda_queued(vs_torch *torch, Slot &slot, int frames, char *err, size_
     if (torch->half)
         batch = batch.to(at::kHalf);
     std::vector<at::Tensor> outputs;
-    int status = forward(torch, batch, frames, outputs, err, errlen);
+    int status = forward(torch, batch, frames, outputs, err);
     if (status != VS_OK)
         return status;
     for (size_t i = 0; i < outputs.size(); i++) {
@@ -428,7 +427,7 @@ int submit_cuda_queued(vs_torch *torch, Slot &slot, int frames, char *err, size_
 
 /* A run that fails leaves the slot idle, and the caller may then refill its
  * input at once: first let the copy already queued from it finish. */
-int submit_cuda(vs_torch *torch, Slot &slot, int frames, char *err, size_t errlen)
+int submit_cuda(vs_torch *torch, Slot &slot, int frames, vs_error *err)
 {
     auto drain = [&slot] {
         try {
@@ -439,7 +438,7 @@ int submit_cuda(vs_torch *torch, Slot &slot, int frames, char *err, size_t errle
     };
     int status;
     try {
-        status = submit_cuda_queued(torch, slot, frames, err, errlen);
+        status = submit_cuda_queued(torch, slot, frames, err);
     } catch (...) {
         drain();
         throw;
@@ -452,24 +451,25 @@ int submit_cuda(vs_torch *torch, Slot &slot, int frames, char *err, size_t errle
 
 /* One batch of max_batch zeros through slot 0: proves the model accepts the
  * input shape and returns what the shim can carry, and sizes the buffers. */
-int warm_up(vs_torch *torch, char *err, size_t errlen)
+int warm_up(vs_torch *torch, vs_error *err)
 {
     const char *path = torch->model_path.c_str();
-    char inner[1024] = "";
+    vs_error inner = {{0}};
     vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
     int output_count = 0;
     torch->slots[0].input.zero_();
-    int status = vs_torch_submit(torch, 0, torch->max_batch, inner, sizeof inner);
+    int status = vs_torch_submit(torch, 0, torch->max_batch, &inner);
     if (status == VS_OK)
-        status = vs_torch_wait(torch, 0, outputs, &output_count, inner, sizeof inner);
+        status = vs_torch_wait(torch, 0, outputs, &output_count, &inner);
     if (status != VS_OK) {
         /* inner already starts with "PATH: "; say it once. */
-        const char *reason = inner;
+        const char *reason = inner.msg;
         size_t path_length = strlen(path);
-        if (strncmp(inner, path, path_length) == 0 && strncmp(inner + path_length, ": ", 2) == 0)
+        if (strncmp(inner.msg, path, path_length) == 0 &&
+            strncmp(inner.msg + path_length, ": ", 2) == 0)
             reason += path_length + 2;
-        return fail(err, errlen, path, status, "warmup with %d frames of zeros: %s",
-                    torch->max_batch, reason);
+        return fail(err, path, status, "warmup with %d frames of zeros: %s", torch->max_batch,
+                    reason);
     }
     torch->frame_shapes.clear();
     for (int i = 0; i < output_count; i++)
@@ -488,12 +488,12 @@ int warm_up(vs_torch *torch, char *err, size_t errlen)
     return VS_OK;
 }
 
-int open_model(vs_torch **out, const vs_torch_options *options, char *err, size_t errlen)
+int open_model(vs_torch **out, const vs_torch_options *options, vs_error *err)
 {
     const char *path = options->model_path;
     if (options->max_batch < 1 || options->slots < 1 || options->channels < 1 ||
         options->height < 1 || options->width < 1 || options->cpu_threads < 0)
-        return fail(err, errlen, path, VS_EINVAL,
+        return fail(err, path, VS_EINVAL,
                     "bad options: max_batch %d, slots %d, input %dx%dx%d, cpu_threads %d "
                     "(each must be >= 1; cpu_threads >= 0)",
                     options->max_batch, options->slots, options->channels, options->height,
@@ -501,24 +501,24 @@ int open_model(vs_torch **out, const vs_torch_options *options, char *err, size_
     int64_t slot_floats =
         (int64_t)options->max_batch * options->channels * options->height * options->width;
     if (slot_floats > ((int64_t)1 << 36))
-        return fail(err, errlen, path, VS_EINVAL,
+        return fail(err, path, VS_EINVAL,
                     "input of %d frames of %dx%dx%d is too large for one slot", options->max_batch,
                     options->channels, options->height, options->width);
 
     at::Device device(at::kCPU);
-    int status = parse_device(options->device, path, &device, err, errlen);
+    int status = parse_device(options->device, path, &device, err);
     if (status != VS_OK)
         return status;
     if (options->half && !device.is_cuda())
-        return fail(err, errlen, path, VS_EINVAL,
+        return fail(err, path, VS_EINVAL,
                     "half precision (FP16) runs only on CUDA; the device is cpu");
 
     /* libtorch's own message for a missing file is long and talks about fopen. */
     struct stat file;
     if (stat(path, &file) != 0)
-        return fail(err, errlen, path, VS_EMODEL, "cannot open model: %s", strerror(errno));
+        return fail(err, path, VS_EMODEL, "cannot open model: %s", strerror(errno));
     if (!S_ISREG(file.st_mode))
-        return fail(err, errlen, path, VS_EMODEL, "not a regular file");
+        return fail(err, path, VS_EMODEL, "not a regular file");
 
     if (device.is_cpu())
         keep_freed_memory_in_heap();
@@ -551,7 +551,7 @@ int open_model(vs_torch **out, const vs_torch_options *options, char *err, size_
         } catch (const c10::OutOfMemoryError &) {
             throw; /* guarded() reports it as VS_ENOMEM */
         } catch (const c10::Error &e) {
-            return fail_with(err, errlen, path, VS_EMODEL, e.what_without_backtrace(),
+            return fail_with(err, path, VS_EMODEL, e.what_without_backtrace(),
                              "not a loadable TorchScript file: ");
         }
         if (torch->half)
@@ -582,7 +582,7 @@ int open_model(vs_torch **out, const vs_torch_options *options, char *err, size_
         torch::cuda::synchronize(device.index());
 #endif
 
-    if (options->warmup && (status = warm_up(torch.get(), err, errlen)) != VS_OK)
+    if (options->warmup && (status = warm_up(torch.get(), err)) != VS_OK)
         return status;
     *out = torch.release();
     return VS_OK;
@@ -592,14 +592,14 @@ int open_model(vs_torch **out, const vs_torch_options *options, char *err, size_
 
 extern "C" {
 
-int vs_torch_open(vs_torch **out, const vs_torch_options *options, char *err, size_t errlen)
+int vs_torch_open(vs_torch **out, const vs_torch_options *options, vs_error *err)
 {
     const char *path = options && options->model_path ? options->model_path : "(no model)";
     if (out)
         *out = nullptr;
     if (!out || !options || !options->model_path || !*options->model_path)
-        return fail(err, errlen, path, VS_EINVAL, "vs_torch_open: no model path given");
-    return guarded(path, err, errlen, [&] { return open_model(out, options, err, errlen); });
+        return fail(err, path, VS_EINVAL, "vs_torch_open: no model path given");
+    return guarded(path, err, [&] { return open_model(out, options, err); });
 }
 
 void vs_torch_close(vs_torch *torch)
@@ -630,50 +630,50 @@ float *vs_torch_input(vs_torch *torch, int slot)
     return torch->slots[(size_t)slot].input_data;
 }
 
-int vs_torch_submit(vs_torch *torch, int slot_index, int frames, char *err, size_t errlen)
+int vs_torch_submit(vs_torch *torch, int slot_index, int frames, vs_error *err)
 {
     if (!torch)
-        return fail(err, errlen, nullptr, VS_EINVAL, "vs_torch_submit: no model");
+        return fail(err, nullptr, VS_EINVAL, "vs_torch_submit: no model");
     const char *path = torch->model_path.c_str();
     int slot_count = (int)torch->slots.size();
     if (slot_index < 0 || slot_index >= slot_count)
-        return fail(err, errlen, path, VS_EINVAL, "slot %d does not exist (0..%d)", slot_index,
+        return fail(err, path, VS_EINVAL, "slot %d does not exist (0..%d)", slot_index,
                     slot_count - 1);
     if (frames < 1 || frames > torch->max_batch)
-        return fail(err, errlen, path, VS_EINVAL, "cannot submit %d frames (1..%d)", frames,
+        return fail(err, path, VS_EINVAL, "cannot submit %d frames (1..%d)", frames,
                     torch->max_batch);
     Slot &slot = torch->slots[(size_t)slot_index];
     if (slot.frames_in_flight)
-        return fail(err, errlen, path, VS_EINVAL, "slot %d is already submitted; wait for it first",
+        return fail(err, path, VS_EINVAL, "slot %d is already submitted; wait for it first",
                     slot_index);
-    return guarded(path, err, errlen, [&] {
+    return guarded(path, err, [&] {
 #ifdef VS_WITH_CUDA
         if (torch->device.is_cuda())
-            return submit_cuda(torch, slot, frames, err, errlen);
+            return submit_cuda(torch, slot, frames, err);
 #endif
-        return submit_cpu(torch, slot, frames, err, errlen);
+        return submit_cpu(torch, slot, frames, err);
     });
 }
 
 int vs_torch_wait(vs_torch *torch, int slot_index, vs_torch_output *outputs, int *output_count,
-                  char *err, size_t errlen)
+                  vs_error *err)
 {
     if (!torch)
-        return fail(err, errlen, nullptr, VS_EINVAL, "vs_torch_wait: no model");
+        return fail(err, nullptr, VS_EINVAL, "vs_torch_wait: no model");
     const char *path = torch->model_path.c_str();
     if (!outputs || !output_count)
-        return fail(err, errlen, path, VS_EINVAL, "vs_torch_wait: no place for the outputs");
+        return fail(err, path, VS_EINVAL, "vs_torch_wait: no place for the outputs");
     *output_count = 0;
     int slot_count = (int)torch->slots.size();
     if (slot_index < 0 || slot_index >= slot_count)
-        return fail(err, errlen, path, VS_EINVAL, "slot %d does not exist (0..%d)", slot_index,
+        return fail(err, path, VS_EINVAL, "slot %d does not exist (0..%d)", slot_index,
                     slot_count - 1);
     Slot &slot = torch->slots[(size_t)slot_index];
     if (!slot.frames_in_flight)
-        return fail(err, errlen, path, VS_EINVAL, "slot %d was not submitted", slot_index);
+        return fail(err, path, VS_EINVAL, "slot %d was not submitted", slot_index);
     /* Idle from here on, even if the wait fails: a failed run is not retried. */
     slot.frames_in_flight = 0;
-    return guarded(path, err, errlen, [&] {
+    return guarded(path, err, [&] {
 #ifdef VS_WITH_CUDA
         if (slot.done)
             slot.done->synchronize();

@@ -16,13 +16,16 @@
  * pipeline a single inference thread calls submit/wait, which keeps at most
  * two slots in flight (double buffering).
  *
- * Errors: every call returns VS_OK (0) or a negative status and writes a
- * one-line message into err (errlen bytes); no C++ exception crosses the API. */
+ * Errors: as everywhere in vidsift (vs_error.h), every call returns VS_OK (0)
+ * or a negative status and writes a one-line message naming the model file
+ * into *err (err may be NULL); no C++ exception crosses the API. */
 #ifndef VS_TORCH_H
 #define VS_TORCH_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "vs_error.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -55,7 +58,7 @@ typedef struct vs_torch_memory {
     int64_t cuda_reserved;
 } vs_torch_memory;
 
-int vs_torch_open(vs_torch **out, const vs_torch_options *options, char *err, size_t errlen);
+int vs_torch_open(vs_torch **out, const vs_torch_options *options, vs_error *err);
 void vs_torch_close(vs_torch *torch);
 
 /* Input buffer of a slot: max_batch * channels * height * width floats, NCHW. */
@@ -63,11 +66,11 @@ float *vs_torch_input(vs_torch *torch, int slot);
 
 /* Starts inference on the first `frames` frames of a slot's input. On CUDA this
  * returns once the work is queued; on CPU it runs to completion. */
-int vs_torch_submit(vs_torch *torch, int slot, int frames, char *err, size_t errlen);
+int vs_torch_submit(vs_torch *torch, int slot, int frames, vs_error *err);
 
 /* Waits for a submitted slot and fills outputs (at most VS_TORCH_MAX_OUTPUTS). */
-int vs_torch_wait(vs_torch *torch, int slot, vs_torch_output *outputs, int *output_count, char *err,
-                  size_t errlen);
+int vs_torch_wait(vs_torch *torch, int slot, vs_torch_output *outputs, int *output_count,
+                  vs_error *err);
 
 /* Output shapes seen by the warmup batch, with shape[0] = max_batch, so a
  * caller can check them against what it expects before the first frame.

@@ -54,10 +54,10 @@ static vs_torch_options options_for(const char *path, int max_batch, int slots)
 static vs_torch *open_ok(const vs_torch_options *options)
 {
     vs_torch *torch = NULL;
-    char err[512] = "";
-    int status = vs_torch_open(&torch, options, err, sizeof err);
+    vs_error err = {{0}};
+    int status = vs_torch_open(&torch, options, &err);
     if (status != VS_OK)
-        fail_msg("vs_torch_open(%s): %d: %s", options->model_path, status, err);
+        fail_msg("vs_torch_open(%s): %d: %s", options->model_path, status, err.msg);
     assert_non_null(torch);
     return torch;
 }
@@ -66,10 +66,11 @@ static vs_torch *open_ok(const vs_torch_options *options)
  * line that names the model. Returns the message (static). */
 static const char *open_refused(const vs_torch_options *options, int status)
 {
-    static char err[1024];
-    vs_torch *torch = (vs_torch *)&err; /* must be reset to NULL */
-    memset(err, 0, sizeof err);
-    int got = vs_torch_open(&torch, options, err, sizeof err);
+    static vs_error error;
+    char *err = error.msg;
+    vs_torch *torch = (vs_torch *)&error; /* must be reset to NULL */
+    memset(&error, 0, sizeof error);
+    int got = vs_torch_open(&torch, options, &error);
     if (got != status)
         fail_msg("vs_torch_open(%s) gave %d (%s), expected %d", options->model_path, got, err,
                  status);
@@ -99,19 +100,19 @@ static void submit_frames(vs_torch *torch, int slot, const int *seeds, int n)
     assert_non_null(input);
     for (int f = 0; f < n; f++)
         fill_frame(input + (size_t)f * FRAME_FLOATS, seeds[f]);
-    char err[512] = "";
-    int status = vs_torch_submit(torch, slot, n, err, sizeof err);
+    vs_error err = {{0}};
+    int status = vs_torch_submit(torch, slot, n, &err);
     if (status != VS_OK)
-        fail_msg("submit slot %d, %d frames: %d: %s", slot, n, status, err);
+        fail_msg("submit slot %d, %d frames: %d: %s", slot, n, status, err.msg);
 }
 
 static int wait_ok(vs_torch *torch, int slot, vs_torch_output *outputs)
 {
-    char err[512] = "";
+    vs_error err = {{0}};
     int count = -1;
-    int status = vs_torch_wait(torch, slot, outputs, &count, err, sizeof err);
+    int status = vs_torch_wait(torch, slot, outputs, &count, &err);
     if (status != VS_OK)
-        fail_msg("wait slot %d: %d: %s", slot, status, err);
+        fail_msg("wait slot %d: %d: %s", slot, status, err.msg);
     assert_in_range(count, 1, VS_TORCH_MAX_OUTPUTS);
     return count;
 }
@@ -292,22 +293,15 @@ static void test_bad_options(void **state)
     open_refused(&options, VS_EINVAL);
 
     vs_torch *torch = (vs_torch *)&options;
-    char err[256] = "";
+    vs_error err = {{0}};
     options = options_for(NULL, 1, 1);
-    assert_int_equal(vs_torch_open(&torch, &options, err, sizeof err), VS_EINVAL);
+    assert_int_equal(vs_torch_open(&torch, &options, &err), VS_EINVAL);
     assert_null(torch);
-    assert_true(strlen(err) > 0);
-    assert_int_equal(vs_torch_open(&torch, NULL, err, sizeof err), VS_EINVAL);
-    /* A NULL or zero-sized message buffer is not written. */
+    assert_true(strlen(err.msg) > 0);
+    assert_int_equal(vs_torch_open(&torch, NULL, &err), VS_EINVAL);
+    /* A NULL vs_error is allowed: the status alone says it failed. */
     options = options_for(model("no-such-model.pt"), 1, 1);
-    assert_int_equal(vs_torch_open(&torch, &options, NULL, 0), VS_EMODEL);
-    err[0] = 'x';
-    assert_int_equal(vs_torch_open(&torch, &options, err, 0), VS_EMODEL);
-    assert_int_equal(err[0], 'x');
-    /* A short buffer gets a truncated, terminated message. */
-    char small[8];
-    assert_int_equal(vs_torch_open(&torch, &options, small, sizeof small), VS_EMODEL);
-    assert_int_equal(strlen(small), sizeof small - 1);
+    assert_int_equal(vs_torch_open(&torch, &options, NULL), VS_EMODEL);
 }
 
 /* A model that does not fit the input fails at warmup (open) or at submit
@@ -324,15 +318,16 @@ static void test_forward_error_is_one_line(void **state)
 
     options.warmup = 0;
     vs_torch *torch = open_ok(&options);
-    char message[1024] = "";
-    assert_int_equal(vs_torch_submit(torch, 0, 1, message, sizeof message), VS_EMODEL);
+    vs_error error = {{0}};
+    const char *message = error.msg;
+    assert_int_equal(vs_torch_submit(torch, 0, 1, &error), VS_EMODEL);
     assert_null(strchr(message, '\n'));
     assert_non_null(strstr(message, "channels"));
     assert_non_null(strstr(message, options.model_path));
     /* The failed run left the slot idle. */
     vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
     int count = -1;
-    assert_int_equal(vs_torch_wait(torch, 0, outputs, &count, message, sizeof message), VS_EINVAL);
+    assert_int_equal(vs_torch_wait(torch, 0, outputs, &count, &error), VS_EINVAL);
     assert_int_equal(count, 0);
     vs_torch_close(torch);
 }
@@ -540,27 +535,28 @@ static void test_submit_wait_misuse(void **state)
     (void)state;
     vs_torch_options options = options_for(model("conv.pt"), 2, 2);
     vs_torch *torch = open_ok(&options);
-    char err[512];
+    vs_error error;
+    const char *err = error.msg;
     vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
     int count;
-    assert_int_equal(vs_torch_submit(torch, 0, 0, err, sizeof err), VS_EINVAL);
-    assert_int_equal(vs_torch_submit(torch, 0, 3, err, sizeof err), VS_EINVAL);
-    assert_int_equal(vs_torch_submit(torch, -1, 1, err, sizeof err), VS_EINVAL);
-    assert_int_equal(vs_torch_submit(torch, 2, 1, err, sizeof err), VS_EINVAL);
+    assert_int_equal(vs_torch_submit(torch, 0, 0, &error), VS_EINVAL);
+    assert_int_equal(vs_torch_submit(torch, 0, 3, &error), VS_EINVAL);
+    assert_int_equal(vs_torch_submit(torch, -1, 1, &error), VS_EINVAL);
+    assert_int_equal(vs_torch_submit(torch, 2, 1, &error), VS_EINVAL);
     assert_non_null(strstr(err, "slot 2"));
-    assert_int_equal(vs_torch_wait(torch, 1, outputs, &count, err, sizeof err), VS_EINVAL);
-    assert_int_equal(vs_torch_wait(torch, 5, outputs, &count, err, sizeof err), VS_EINVAL);
-    assert_int_equal(vs_torch_submit(NULL, 0, 1, err, sizeof err), VS_EINVAL);
-    assert_int_equal(vs_torch_wait(NULL, 0, outputs, &count, err, sizeof err), VS_EINVAL);
+    assert_int_equal(vs_torch_wait(torch, 1, outputs, &count, &error), VS_EINVAL);
+    assert_int_equal(vs_torch_wait(torch, 5, outputs, &count, &error), VS_EINVAL);
+    assert_int_equal(vs_torch_submit(NULL, 0, 1, &error), VS_EINVAL);
+    assert_int_equal(vs_torch_wait(NULL, 0, outputs, &count, &error), VS_EINVAL);
 
-    assert_int_equal(vs_torch_submit(torch, 1, 2, err, sizeof err), VS_OK);
-    assert_int_equal(vs_torch_submit(torch, 1, 2, err, sizeof err), VS_EINVAL); /* twice */
+    assert_int_equal(vs_torch_submit(torch, 1, 2, &error), VS_OK);
+    assert_int_equal(vs_torch_submit(torch, 1, 2, &error), VS_EINVAL); /* twice */
     assert_non_null(strstr(err, "already submitted"));
-    assert_int_equal(vs_torch_wait(torch, 1, outputs, &count, err, sizeof err), VS_OK);
+    assert_int_equal(vs_torch_wait(torch, 1, outputs, &count, &error), VS_OK);
     assert_int_equal(count, 1);
-    assert_int_equal(vs_torch_wait(torch, 1, outputs, &count, err, sizeof err), VS_EINVAL);
+    assert_int_equal(vs_torch_wait(torch, 1, outputs, &count, &error), VS_EINVAL);
     /* Closing with a slot still submitted is fine. */
-    assert_int_equal(vs_torch_submit(torch, 0, 1, err, sizeof err), VS_OK);
+    assert_int_equal(vs_torch_submit(torch, 0, 1, &error), VS_OK);
     vs_torch_close(torch);
 }
 
