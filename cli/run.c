@@ -606,10 +606,11 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "vidsift run: %s\n", VS_NAME(err.msg));
 
     char *report = vs_report_json(&result, scan.videos, scan.video_count);
-    /* A run that analysed nothing (every video complete already) keeps the
-     * reports of the run that did: a rerun must not replace them with zeros. */
-    int nothing_done = result.videos_done + result.videos_failed + result.videos_interrupted == 0 &&
-                       result.videos_skipped > 0;
+    /* A run that analysed nothing (every video complete already: the
+     * pipeline loaded no model and recorded no run) keeps the reports of the
+     * run that did: a rerun must not replace them with zeros. */
+    int nothing_done = status == VS_OK && !result.model_loaded && result.videos_skipped > 0 &&
+                       result.videos_skipped == scan.video_count;
     int written = nothing_done || write_report_json(o.out_dir, report);
     /* The page comes from the database (the same code as `vidsift report`):
      * what the run recorded is what it shows. */
@@ -620,30 +621,31 @@ int cmd_run(int argc, char **argv)
                        write_html_report(db_path, result.run_id, html_path);
     if (json && report)
         printf("%s\n", report);
-    if (!quiet) {
+    if (!quiet && nothing_done) {
+        /* The model was never loaded and no run recorded: say so in one line. */
+        fprintf(stderr,
+                "vidsift: nothing to do: %d video%s already analysed in %s (--force redoes "
+                "them)\n",
+                result.videos_skipped, result.videos_skipped == 1 ? "" : "s", VS_NAME(db_path));
+        if (access(html_path, F_OK) == 0)
+            fprintf(stderr, "  the last report stays: %s\n", VS_NAME(html_path));
+    } else if (!quiet) {
         /* Per-class counts are read back from what the run committed. */
         vs_store *store = NULL;
         vs_error ignored;
-        if (o.store && result.run_id > 0 && !nothing_done &&
-            vs_store_open_read(&store, db_path, &ignored) != VS_OK)
+        if (o.store && result.run_id > 0 && vs_store_open_read(&store, db_path, &ignored) != VS_OK)
             store = NULL;
-        vs_report_outputs outputs = {.out_dir = nothing_done ? NULL : o.out_dir,
+        vs_report_outputs outputs = {.out_dir = o.out_dir,
                                      .db_path = !o.store    ? NULL
                                                 : o.db_path ? o.db_path
                                                             : "",
                                      .html_written = html_written,
-                                     .json_written = written && !nothing_done,
+                                     .json_written = written,
                                      .annotated = o.annotate && result.videos_done > 0,
                                      .snapshots = o.snapshots && result.videos_done > 0};
         vs_report_print_summary(stderr, &result, scan.videos, scan.video_count, store, &outputs);
         vs_store_close(store);
-        if (nothing_done)
-            fprintf(stderr,
-                    "  nothing analysed: every video is complete in %s (--force redoes them);\n"
-                    "  the last report stays: %s\n",
-                    VS_NAME(db_path), VS_NAME(html_path));
-        else
-            vs_report_print(stderr, &result, scan.videos, scan.video_count, verbose);
+        vs_report_print(stderr, &result, scan.videos, scan.video_count, verbose);
     } else {
         for (int i = 0; i < scan.video_count; i++)
             if (scan.videos[i].status == VS_VIDEO_FAILED)

@@ -65,6 +65,7 @@ typedef struct graph {
     vs_manifest *manifest;
     vs_torch *torch;
     vs_store *store;
+    char *analysis; /* this run's analysis text (analysis.h), recorded in runs.options */
     vs_pool frames, batches;
     vs_budget budget; /* bytes of pictures and per-video working sets */
     vs_queue queues[VS_QUEUE_COUNT];
@@ -144,7 +145,9 @@ static int parse_classes(graph *g, const char *classes, vs_error *err)
     return VS_OK;
 }
 
-static int open_model(graph *g, const vs_run_options *o, vs_error *err)
+/* The manifest, labels and --classes: what the store needs to tell which
+ * videos are complete, read without loading the weights. */
+static int load_manifest(graph *g, const vs_run_options *o, vs_error *err)
 {
     g->manifest = calloc(1, sizeof *g->manifest);
     if (!g->manifest)
@@ -156,11 +159,14 @@ static int open_model(graph *g, const vs_run_options *o, vs_error *err)
         return status;
     for (int c = 0; c < g->manifest->classes; c++)
         g->labels[c] = g->manifest->labels[c];
-    if ((status = parse_classes(g, o->classes, err)) != VS_OK)
-        return status;
+    return parse_classes(g, o->classes, err);
+}
+
+static int open_model(graph *g, const vs_run_options *o, vs_error *err)
+{
     /* The same plan as `vidsift bench` (core/plan.c). */
-    status = vs_plan_open_model(&g->torch, g->manifest, o->device, o->half, o->batch, BATCH_SLOTS,
-                                o->threads, err);
+    int status = vs_plan_open_model(&g->torch, g->manifest, o->device, o->half, o->batch,
+                                    BATCH_SLOTS, o->threads, err);
     if (status != VS_OK)
         return VS_EMODEL;
     /* The warmup batch's outputs must be what the manifest's decoder reads:
@@ -258,6 +264,7 @@ static void free_graph(graph *g)
     vs_gpumon_close(g->monitor.gpu);
     vs_torch_close(g->torch);
     free(g->manifest);
+    free(g->analysis);
 }
 
 /* Keeps every other sample when the series is full: the series covers the
@@ -497,13 +504,7 @@ static void summarize(graph *g, const vs_run_options *o, vs_video *videos, int v
     vs_stats_summary(&g->post.stats, &r->stages[VS_STAGE_POSTPROCESS]);
     vs_stats_summary(&g->track.stats, &r->stages[VS_STAGE_TRACK]);
     vs_stats_summary(&g->sink.stats, &r->stages[VS_STAGE_SINK]);
-    /* The bottleneck is the stage that costs most wall time per frame. */
-    double worst = -1;
-    for (int s = 0; s < VS_STAGE_COUNT; s++)
-        if (r->stages[s].ms_per_frame > worst) {
-            worst = r->stages[s].ms_per_frame;
-            r->bottleneck = r->stages[s].name;
-        }
+    r->bottleneck = vs_stats_bottleneck(r->stages, VS_STAGE_COUNT);
 
     static const char *const queue_names[VS_QUEUE_COUNT] = {"decoded", "batched", "inferred",
                                                             "detected", "tracked"};
@@ -586,8 +587,11 @@ static char *run_options_json(const vs_run_options *o, const char *analysis)
     return text;
 }
 
+/* Opens the store and marks the videos it holds complete under this run's
+ * analysis as skipped. Needs the manifest, not the model: a run with nothing
+ * left to do never loads the weights. */
 static int open_store(graph *g, const vs_run_options *o, vs_video *videos, int video_count,
-                      vs_run_result *result, vs_error *err)
+                      vs_error *err)
 {
     char path[4200];
     if (o->db_path)
@@ -597,11 +601,6 @@ static int open_store(graph *g, const vs_run_options *o, vs_video *videos, int v
     int status = vs_store_open(&g->store, path, err);
     if (status != VS_OK)
         return status;
-    char host[256] = "unknown";
-    gethostname(host, sizeof host - 1);
-    char versions[256];
-    snprintf(versions, sizeof versions, "{\"vidsift\":\"%s\",\"libtorch\":\"%s\"}", VS_VERSION,
-             vs_torch_version());
     /* What makes this run's rows what they are, stored with each video: a
      * video done under another model or other options is not complete. */
     char tracking[160];
@@ -627,19 +626,9 @@ static int open_store(graph *g, const vs_run_options *o, vs_video *videos, int v
         .tracking = o->track ? tracking : NULL,
         .zones_path = o->zones_path,
     };
-    char *analysis = NULL;
-    status = vs_analysis_describe(g->manifest, &analysis_options, &analysis, err);
-    if (status != VS_OK)
-        return status;
-    /* runs.options records the options in effect, the analysis first. */
-    char *recorded = run_options_json(o, analysis);
-    status = vs_store_begin_run(g->store, recorded ? recorded : "{}", versions,
-                                vs_torch_device_name(g->torch), host, &result->run_id, err);
-    free(recorded);
-    g->run_id = result->run_id;
+    status = vs_analysis_describe(g->manifest, &analysis_options, &g->analysis, err);
     if (status == VS_OK)
-        status = vs_store_set_analysis(g->store, analysis, err);
-    free(analysis);
+        status = vs_store_set_analysis(g->store, g->analysis, err);
     if (status != VS_OK)
         return status;
     for (int i = 0; i < video_count && !o->force; i++) {
@@ -652,6 +641,46 @@ static int open_store(graph *g, const vs_run_options *o, vs_video *videos, int v
             videos[i].status = VS_VIDEO_SKIPPED;
     }
     return VS_OK;
+}
+
+/* The runs row, once the model is open: it names the device in use. */
+static int begin_run(graph *g, const vs_run_options *o, vs_run_result *result, vs_error *err)
+{
+    char host[256] = "unknown";
+    gethostname(host, sizeof host - 1);
+    char versions[256];
+    snprintf(versions, sizeof versions, "{\"vidsift\":\"%s\",\"libtorch\":\"%s\"}", VS_VERSION,
+             vs_torch_version());
+    /* runs.options records the options in effect, the analysis first. */
+    char *recorded = run_options_json(o, g->analysis);
+    int status = vs_store_begin_run(g->store, recorded ? recorded : "{}", versions,
+                                    vs_torch_device_name(g->torch), host, &result->run_id, err);
+    free(recorded);
+    g->run_id = result->run_id;
+    return status;
+}
+
+/* Every video complete already: the result of a run that did nothing, with
+ * no model loaded, no runs row and no thread started. */
+static void summarize_nothing_to_do(const vs_run_options *o, int video_count, vs_run_result *r)
+{
+    snprintf(r->device, sizeof r->device, "%s", o->device ? o->device : "auto");
+    r->videos_skipped = video_count;
+    static const char *const names[VS_STAGE_COUNT] = {"decode",      "preprocess", "inference",
+                                                      "postprocess", "track",      "sinks"};
+    static const char *const units[VS_STAGE_COUNT] = {"frame", "frame", "batch",
+                                                      "frame", "frame", "frame"};
+    for (int s = 0; s < VS_STAGE_COUNT; s++)
+        r->stages[s] = (vs_stage_summary){.name = names[s], .unit = units[s]};
+    static const char *const queue_names[VS_QUEUE_COUNT] = {"decoded", "batched", "inferred",
+                                                            "detected", "tracked"};
+    for (int q = 0; q < VS_QUEUE_COUNT; q++)
+        r->queues[q] = (vs_queue_summary){.name = queue_names[q]};
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    r->rss_peak_bytes = (int64_t)usage.ru_maxrss * 1024;
+    r->rss_final_bytes = vs_rss_bytes();
+    snprintf(r->gpu_note, sizeof r->gpu_note, "no model loaded: nothing to do");
 }
 
 int vs_pipeline_run(const vs_run_options *o, vs_video *videos, int video_count,
@@ -670,9 +699,26 @@ int vs_pipeline_run(const vs_run_options *o, vs_video *videos, int video_count,
         if (videos[i].status != VS_VIDEO_FAILED)
             vs_fingerprint(&videos[i], &ignored);
     }
-    int status = open_model(g, o, err);
+    int status = load_manifest(g, o, err);
     if (status == VS_OK && o->store)
-        status = open_store(g, o, videos, video_count, result, err);
+        status = open_store(g, o, videos, video_count, err);
+    int skipped = 0;
+    for (int i = 0; i < video_count; i++)
+        skipped += videos[i].status == VS_VIDEO_SKIPPED;
+    if (status == VS_OK && video_count > 0 && skipped == video_count) {
+        /* Nothing left to do: the weights are never read into memory, and
+         * no run is recorded, so the last run's report stays the latest. */
+        summarize_nothing_to_do(o, video_count, result);
+        vs_store_close(g->store);
+        free_graph(g);
+        free(g);
+        return VS_OK;
+    }
+    if (status == VS_OK)
+        status = open_model(g, o, err);
+    result->model_loaded = g->torch != NULL;
+    if (status == VS_OK && o->store)
+        status = begin_run(g, o, result, err);
     if (status == VS_OK)
         status = make_pools(g, o, err);
     if (status == VS_OK)

@@ -95,7 +95,10 @@ typedef struct vs_run_result {
     int64_t torch_cuda_peak_bytes;
     int interrupted;
     int files_skipped, duplicates_dropped; /* copied from the options */
-    int started; /* 0: setup failed (model, store, memory) before any frame */
+    int started; /* 0: setup failed (model, store, memory) before any frame, or nothing to do */
+    /* 0: the model was not loaded - setup failed first, or every video was
+     * complete already (videos_skipped == video count, no runs row). */
+    int model_loaded;
     int64_t run_id;
 } vs_run_result;
 

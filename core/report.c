@@ -32,6 +32,7 @@ char *vs_report_json(const vs_run_result *r, const vs_video *videos, int video_c
     cJSON_AddNumberToObject(root, "fps_decoded", r->fps_decoded);
     cJSON_AddNumberToObject(root, "fps_analysed", r->fps_analysed);
     cJSON_AddBoolToObject(root, "interrupted", r->interrupted);
+    cJSON_AddBoolToObject(root, "model_loaded", r->model_loaded);
     cJSON *counts = cJSON_AddObjectToObject(root, "videos");
     cJSON_AddNumberToObject(counts, "done", r->videos_done);
     cJSON_AddNumberToObject(counts, "failed", r->videos_failed);

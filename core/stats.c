@@ -72,3 +72,15 @@ void vs_stats_summary(const vs_stage_stats *stats, vs_stage_summary *summary)
     summary->p95_ms = sorted[rank < 0 ? 0 : rank];
     free(sorted);
 }
+
+const char *vs_stats_bottleneck(const vs_stage_summary *stages, int count)
+{
+    const char *name = NULL;
+    double worst = 0; /* strictly more than nothing: a stage of zeros is no bottleneck */
+    for (int s = 0; s < count; s++)
+        if (stages[s].ms_per_frame > worst) {
+            worst = stages[s].ms_per_frame;
+            name = stages[s].name;
+        }
+    return name;
+}

@@ -31,6 +31,9 @@ void vs_stats_add(vs_stage_stats *stats, double ms, int frames);
 /* Folds other into stats (for stages that run as several threads). */
 void vs_stats_merge(vs_stage_stats *stats, const vs_stage_stats *other);
 void vs_stats_summary(const vs_stage_stats *stats, vs_stage_summary *summary);
+/* The name of the stage that costs most wall time per frame, or NULL when no
+ * stage recorded any: a run that analysed no frame has no bottleneck. */
+const char *vs_stats_bottleneck(const vs_stage_summary *stages, int count);
 double vs_now_ms(void); /* monotonic clock */
 
 #endif

@@ -45,7 +45,7 @@ pass "the summary: videos, per-class counts and outputs first, then the stages (
 # A rerun that skips every video keeps the last reports instead of writing zeros.
 cp "$page" "$WORK/page-before.html" && cp "$WORK/out/report.json" "$WORK/json-before"
 run_vidsift 0 --out "$WORK/out" --snapshots --conf 0.05 "$WORK/street.mp4"
-grep -q "0 done, 0 failed, 1 skipped" "$WORK/stderr" && grep -q "the last report stays" "$WORK/stderr" ||
+grep -q "nothing to do: 1 video already analysed" "$WORK/stderr" && grep -q "the last report stays" "$WORK/stderr" ||
     fail "an all-skipped rerun does not say so: $(cat "$WORK/stderr")"
 cmp -s "$page" "$WORK/page-before.html" && cmp -s "$WORK/out/report.json" "$WORK/json-before" ||
     fail "an all-skipped rerun replaced the last reports"

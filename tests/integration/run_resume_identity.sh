@@ -17,7 +17,7 @@ skipped_run() {
     local before after
     before=$(detections "$db")
     run_vidsift 0 "${common[@]}" "$@"
-    grep -q "0 done, 0 failed, 1 skipped" "$WORK/stderr" ||
+    grep -q "nothing to do: 1 video already analysed" "$WORK/stderr" ||
         fail "run $* did not skip the video: $(cat "$WORK/stderr")"
     grep -q "redone:" "$WORK/stderr" && fail "run $* says redone: $(grep redone: "$WORK/stderr")"
     after=$(detections "$db")
