@@ -8,11 +8,12 @@
  * stream-copied (no re-encode) into a temporary directory, so the isolated
  * stages, the pipeline and the sequential baseline all see the same frames.
  *
- * Owns: the temporary directory (removed at the end), a plain FFmpeg
- * demux+decode loop (what core/decode.c does minus queues and sampling), one
- * vs_torch per precision. Never: times a copy of a stage's code - each figure
- * comes from the function the pipeline calls, so a slow figure here is a slow
- * stage, not a slow benchmark. */
+ * Owns: the temporary directory (removed at the end), one vs_torch per
+ * precision. Never: times a copy of a stage's code - decoding is the decode
+ * stage's reader (core/reader.c), threads and model opening are the run's
+ * plan (core/plan.c), the sequential baseline is core/sequential.c - so a
+ * slow figure here is a slow stage, not a slow benchmark. This file holds
+ * the options, the order of the measurements and the printers. */
 #include <errno.h>
 #include <ftw.h>
 #include <getopt.h>
@@ -30,7 +31,6 @@
 
 #include <cjson/cJSON.h>
 #include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
 
 #include "annotate.h"
 #include "cli.h"
@@ -42,7 +42,9 @@
 #include "plan.h"
 #include "track.h"
 #include "preprocess.h"
+#include "reader.h"
 #include "scan.h"
+#include "sequential.h"
 #include "stats.h"
 #include "store.h"
 #include "vs_torch.h"
@@ -179,8 +181,7 @@ typedef struct bench {
     vs_run_result pipeline;
     /* the sequential baseline */
     int sequential_ran;
-    int64_t sequential_frames;
-    double sequential_seconds;
+    vs_sequential_result sequential;
 } bench;
 
 /* Set from the signal handler: the only state it touches. */
@@ -313,113 +314,15 @@ static const char *base_name(const char *path)
     return slash ? slash + 1 : path;
 }
 
-static int av_fail(vs_error *err, const char *path, const char *what, int averr)
-{
-    char reason[AV_ERROR_MAX_STRING_SIZE];
-    av_strerror(averr, reason, sizeof reason);
-    return vs_fail(err, VS_EIO, "%s: %s: %s", path, what, reason);
-}
-
-/* ---- a plain demux + decode loop ---- */
-
-typedef struct clip_decoder {
-    const char *path;
-    AVFormatContext *format;
-    AVCodecContext *codec;
-    AVPacket *packet;
-    int stream_index;
-    int draining; /* the demuxer is at its end; the decoder is being flushed */
-} clip_decoder;
-
-static void decoder_close(clip_decoder *d)
-{
-    avcodec_free_context(&d->codec);
-    avformat_close_input(&d->format);
-    av_packet_free(&d->packet);
-    memset(d, 0, sizeof *d);
-}
-
-/* threads: FFmpeg codec threads (decode_threads() for the pipeline's count). */
-static int decoder_open(clip_decoder *d, const char *path, int threads, vs_error *err)
-{
-    memset(d, 0, sizeof *d);
-    d->path = path;
-    int averr = avformat_open_input(&d->format, path, NULL, NULL);
-    if (averr < 0)
-        return av_fail(err, path, "cannot open", averr);
-    if ((averr = avformat_find_stream_info(d->format, NULL)) < 0)
-        return av_fail(err, path, "cannot read stream info", averr);
-    const AVCodec *codec = NULL;
-    d->stream_index = av_find_best_stream(d->format, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-    if (d->stream_index < 0 || !codec)
-        return vs_fail(err, VS_EINVAL, "%s: no decodable video stream", path);
-    d->codec = avcodec_alloc_context3(codec);
-    d->packet = av_packet_alloc();
-    if (!d->codec || !d->packet)
-        return vs_fail(err, VS_ENOMEM, "%s: out of memory for a decoder", path);
-    avcodec_parameters_to_context(d->codec, d->format->streams[d->stream_index]->codecpar);
-    d->codec->thread_count = threads;
-    d->codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-    if ((averr = avcodec_open2(d->codec, codec, NULL)) < 0)
-        return av_fail(err, path, "cannot open the decoder", averr);
-    return VS_OK;
-}
-
-/* The next picture into `picture` (VS_OK), VS_EOF at the end, or an error. */
-static int decoder_next(clip_decoder *d, AVFrame *picture, vs_error *err)
-{
-    for (;;) {
-        int averr = avcodec_receive_frame(d->codec, picture);
-        if (averr == 0)
-            return VS_OK;
-        if (averr == AVERROR_EOF)
-            return VS_EOF;
-        if (averr != AVERROR(EAGAIN))
-            return av_fail(err, d->path, "decoding failed", averr);
-        if (d->draining)
-            return VS_EOF;
-        averr = av_read_frame(d->format, d->packet);
-        if (averr == AVERROR_EOF) {
-            d->draining = 1;
-            avcodec_send_packet(d->codec, NULL);
-            continue;
-        }
-        if (averr < 0)
-            return av_fail(err, d->path, "read error", averr);
-        if (d->packet->stream_index == d->stream_index)
-            avcodec_send_packet(d->codec, d->packet); /* a corrupt packet: the decoder conceals */
-        av_packet_unref(d->packet);
-    }
-}
-
-/* What core/decode.c writes into a vs_video when the file opens, for the
- * sinks (store, annotate) that the baseline and the annotate measurement feed. */
-static void describe_video(vs_video *video, const clip_decoder *d)
-{
-    const AVStream *stream = d->format->streams[d->stream_index];
-    video->width = stream->codecpar->width;
-    video->height = stream->codecpar->height;
-    video->time_base_num = stream->time_base.num;
-    video->time_base_den = stream->time_base.den;
-    AVRational rate = stream->avg_frame_rate.num ? stream->avg_frame_rate : stream->r_frame_rate;
-    video->fps = rate.num && rate.den ? av_q2d(rate) : 0;
-    snprintf(video->codec, sizeof video->codec, "%s", d->codec->codec->name);
-    snprintf(video->container, sizeof video->container, "%s", d->format->iformat->name);
-    video->rotation = vs_stream_rotation(d->format->streams[d->stream_index]);
-}
-
-/* Fills a frame slot for the sinks from a decoded picture. */
+/* Fills a frame slot for the annotator from a decoded picture, as the
+ * decode stage does for an analysed frame. */
 static void describe_frame(vs_frame *frame, vs_video *video, int64_t index)
 {
-    int64_t pts = frame->picture->best_effort_timestamp;
     frame->kind = VS_FRAME_PICTURE;
     frame->video = video;
     frame->index = index;
-    frame->pts = pts;
-    frame->pts_ms =
-        pts == AV_NOPTS_VALUE || !video->time_base_den
-            ? (video->fps > 0 ? (int64_t)llround(index * 1000.0 / video->fps) : 0)
-            : (int64_t)llround(pts * 1000.0 * video->time_base_num / video->time_base_den);
+    frame->pts = frame->picture->best_effort_timestamp;
+    frame->pts_ms = (int64_t)llround(vs_reader_time_s(video, frame->pts, index) * 1000.0);
     frame->analysed = 1;
     frame->carried = 0;
 }
@@ -477,17 +380,6 @@ static int prepare_clips(bench *b, char **paths, int path_count, vs_error *err)
 /* Threads and model opening as `vidsift run` plans them (core/plan.c): a
  * stage measured with other threads than the pipeline uses would not be
  * comparable. */
-static int inference_threads(const bench *b)
-{
-    return vs_plan_inference_threads(b->config.threads);
-}
-
-/* The codec threads the pipeline gives its decoder (one job). */
-static int decode_threads(const vs_torch *torch)
-{
-    return vs_plan_codec_threads(vs_torch_is_cuda(torch), 1);
-}
-
 static int open_model(bench *b, vs_torch **torch, int half, int max_batch, vs_error *err)
 {
     return vs_plan_open_model(torch, &b->manifest, b->config.device, half, max_batch, 1,
@@ -495,8 +387,8 @@ static int open_model(bench *b, vs_torch **torch, int half, int max_batch, vs_er
 }
 
 /* Decode and preprocess, each timed on its own, over every clip: decode is
- * the FFmpeg loop, preprocess is vs_preprocess_frame into the model's input
- * (position i % max_batch), so the model then runs on real frames. */
+ * the decode stage's reader with its codec threads, preprocess is vs_preprocess_frame into the
+ * model's input (position i % max_batch), so the model then runs on real frames. */
 static int measure_decode_preprocess(bench *b, vs_torch *torch, int max_batch, vs_error *err)
 {
     size_t frame_floats = (size_t)3 * b->manifest.input_height * b->manifest.input_width;
@@ -514,20 +406,23 @@ static int measure_decode_preprocess(bench *b, vs_torch *torch, int max_batch, v
     int64_t frames = 0;
     for (int c = 0; c < b->clip_count && status == VS_OK; c++) {
         bench_clip *clip = &b->clips[c];
-        clip_decoder d;
-        status = decoder_open(&d, clip->path, decode_threads(torch), err);
-        int rotation = status == VS_OK ? vs_stream_rotation(d.format->streams[d.stream_index]) : 0;
+        vs_reader reader;
+        vs_video video = {0};
+        status = vs_reader_open(&reader, clip->path,
+                                vs_plan_codec_threads(vs_torch_is_cuda(torch), 1), err);
+        if (status == VS_OK)
+            vs_reader_describe(&reader, &video);
         while (status == VS_OK && !stop_requested) {
             double started = vs_now_ms();
-            status = decoder_next(&d, picture, err);
+            status = vs_reader_next(&reader, picture, err);
             decode_ms += vs_now_ms() - started;
             if (status != VS_OK)
                 break;
             int position = (int)(frames % max_batch);
             started = vs_now_ms();
             status =
-                vs_preprocess_frame(&preprocess, picture, rotation, input + position * frame_floats,
-                                    &b->geometry[position], err);
+                vs_preprocess_frame(&preprocess, picture, video.rotation,
+                                    input + position * frame_floats, &b->geometry[position], err);
             preprocess_ms += vs_now_ms() - started;
             b->source_width[position] = picture->width;
             b->source_height[position] = picture->height;
@@ -539,7 +434,7 @@ static int measure_decode_preprocess(bench *b, vs_torch *torch, int max_batch, v
             frames++;
             av_frame_unref(picture);
         }
-        decoder_close(&d);
+        vs_reader_close(&reader);
         if (status == VS_EOF)
             status = VS_OK;
     }
@@ -851,19 +746,19 @@ static int measure_annotate(bench *b, vs_error *err)
     char encoder[32] = "";
     for (int i = 0; i < scan.video_count && status == VS_OK && !stop_requested; i++) {
         vs_video *video = &scan.videos[i];
-        clip_decoder d;
+        vs_reader reader;
         char path[PATH_MAX];
         vs_annotate *annotate = NULL;
-        status = decoder_open(&d, video->path, 0, err);
+        status = vs_reader_open(&reader, video->path, 0, err);
         if (status == VS_OK) {
-            describe_video(video, &d);
+            vs_reader_describe(&reader, video);
             double started = vs_now_ms();
             status =
                 vs_annotate_open(&annotate, video, annotated_path(b, "annotate", video, path), err);
             annotate_ms += vs_now_ms() - started;
         }
         for (int64_t index = 0; status == VS_OK && !stop_requested; index++) {
-            if ((status = decoder_next(&d, frame->picture, err)) != VS_OK)
+            if ((status = vs_reader_next(&reader, frame->picture, err)) != VS_OK)
                 break;
             describe_frame(frame, video, index);
             int w = frame->picture->width, h = frame->picture->height;
@@ -888,7 +783,7 @@ static int measure_annotate(bench *b, vs_error *err)
             annotate_ms += vs_now_ms() - started;
             status = status == VS_OK ? closed : status;
         }
-        decoder_close(&d);
+        vs_reader_close(&reader);
     }
     if (frame)
         av_frame_free(&frame->picture);
@@ -904,85 +799,9 @@ static int measure_annotate(bench *b, vs_error *err)
     return VS_OK;
 }
 
-/* One video of the sequential baseline: every frame goes through every step
- * before the next frame is decoded. */
-static int sequential_video(bench *b, vs_video *video, vs_torch *torch, vs_preprocess *pre,
-                            vs_store *store, int64_t run_id, void **scratch, vs_frame *frame,
-                            vs_error *err)
-{
-    clip_decoder d;
-    char path[PATH_MAX];
-    int status = decoder_open(&d, video->path, 1, err);
-    int64_t video_id = 0;
-    vs_annotate *annotate = NULL;
-    AVFrame *picture = frame->picture;
-    if (status == VS_OK)
-        describe_video(video, &d);
-    if (status == VS_OK && store)
-        status = vs_store_begin_video(store, run_id, video, &video_id, err);
-    if (status == VS_OK && b->config.annotate)
-        status =
-            vs_annotate_open(&annotate, video, annotated_path(b, "sequential", video, path), err);
-    while (status == VS_OK && !stop_requested) {
-        status = decoder_next(&d, picture, err);
-        if (status != VS_OK)
-            break;
-        vs_letterbox geometry;
-        vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
-        int output_count = 0;
-        status = vs_preprocess_frame(pre, picture, video->rotation, vs_torch_input(torch, 0),
-                                     &geometry, err);
-        if (status == VS_OK)
-            status = vs_torch_submit(torch, 0, 1, err);
-        if (status == VS_OK)
-            status = vs_torch_wait(torch, 0, outputs, &output_count, err);
-        if (status != VS_OK)
-            break;
-        model_outputs m;
-        model_outputs_from(&m, outputs, output_count);
-        if (!*scratch && !(*scratch = malloc(vs_detect_scratch_size(&b->manifest, m.shapes[0])))) {
-            status = vs_fail(err, VS_ENOMEM, "out of memory for the detection scratch");
-            break;
-        }
-        describe_frame(frame, video, video->frames_decoded);
-        int count = detect_position(b, &m, 0, *scratch, frame->detections, err);
-        if (count < 0) {
-            status = VS_EMODEL;
-            break;
-        }
-        frame->detection_count = count;
-        vs_detect_to_source(frame->detections, count, &geometry, picture->width, picture->height);
-        video->frames_decoded++;
-        video->frames_analysed++;
-        if (store)
-            status = vs_store_add_frame(store, video_id, frame, b->labels, err);
-        if (status == VS_OK && annotate)
-            status = vs_annotate_frame(annotate, frame, b->labels, err);
-        av_frame_unref(picture);
-    }
-    if (status == VS_EOF)
-        status = VS_OK;
-    if (stop_requested && status == VS_OK)
-        status = vs_fail(err, VS_EINTR, "interrupted");
-    video->status = status == VS_OK ? VS_VIDEO_DONE : VS_VIDEO_FAILED;
-    if (status != VS_OK)
-        snprintf(video->error.msg, sizeof video->error.msg, "%s", err->msg);
-    if (annotate) {
-        int closed = vs_annotate_close(annotate, status == VS_OK, err);
-        status = status == VS_OK ? closed : status;
-    }
-    if (store && video_id) {
-        int ended = vs_store_end_video(store, video_id, video, err);
-        status = status == VS_OK ? ended : status;
-    }
-    decoder_close(&d);
-    return status;
-}
-
-/* The baseline: the same code as the pipeline's stages, called one after the
- * other on this thread, batch 1, a single-threaded decoder, nothing
- * overlapped. Timed like the pipeline's wall_s: from the first frame to the
- * last video's end, with the model loaded and the store opened beforehand. */
+/* The baseline (core/sequential.c): the same calls as the pipeline's
+ * stages, one after the other on this thread, batch 1, nothing overlapped,
+ * writing its own database and annotated videos beside the pipeline's. */
 static int run_sequential(bench *b, vs_error *err)
 {
     vs_scan_result scan;
@@ -990,56 +809,26 @@ static int run_sequential(bench *b, vs_error *err)
     if (status != VS_OK)
         return status;
     say("the sequential baseline (one thread, batch 1)");
-    double started = 0, ended_ms = 0;
-    vs_torch *torch = NULL;
-    vs_preprocess pre;
-    vs_store *store = NULL;
-    int64_t run_id = 0;
-    void *scratch = NULL;
-    vs_frame *frame = calloc(1, sizeof *frame);
-    int pre_ready = 0;
-    if (!frame || !(frame->picture = av_frame_alloc()))
-        status = vs_fail(err, VS_ENOMEM, "out of memory");
+    char store_path[PATH_MAX], annotate_dir[PATH_MAX];
+    snprintf(store_path, sizeof store_path, "%s/sequential.db", b->temp_dir);
+    snprintf(annotate_dir, sizeof annotate_dir, "%s/sequential", b->temp_dir);
+    if (b->config.annotate && mkdir(annotate_dir, 0777) != 0 && errno != EEXIST)
+        status = vs_fail(err, VS_EIO, "%s: %s", annotate_dir, strerror(errno));
+    vs_sequential_options options = {
+        .manifest = &b->manifest,
+        .device = b->config.device,
+        .half = b->config.half,
+        .threads = b->config.threads,
+        .store_path = b->config.store ? store_path : NULL,
+        .annotate_dir = b->config.annotate ? annotate_dir : NULL,
+        .stop = &stop_requested,
+    };
     if (status == VS_OK)
-        status = open_model(b, &torch, b->config.half, 1, err);
-    if (status == VS_OK && (status = vs_preprocess_init(&pre, &b->manifest, err)) == VS_OK)
-        pre_ready = 1;
-    if (status == VS_OK && b->config.store) {
-        char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/sequential.db", b->temp_dir);
-        status = vs_store_open(&store, path, err);
-        if (status == VS_OK)
-            status = vs_store_begin_run(store, "{\"bench\":\"sequential\"}", NULL, b->device, NULL,
-                                        &run_id, err);
-    }
-    int64_t frames = 0;
-    started = vs_now_ms();
-    for (int i = 0; i < scan.video_count && status == VS_OK; i++) {
-        status =
-            sequential_video(b, &scan.videos[i], torch, &pre, store, run_id, &scratch, frame, err);
-        frames += scan.videos[i].frames_decoded;
-    }
-    ended_ms = vs_now_ms();
-    if (store) {
-        int ended = vs_store_end_run(store, run_id, status == VS_OK ? "done" : "failed", NULL, err);
-        status = status == VS_OK ? ended : status;
-        vs_store_close(store);
-    }
-    if (pre_ready)
-        vs_preprocess_free(&pre);
-    vs_torch_close(torch);
-    free(scratch);
-    if (frame)
-        av_frame_free(&frame->picture);
-    free(frame);
-    double seconds = (ended_ms - started) / 1000;
+        status = vs_sequential_run(&options, scan.videos, scan.video_count, &b->sequential, err);
     vs_scan_free(&scan);
-    if (status != VS_OK)
-        return status;
-    b->sequential_ran = 1;
-    b->sequential_frames = frames;
-    b->sequential_seconds = seconds;
-    return VS_OK;
+    if (status == VS_OK)
+        b->sequential_ran = 1;
+    return status;
 }
 
 /* ---- figures ---- */
@@ -1087,8 +876,8 @@ static void summarise(const bench *b, bench_summary *s)
     }
     if (s->batch_low && s->batch_high && s->batch_low != s->batch_high && s->batch_low->fps > 0)
         s->batch_speedup = s->batch_high->fps / s->batch_low->fps;
-    if (b->sequential_ran && b->sequential_seconds > 0) {
-        s->sequential_fps = b->sequential_frames / b->sequential_seconds;
+    if (b->sequential_ran && b->sequential.seconds > 0) {
+        s->sequential_fps = b->sequential.frames / b->sequential.seconds;
         if (s->sequential_fps > 0)
             s->sequential_ratio = s->pipeline_fps / s->sequential_fps;
     }
@@ -1105,7 +894,8 @@ static double mib(int64_t bytes)
 static void print_table(FILE *out, const bench *b, const bench_summary *s)
 {
     fprintf(out, "\nvidsift bench: %s on %s; CPU inference threads: %d%s\n", b->manifest.name,
-            b->device, inference_threads(b), b->config.threads ? "" : " (all cores)");
+            b->device, vs_plan_inference_threads(b->config.threads),
+            b->config.threads ? "" : " (all cores)");
     fprintf(out, "inputs (%s):\n",
             b->config.frames > 0 ? "the first --frames frames of each clip" : "whole clips");
     for (int i = 0; i < b->clip_count; i++)
@@ -1132,7 +922,7 @@ static void print_table(FILE *out, const bench *b, const bench_summary *s)
     }
     if (b->sequential_ran)
         fprintf(out, "  %-30s %9lld %9.3f %11.1f  (one thread, batch 1, no overlap)\n",
-                "sequential baseline", (long long)b->sequential_frames, b->sequential_seconds,
+                "sequential baseline", (long long)b->sequential.frames, b->sequential.seconds,
                 s->sequential_fps);
     fputc('\n', out);
     if (s->slowest && b->pipeline_ran)
@@ -1167,7 +957,7 @@ static char *json_text(const bench *b, const bench_summary *s)
     cJSON_AddStringToObject(root, "model", b->manifest.name);
     cJSON_AddStringToObject(root, "model_path", b->manifest.model_path);
     cJSON_AddStringToObject(root, "device", b->device);
-    cJSON_AddNumberToObject(root, "threads", inference_threads(b));
+    cJSON_AddNumberToObject(root, "threads", vs_plan_inference_threads(b->config.threads));
     cJSON_AddNumberToObject(root, "frames_per_clip", b->config.frames);
     cJSON *clips = cJSON_AddArrayToObject(root, "clips");
     for (int i = 0; i < b->clip_count; i++) {
@@ -1233,8 +1023,8 @@ static char *json_text(const bench *b, const bench_summary *s)
     }
     if (b->sequential_ran) {
         cJSON *sequential = cJSON_AddObjectToObject(root, "sequential");
-        cJSON_AddNumberToObject(sequential, "frames", (double)b->sequential_frames);
-        cJSON_AddNumberToObject(sequential, "seconds", b->sequential_seconds);
+        cJSON_AddNumberToObject(sequential, "frames", (double)b->sequential.frames);
+        cJSON_AddNumberToObject(sequential, "seconds", b->sequential.seconds);
         cJSON_AddNumberToObject(sequential, "fps", s->sequential_fps);
         cJSON_AddNumberToObject(sequential, "pipeline_ratio", s->sequential_ratio);
     }

@@ -3,114 +3,42 @@
  * frames are analysed (--every, --sample-fps, --skip-similar), and sends
  * frame slots downstream between a START and an END marker.
  *
- * It owns the video's FFmpeg contexts while decoding it. A bad video ends
- * that video (status FAILED, error says why), never the run. It never drops
- * a frame that a sink needs: when the frame pool is empty it waits. */
+ * It reads each video through core/reader.c (the one demux + decode loop,
+ * which `vidsift bench` measures too) and owns that reader while decoding
+ * the video. A bad video ends that video (status FAILED, error says why),
+ * never the run. It never drops a frame that a sink needs: when the frame
+ * pool is empty it waits. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-#include <libavutil/display.h>
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
 
+#include "reader.h"
 #include "scaler.h"
 #include "stages.h"
 
 #define THUMB_SIZE 32
 
 typedef struct decoder {
-    AVFormatContext *format;
-    AVCodecContext *codec;
-    AVPacket *packet;
-    AVFrame *scratch;
-    int stream_index;
-    AVRational time_base;
+    vs_reader reader;
+    AVFrame *scratch; /* the picture just decoded, until a frame slot takes it */
     /* sampling state */
     double next_sample_s;
     vs_scaler thumb_scaler; /* per video, keyed on all the picture's properties */
     uint8_t last_thumb[THUMB_SIZE * THUMB_SIZE], thumb[THUMB_SIZE * THUMB_SIZE];
     int have_thumb;
     int analysed_width, analysed_height; /* of the last analysed picture, 0 before one */
-    double busy_since; /* decode time per frame excludes waiting on a full pipeline */
     /* Taken from the run's memory budget when the video opens, for what it
      * holds besides pictures in flight; given back with its END marker. */
     int64_t working_set_bytes;
 } decoder;
 
-static int av_fail(vs_error *err, const char *path, const char *what, int averr)
-{
-    char reason[AV_ERROR_MAX_STRING_SIZE];
-    av_strerror(averr, reason, sizeof reason);
-    return vs_fail(err, VS_EIO, "%s: %s: %s", VS_NAME(path), what, reason);
-}
-
-int vs_stream_rotation(const struct AVStream *stream)
-{
-    const uint8_t *matrix = av_stream_get_side_data(stream, AV_PKT_DATA_DISPLAYMATRIX, NULL);
-    if (!matrix)
-        return 0;
-    double degrees = -av_display_rotation_get((const int32_t *)matrix);
-    int rotation = (int)lround(degrees / 90.0) * 90 % 360;
-    return rotation < 0 ? rotation + 360 : rotation;
-}
-
-static int open_video(decoder *d, vs_video *video, int codec_threads, vs_error *err)
-{
-    int averr = avformat_open_input(&d->format, video->path, NULL, NULL);
-    if (averr < 0)
-        return av_fail(err, video->path, "cannot open", averr);
-    if ((averr = avformat_find_stream_info(d->format, NULL)) < 0)
-        return av_fail(err, video->path, "cannot read stream info", averr);
-    const AVCodec *codec = NULL;
-    d->stream_index = av_find_best_stream(d->format, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
-    if (d->stream_index < 0)
-        return vs_fail(err, VS_EINVAL, "%s: no video stream", VS_NAME(video->path));
-    AVStream *stream = d->format->streams[d->stream_index];
-    if (stream->disposition & AV_DISPOSITION_ATTACHED_PIC ||
-        !strncmp(d->format->iformat->name, "image2", 6) ||
-        strstr(d->format->iformat->name, "_pipe"))
-        return vs_fail(err, VS_EINVAL, "%s: a still image, not a video", VS_NAME(video->path));
-    if (!codec)
-        return vs_fail(err, VS_EINVAL, "%s: no decoder for codec '%s'", VS_NAME(video->path),
-                       avcodec_get_name(stream->codecpar->codec_id));
-    d->codec = avcodec_alloc_context3(codec);
-    if (!d->codec)
-        return vs_fail(err, VS_ENOMEM, "%s: out of memory for a decoder", VS_NAME(video->path));
-    avcodec_parameters_to_context(d->codec, stream->codecpar);
-    d->codec->thread_count = codec_threads;
-    d->codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-    if ((averr = avcodec_open2(d->codec, codec, NULL)) < 0)
-        return av_fail(err, video->path, "cannot open the decoder", averr);
-    d->packet = av_packet_alloc();
-    d->scratch = av_frame_alloc();
-    if (!d->packet || !d->scratch)
-        return vs_fail(err, VS_ENOMEM, "%s: out of memory", VS_NAME(video->path));
-    d->time_base = stream->time_base;
-
-    snprintf(video->container, sizeof video->container, "%s", d->format->iformat->name);
-    snprintf(video->codec, sizeof video->codec, "%s", codec->name);
-    video->width = stream->codecpar->width;
-    video->height = stream->codecpar->height;
-    video->rotation = vs_stream_rotation(stream);
-    AVRational rate = stream->avg_frame_rate.num ? stream->avg_frame_rate : stream->r_frame_rate;
-    video->fps = rate.num && rate.den ? av_q2d(rate) : 0;
-    video->duration_s = d->format->duration > 0 ? d->format->duration / (double)AV_TIME_BASE : 0;
-    /* Read meanwhile by the progress display: atomic stores (here and below). */
-    __atomic_store_n(&video->frames_expected, stream->nb_frames, __ATOMIC_RELAXED);
-    video->time_base_num = stream->time_base.num;
-    video->time_base_den = stream->time_base.den;
-    video->has_audio = av_find_best_stream(d->format, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0) >= 0;
-    return VS_OK;
-}
-
 static void close_video(decoder *d)
 {
-    avcodec_free_context(&d->codec);
-    avformat_close_input(&d->format);
-    av_packet_free(&d->packet);
+    vs_reader_close(&d->reader);
     av_frame_free(&d->scratch);
     vs_scaler_free(&d->thumb_scaler);
     memset(d, 0, sizeof *d);
@@ -224,7 +152,7 @@ static double mib(int64_t bytes)
  * now, with one line, rather than let it take the machine's memory. */
 static int reserve_working_set(vs_decode_stage *stage, decoder *d, vs_video *video, vs_error *err)
 {
-    const AVCodecParameters *par = d->format->streams[d->stream_index]->codecpar;
+    const AVCodecParameters *par = vs_reader_parameters(&d->reader);
     int64_t picture =
         par->format >= 0 ? av_image_get_buffer_size(par->format, par->width, par->height, 64) : 0;
     if (picture <= 0)
@@ -258,13 +186,10 @@ static int64_t picture_bytes(const AVFrame *picture)
 static int emit_picture(vs_decode_stage *stage, decoder *d, vs_video *video, vs_error *err)
 {
     AVFrame *picture = d->scratch;
-    vs_stats_add(&stage->stats, vs_now_ms() - d->busy_since, 1);
     int64_t index = video->frames_decoded;
     __atomic_store_n(&video->frames_decoded, index + 1, __ATOMIC_RELAXED);
     int64_t pts = picture->best_effort_timestamp;
-    double t_s = pts != AV_NOPTS_VALUE ? pts * av_q2d(d->time_base)
-                 : video->fps > 0      ? index / video->fps
-                                       : 0;
+    double t_s = vs_reader_time_s(video, pts, index);
     int fate = classify_frame(d, &stage->sampling, index, t_s, picture);
     if (fate == 0 && !stage->sampling.keep_unsampled) {
         av_frame_unref(picture);
@@ -299,24 +224,7 @@ static int emit_picture(vs_decode_stage *stage, decoder *d, vs_video *video, vs_
     frame->detection_count = 0;
     video->frames_analysed += fate == 1;
     av_frame_move_ref(frame->picture, picture);
-    int status = vs_queue_push(stage->out, frame);
-    d->busy_since = vs_now_ms();
-    return status;
-}
-
-/* Drains decoded frames; returns VS_OK, VS_EINTR, or an error. */
-static int receive_frames(vs_decode_stage *stage, decoder *d, vs_video *video, vs_error *err)
-{
-    for (;;) {
-        int averr = avcodec_receive_frame(d->codec, d->scratch);
-        if (averr == AVERROR(EAGAIN) || averr == AVERROR_EOF)
-            return VS_OK;
-        if (averr < 0)
-            return av_fail(err, video->path, "decoding failed", averr);
-        int status = emit_picture(stage, d, video, err);
-        if (status != VS_OK)
-            return status;
-    }
+    return vs_queue_push(stage->out, frame);
 }
 
 /* A signal, or a store that can record nothing more: decoding on would be
@@ -328,47 +236,37 @@ static int stopping(const vs_decode_stage *stage)
 
 static int decode_video(vs_decode_stage *stage, decoder *d, vs_video *video, vs_error *err)
 {
-    int status = open_video(d, video, stage->codec_threads, err);
-    if (status == VS_OK)
-        status = reserve_working_set(stage, d, video, err);
+    int status = vs_reader_open(&d->reader, video->path, stage->codec_threads, err);
     if (status != VS_OK)
+        return status;
+    vs_reader_describe(&d->reader, video);
+    if (!(d->scratch = av_frame_alloc()))
+        return vs_fail(err, VS_ENOMEM, "%s: out of memory", VS_NAME(video->path));
+    if ((status = reserve_working_set(stage, d, video, err)) != VS_OK)
         return status;
     if ((status = send_marker(stage, video, VS_FRAME_VIDEO_START, 0)) != VS_OK)
         return status;
-    d->busy_since = vs_now_ms();
-    int corrupt_packets = 0;
     for (;;) {
         if (stopping(stage))
             return VS_EINTR;
-        int averr = av_read_frame(d->format, d->packet);
-        if (averr == AVERROR_EOF)
+        /* Decode time per frame: waiting on a full pipeline is not in it. */
+        double started = vs_now_ms();
+        status = vs_reader_next(&d->reader, d->scratch, err);
+        if (status == VS_EOF)
             break;
-        if (averr < 0) {
-            /* A read error mid-file (truncation): keep what was decoded, then fail. */
-            avcodec_send_packet(d->codec, NULL);
-            receive_frames(stage, d, video, err);
-            return av_fail(err, video->path, "read error", averr);
-        }
-        if (d->packet->stream_index != d->stream_index) {
-            av_packet_unref(d->packet);
-            continue;
-        }
-        averr = avcodec_send_packet(d->codec, d->packet);
-        av_packet_unref(d->packet);
-        if (averr < 0 && averr != AVERROR(EAGAIN))
-            corrupt_packets++; /* the decoder conceals; the count goes into the error */
-        if ((status = receive_frames(stage, d, video, err)) != VS_OK)
+        if (status != VS_OK)
+            return status;
+        vs_stats_add(&stage->stats, vs_now_ms() - started, 1);
+        if ((status = emit_picture(stage, d, video, err)) != VS_OK)
             return status;
     }
-    avcodec_send_packet(d->codec, NULL);
-    if ((status = receive_frames(stage, d, video, err)) != VS_OK)
-        return status;
     if (video->frames_decoded == 0)
         return vs_fail(err, VS_EINVAL, "%s: no frame could be decoded", VS_NAME(video->path));
     if (video->frames_expected > 0 && video->frames_decoded < video->frames_expected * 9 / 10)
         return vs_fail(err, VS_EIO, "%s: truncated: decoded %lld of %lld frames",
                        VS_NAME(video->path), (long long)video->frames_decoded,
                        (long long)video->frames_expected);
+    int corrupt_packets = d->reader.corrupt_packets;
     if (corrupt_packets > 0 && video->frames_decoded < corrupt_packets)
         return vs_fail(err, VS_EIO, "%s: %d corrupt packets", VS_NAME(video->path),
                        corrupt_packets);

@@ -64,11 +64,6 @@ typedef struct vs_video {
     char warning[512];
 } vs_video;
 
-/* The clockwise turn (0, 90, 180, 270) a player applies to the stream's
- * pictures: its display matrix, rounded to a quarter turn (core/decode.c). */
-struct AVStream;
-int vs_stream_rotation(const struct AVStream *stream);
-
 typedef enum vs_frame_kind {
     VS_FRAME_PICTURE,
     VS_FRAME_VIDEO_START, /* before the first picture of a video */
