@@ -39,7 +39,7 @@ static const struct {
 } video_tables[] = {
     {"detections",
      "frame_index, pts_ms, class_id, label, score, x1, y1, x2, y2, carried, track_id"},
-    {"snapshots", "kind, class_id, score, path"},
+    {"snapshots", "kind, class_id, score, path, frame_index, x1, y1, x2, y2"},
     {"tracks", "track_id, class_id, label, first_frame, last_frame, first_ms, last_ms, detections,"
                " mean_score, speed_kmh"},
     {"zones", "name, kind, points, direction_in, direction_out"},
@@ -49,8 +49,8 @@ static const struct {
 };
 /* A new schema version may add a table or a column of a video: merge must
  * copy it, or a merged database would silently lose it. */
-_Static_assert(VS_STORE_SCHEMA_VERSION == 3,
-               "merge.c copies the tables of schema v3: add what the new version adds");
+_Static_assert(VS_STORE_SCHEMA_VERSION == 4,
+               "merge.c copies the tables of schema v4: add what the new version adds");
 
 typedef struct merge_state {
     sqlite3 *db;          /* OUT, with the shard attached as "shard" */

@@ -47,6 +47,8 @@ typedef struct region {
     int width, height, format;
     enum AVColorSpace colorspace;
     enum AVColorRange color_range;
+    int x, y;            /* its top left corner in the picture (coded pixels) */
+    int64_t frame_index; /* of the picture it was copied from */
 } region;
 
 typedef struct class_best {
@@ -143,6 +145,8 @@ static int copy_region(vs_snapshot *s, region *r, const AVFrame *picture, int x0
         memcpy(r->data[1], picture->data[1], AVPALETTE_SIZE);
     r->width = width;
     r->height = height;
+    r->x = x0;
+    r->y = y0;
     r->format = picture->format;
     r->colorspace = picture->colorspace;
     r->color_range = picture->color_range;
@@ -160,6 +164,7 @@ int vs_snapshot_frame(vs_snapshot *s, const vs_frame *frame, const char *const *
     int status = VS_OK;
     if (!s->have_thumb) {
         status = copy_region(s, &s->thumb, picture, 0, 0, picture->width, picture->height, err);
+        s->thumb.frame_index = frame->index;
         s->have_thumb = status == VS_OK;
     }
     for (int i = 0; i < frame->detection_count && status == VS_OK; i++) {
@@ -179,6 +184,7 @@ int vs_snapshot_frame(vs_snapshot *s, const vs_frame *frame, const char *const *
         if (x1 <= x0 || y1 <= y0)
             continue; /* off the picture: nothing to show */
         status = copy_region(s, &best->crop, picture, x0, y0, x1, y1, err);
+        best->crop.frame_index = frame->index;
         if (status == VS_OK) {
             s->classes_seen += !best->present;
             best->present = 1;
@@ -335,8 +341,19 @@ static int write_snapshot(vs_snapshot *s, tjhandle compressor, const region *r, 
     if (status == VS_OK)
         status = write_jpeg(compressor, &image, s->video->path, path, err);
     av_free(image.pixels);
+    /* The box is the region copied, in coded pixels like the detections:
+     * the JPEG shows it upright. */
+    vs_store_snapshot row = {.kind = kind,
+                             .class_id = class_id,
+                             .score = score,
+                             .path = path,
+                             .frame_index = r->frame_index,
+                             .x1 = r->x,
+                             .y1 = r->y,
+                             .x2 = r->x + r->width,
+                             .y2 = r->y + r->height};
     if (status == VS_OK && store)
-        status = vs_store_add_snapshot(store, video_id, kind, class_id, score, path, err);
+        status = vs_store_add_snapshot(store, video_id, &row, err);
     return status;
 }
 

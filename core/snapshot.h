@@ -43,7 +43,8 @@ int vs_snapshot_frame(vs_snapshot *s, const vs_frame *frame, const char *const *
                       vs_error *err);
 /* Writes thumb.jpg and one <label>.jpg per class seen; when store is not
  * NULL, records each file with vs_store_add_snapshot ("thumb", or "best" with
- * its class and score). Files that can be written are written and recorded
+ * its class and score; both with the frame index and the box they were cut
+ * from). Files that can be written are written and recorded
  * even when another fails; the first error is returned. Frees s in every
  * case; NULL is ignored. */
 int vs_snapshot_close(vs_snapshot *s, struct vs_store *store, int64_t video_id, vs_error *err);

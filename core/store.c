@@ -234,11 +234,21 @@ static const char schema_v3[] =
     "  label TEXT);"
     "CREATE INDEX visits_video ON visits(video_id, zone);";
 
+/* Schema v4: where a snapshot was cut from - its frame and the crop's box in
+ * coded source pixels - so a reader can find it among the detections. Rows
+ * of older runs keep their ids and read NULL there. */
+static const char schema_v4[] = "ALTER TABLE snapshots ADD COLUMN frame_index INTEGER;"
+                                "ALTER TABLE snapshots ADD COLUMN x1 INTEGER;"
+                                "ALTER TABLE snapshots ADD COLUMN y1 INTEGER;"
+                                "ALTER TABLE snapshots ADD COLUMN x2 INTEGER;"
+                                "ALTER TABLE snapshots ADD COLUMN y2 INTEGER;";
+
 /* migrations[v] takes a database from user_version v to v + 1. */
 static const char *const migrations[VS_STORE_SCHEMA_VERSION] = {
     schema_v1, /* 0 -> 1: empty file to the first schema */
     schema_v2, /* 1 -> 2: identity by canonical path, unique outputs, analysis per video */
     schema_v3, /* 2 -> 3: tracks, zones, crossings, visits */
+    schema_v4, /* 3 -> 4: a snapshot's frame and crop box */
 };
 
 #define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
@@ -1207,25 +1217,32 @@ int vs_store_set_annotated(vs_store *store, int64_t video_id, const char *annota
     return status != VS_OK ? status : store_commit_if_due(store, err);
 }
 
-int vs_store_add_snapshot(vs_store *store, int64_t video_id, const char *kind, int class_id,
-                          double score, const char *path, vs_error *err)
+int vs_store_add_snapshot(vs_store *store, int64_t video_id, const vs_store_snapshot *snapshot,
+                          vs_error *err)
 {
+    assert(snapshot->x1 <= snapshot->x2 && snapshot->y1 <= snapshot->y2);
     sqlite3_stmt *stmt;
     int status = store_begin(store, err);
     if (status == VS_OK)
         status = store_prepare(store,
-                               "INSERT INTO snapshots(video_id, kind, class_id, score, path)"
-                               " VALUES(?1, ?2, ?3, ?4, ?5)",
+                               "INSERT INTO snapshots(video_id, kind, class_id, score, path,"
+                               " frame_index, x1, y1, x2, y2)"
+                               " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                                &stmt, "record a snapshot", err);
     if (status != VS_OK)
         return status;
     sqlite3_bind_int64(stmt, 1, video_id);
-    sqlite3_bind_text(stmt, 2, kind, -1, SQLITE_STATIC);
-    if (class_id >= 0) {
-        sqlite3_bind_int(stmt, 3, class_id);
-        sqlite3_bind_double(stmt, 4, score);
+    sqlite3_bind_text(stmt, 2, snapshot->kind, -1, SQLITE_STATIC);
+    if (snapshot->class_id >= 0) {
+        sqlite3_bind_int(stmt, 3, snapshot->class_id);
+        sqlite3_bind_double(stmt, 4, snapshot->score);
     }
-    sqlite3_bind_text(stmt, 5, path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, snapshot->path, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 6, snapshot->frame_index);
+    sqlite3_bind_int(stmt, 7, snapshot->x1);
+    sqlite3_bind_int(stmt, 8, snapshot->y1);
+    sqlite3_bind_int(stmt, 9, snapshot->x2);
+    sqlite3_bind_int(stmt, 10, snapshot->y2);
     status = store_step_done(store, stmt, "record a snapshot", err);
     return status != VS_OK ? status : store_commit_if_due(store, err);
 }

@@ -21,7 +21,7 @@
 #include "frame.h"
 #include "vs_error.h"
 
-#define VS_STORE_SCHEMA_VERSION 3          /* PRAGMA user_version written by this build */
+#define VS_STORE_SCHEMA_VERSION 4          /* PRAGMA user_version written by this build */
 #define VS_STORE_APPLICATION_ID 0x56534654 /* PRAGMA application_id: "VSFT" */
 #define VS_STORE_BUSY_MS 5000
 #define VS_STORE_COMMIT_ROWS 50000
@@ -103,9 +103,21 @@ int vs_store_end_video(vs_store *store, int64_t video_id, const vs_video *video,
 /* Records where the annotated video of video_id was written. */
 int vs_store_set_annotated(vs_store *store, int64_t video_id, const char *annotated_path,
                            vs_error *err);
-/* kind: "thumb" (class_id < 0, score ignored) or "best" (best crop of class_id). */
-int vs_store_add_snapshot(vs_store *store, int64_t video_id, const char *kind, int class_id,
-                          double score, const char *path, vs_error *err);
+/* One snapshot file and where in the video it was cut from. */
+typedef struct vs_store_snapshot {
+    const char *kind; /* "thumb" (class_id < 0, score ignored) or "best" (of class_id) */
+    int class_id;
+    double score;
+    const char *path;
+    int64_t frame_index; /* decoded frame number, as detections.frame_index */
+    /* The crop in that frame's coded pixels (x2, y2 exclusive): the whole
+     * picture for a thumb; for a best crop the detection's box widened to
+     * whole chroma samples and clipped to the picture. */
+    int x1, y1, x2, y2;
+} vs_store_snapshot;
+
+int vs_store_add_snapshot(vs_store *store, int64_t video_id, const vs_store_snapshot *snapshot,
+                          vs_error *err);
 
 int vs_store_add_stage_stats(vs_store *store, int64_t run_id, const vs_store_stage_stat *stats,
                              int count, vs_error *err);

@@ -24,6 +24,25 @@ dir="$WORK/out/snapshots/in/sub/hello4.mp4" # under the argument's name, in/
     fail "a best crop is not the class's highest score"
 pass "thumbnail and best person crop recorded ($(sql "$db" "select count(*) from snapshots") rows)"
 
+# Where each image was cut from (schema v4): the thumbnail is the whole first
+# frame; a best crop is on the frame of its detection, and its box holds the
+# detection's box (rounded outward to whole chroma samples, within the picture).
+[ "$(sql "$db" "select count(*) from snapshots s join videos v on v.id = s.video_id
+               where s.kind = 'thumb' and s.frame_index = 0 and s.x1 = 0 and s.y1 = 0
+               and s.x2 = v.width and s.y2 = v.height")" = 1 ] ||
+    fail "the thumbnail row does not say frame 0, whole picture: $(sql "$db" "select * from snapshots")"
+best=$(sql "$db" "select count(*) from snapshots where kind = 'best'")
+[ "$(sql "$db" "select count(*) from snapshots s join videos v on v.id = s.video_id
+               where s.kind = 'best' and exists (select 1 from detections d
+               where d.video_id = s.video_id and d.frame_index = s.frame_index
+               and d.class_id = s.class_id and abs(d.score - s.score) < 1e-6
+               and s.x1 <= max(d.x1, 0) and s.y1 <= max(d.y1, 0) and s.x1 >= d.x1 - 2 and s.y1 >= d.y1 - 2
+               and (s.x2 >= d.x2 or s.x2 = v.width) and (s.y2 >= d.y2 or s.y2 = v.height)
+               and s.x2 <= d.x2 + 2 and s.y2 <= d.y2 + 2)")" = "$best" ] && [ "$best" -ge 1 ] ||
+    fail "best crops do not name their detection's frame and box: $(sql "$db" "select * from snapshots")
+$(sql "$db" "select frame_index, class_id, score, x1, y1, x2, y2 from detections")"
+pass "snapshot rows name their frame and crop box ($best best crops on their detection's frame)"
+
 rows=$(sql "$db" "select count(*) from snapshots")
 sql "$db" "select path from snapshots" >"$WORK/paths"
 while read -r path; do

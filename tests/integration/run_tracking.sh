@@ -19,7 +19,7 @@ cp "$WORK/in/a.mp4" "$WORK/in/b.mp4"
 
 run_vidsift 0 --model yolov5s --imgsz 320 --jobs 2 --batch 8 --no-annotate --out "$WORK/two" "$WORK/in"
 db="$WORK/two/results.db"
-[ "$(sql "$db" "pragma user_version")" = 3 ] || fail "schema version is not 3"
+[ "$(sql "$db" "pragma user_version")" = 4 ] || fail "schema version is not 4"
 ids=$(sql "$db" "select group_concat(x, ' ') from (select v.relative_path || ':' || min(d.track_id) x
                  from detections d join videos v on v.id = d.video_id where d.track_id is not null
                  group by v.id order by v.relative_path)")

@@ -389,6 +389,20 @@ static void test_rows_in_store(void **state)
     assert_int_equal(query_int(db, "SELECT count(*) FROM snapshots WHERE kind = 'best'"
                                    " AND class_id = 4 AND path LIKE '%/car.jpg'"),
                      1);
+    /* Each row says where it was cut from: the frame and the crop's box in
+     * coded pixels (these boxes are on chroma samples already). */
+    assert_int_equal(query_int(db, "SELECT count(*) FROM snapshots WHERE kind = 'thumb'"
+                                   " AND frame_index = 0 AND x1 = 0 AND y1 = 0 AND x2 = 640"
+                                   " AND y2 = 480"),
+                     1);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM snapshots WHERE class_id = 0"
+                                   " AND frame_index = 1 AND x1 = 400 AND y1 = 300 AND x2 = 560"
+                                   " AND y2 = 420"),
+                     1);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM snapshots WHERE class_id = 4"
+                                   " AND frame_index = 1 AND x1 = 10 AND y1 = 400 AND x2 = 74"
+                                   " AND y2 = 448"),
+                     1);
     char cmd[1400];
     snprintf(cmd, sizeof cmd, "sqlite3 '%s' 'SELECT path FROM snapshots' | xargs -n1 test -s", db);
     assert_int_equal(test_sh("%s", cmd), 0);

@@ -194,10 +194,10 @@ static void test_sequence_rows(void **state)
     fill_video(&failed, "/videos/b.mp4");
     store_video(store, run_id, &failed, 5, VS_VIDEO_FAILED);
     assert_int_equal(vs_store_set_annotated(store, video_id, "/out/annotated/a.mp4", &err), VS_OK);
-    assert_int_equal(
-        vs_store_add_snapshot(store, video_id, "thumb", -1, 0, "/out/s/thumb.jpg", &err), VS_OK);
-    assert_int_equal(vs_store_add_snapshot(store, video_id, "best", 1, 0.9, "/out/s/car.jpg", &err),
-                     VS_OK);
+    vs_store_snapshot thumb = {"thumb", -1, 0, "/out/s/thumb.jpg", 0, 0, 0, 640, 480};
+    vs_store_snapshot car = {"best", 1, 0.9, "/out/s/car.jpg", 12, 10, 20, 74, 68};
+    assert_int_equal(vs_store_add_snapshot(store, video_id, &thumb, &err), VS_OK);
+    assert_int_equal(vs_store_add_snapshot(store, video_id, &car, &err), VS_OK);
     vs_store_stage_stat stats[2] = {
         {"decode", "frame", 30, 30, 60, 2, 3, 5, 1.5, 4, 8},
         {"infer", "batch", 4, 30, 400, 100, 120, 130, -1, -1, -1},
@@ -267,7 +267,8 @@ static void test_redo_deletes_partial_rows(void **state)
         fill_frame(&frame, &video, i);
         assert_int_equal(vs_store_add_frame(store, video_id, &frame, labels, &err), VS_OK);
     }
-    assert_int_equal(vs_store_add_snapshot(store, video_id, "thumb", -1, 0, "t.jpg", &err), VS_OK);
+    vs_store_snapshot thumb = {"thumb", -1, 0, "t.jpg", 0, 0, 0, 64, 48};
+    assert_int_equal(vs_store_add_snapshot(store, video_id, &thumb, &err), VS_OK);
     assert_int_equal(vs_store_commit(store, &err), VS_OK);
     assert_int_equal(query_int(path, "SELECT count(*) FROM detections"), expected_rows(10));
     int complete = 1;
@@ -543,6 +544,7 @@ static void test_migrate_v1(void **state)
         "  (8, '/w/clip.mp4', 'clip.mp4', 1, 1, 'x', 'done', 1);"
         "INSERT INTO detections(video_id, frame_index, class_id, score, x1, y1, x2, y2)"
         "  VALUES(7, 0, 0, 0.9, 1, 2, 3, 4);"
+        "INSERT INTO snapshots VALUES(5, 8, 'thumb', NULL, NULL, '/o/thumb.jpg');"
         "PRAGMA user_version = 1; PRAGMA application_id = 1448298068;";
     assert_int_equal(sqlite3_exec(db, v1, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
@@ -569,6 +571,10 @@ static void test_migrate_v1(void **state)
     vs_store_close(store);
     assert_int_equal(query_int(path, "PRAGMA user_version"), VS_STORE_SCHEMA_VERSION);
     assert_int_equal(query_int(path, "SELECT count(*) FROM videos"), 2);
+    /* v4 kept the snapshot row and its id; where it was cut from is not known */
+    assert_int_equal(query_int(path, "SELECT count(*) FROM snapshots WHERE id = 5 AND video_id = 8"
+                                     " AND frame_index IS NULL AND x1 IS NULL AND y2 IS NULL"),
+                     1);
     /* the second v1 row had the same output name: it holds no key until redone */
     assert_int_equal(query_int(path, "SELECT output_key IS NULL FROM videos WHERE id = 8"), 1);
     assert_int_equal(query_int(path, "SELECT count(*) FROM detections"), 0); /* redo deleted it */
