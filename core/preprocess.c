@@ -7,8 +7,11 @@
 #include <string.h>
 
 #include <libavutil/frame.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
+
+#include "vs_torch.h"
 
 int vs_preprocess_init(vs_preprocess *pre, const vs_manifest *manifest, vs_error *err)
 {
@@ -97,6 +100,9 @@ static void fill_padding(float *plane, int width, int height, float value)
         plane[i] = value;
 }
 
+/* The stretch path's RGB conversion at the source size. */
+#define STRETCH_RGB_FLAGS (SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT)
+
 /* TF's legacy sampling: source = destination * (in / out), no half-pixel shift. */
 static void make_taps(int in, int out, int *lo, int *hi, float *lerp)
 {
@@ -116,8 +122,7 @@ static int stretch_tf_legacy(vs_preprocess *pre, const struct AVFrame *picture, 
     const vs_manifest *m = pre->manifest;
     int in_w = m->input_width, in_h = m->input_height;
     const unsigned char *rgb;
-    int status = to_rgb(pre, picture, picture->width, picture->height,
-                        SWS_BILINEAR | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, err);
+    int status = to_rgb(pre, picture, picture->width, picture->height, STRETCH_RGB_FLAGS, err);
     if (status == VS_OK)
         status = turn_upright(pre, picture->width, picture->height, rotation, &rgb, err);
     if (status != VS_OK)
@@ -158,6 +163,71 @@ static int stretch_tf_legacy(vs_preprocess *pre, const struct AVFrame *picture, 
     return VS_OK;
 }
 
+void vs_preprocess_use_torch(vs_preprocess *pre, struct vs_torch *torch)
+{
+    pre->torch = torch;
+}
+
+/* The picture as the shim takes it: 8-bit YUV 4:2:0, planar or NV12, in host
+ * memory or (hardware-decoded) in GPU memory, with swscale's conversion
+ * constants for its matrix and range. 0 for any other layout. */
+static int describe_yuv420(const struct AVFrame *picture, vs_torch_picture *yuv)
+{
+    int format = picture->format, on_device = 0;
+    if (format == AV_PIX_FMT_CUDA && picture->hw_frames_ctx) {
+        format = ((const AVHWFramesContext *)picture->hw_frames_ctx->data)->sw_format;
+        on_device = 1;
+    }
+    int layout = format == AV_PIX_FMT_YUV420P || format == AV_PIX_FMT_YUVJ420P ? VS_TORCH_YUV420P
+                 : format == AV_PIX_FMT_NV12                                   ? VS_TORCH_NV12
+                                                                               : 0;
+    if (!layout)
+        return 0;
+    *yuv = (vs_torch_picture){.layout = layout,
+                              .on_device = on_device,
+                              .width = picture->width,
+                              .height = picture->height};
+    for (int i = 0; i < 3; i++) {
+        yuv->planes[i] = picture->data[i];
+        yuv->strides[i] = picture->linesize[i];
+    }
+    /* swscale's table is for limited-range chroma (224 levels); full-range
+     * chroma spans 255 levels, full-range luma needs no stretch. */
+    const int *matrix = vs_scaler_matrix(picture->colorspace);
+    int full = vs_picture_full_range(picture);
+    float chroma = (full ? 224.0f / 255.0f : 1.0f) / 65536.0f;
+    yuv->y_offset = full ? 0.0f : 16.0f;
+    yuv->y_gain = full ? 1.0f : 255.0f / 219.0f;
+    yuv->v_to_r = matrix[0] * chroma;
+    yuv->u_to_b = matrix[1] * chroma;
+    yuv->u_to_g = matrix[2] * chroma;
+    yuv->v_to_g = matrix[3] * chroma;
+    return 1;
+}
+
+/* The C path's geometry and normalisation, handed to the shim. */
+static int preprocess_with_torch(vs_preprocess *pre, const vs_torch_picture *yuv,
+                                 const vs_letterbox *geometry, int out_w, int out_h, float *input,
+                                 vs_error *err)
+{
+    const vs_manifest *m = pre->manifest;
+    vs_torch_placement placement = {
+        .rotation = geometry->rotation,
+        .stretch_legacy = m->resize == VS_RESIZE_STRETCH,
+        .resized_w = out_w,
+        .resized_h = out_h,
+        .pad_x = (int)geometry->pad_x,
+        .pad_y = (int)geometry->pad_y,
+        .pad_value = m->resize == VS_RESIZE_LETTERBOX ? 114.0f / 255.0f : -1.0f,
+        .bgr = m->bgr,
+    };
+    for (int c = 0; c < 3; c++) {
+        placement.gain[c] = 255.0f * m->scale / m->std[c];
+        placement.bias[c] = -m->mean[c] / m->std[c];
+    }
+    return vs_torch_preprocess(pre->torch, input, yuv, &placement, err);
+}
+
 int vs_preprocess_frame(vs_preprocess *pre, const struct AVFrame *picture, int rotation,
                         float *input, vs_letterbox *geometry, vs_error *err)
 {
@@ -171,6 +241,25 @@ int vs_preprocess_frame(vs_preprocess *pre, const struct AVFrame *picture, int r
     int shown_h = quarter ? picture->width : picture->height;
     *geometry = vs_letterbox_for(shown_w, shown_h, in_w, in_h, m->resize);
     geometry->rotation = rotation;
+    /* Rotated pictures stay here: the C path turns packed RGB whose chroma
+     * swscale does not interpolate, which torch's resize cannot reproduce. */
+    int on_torch = pre->torch && rotation == 0;
+    vs_torch_picture yuv;
+    if (on_torch && m->resize == VS_RESIZE_STRETCH) {
+        if (describe_yuv420(picture, &yuv) && yuv.on_device)
+            return preprocess_with_torch(pre, &yuv, geometry, in_w, in_h, input, err);
+        /* On the host: swscale's RGB, as below; the device resizes it. */
+        int status = to_rgb(pre, picture, picture->width, picture->height, STRETCH_RGB_FLAGS, err);
+        if (status != VS_OK)
+            return status;
+        vs_torch_picture rgb = {.layout = VS_TORCH_RGB24,
+                                .width = picture->width,
+                                .height = picture->height,
+                                .planes = {pre->rgb_scratch},
+                                .strides = {picture->width * 3}};
+        return preprocess_with_torch(pre, &rgb, geometry, in_w, in_h, input, err);
+    }
+    on_torch = on_torch && describe_yuv420(picture, &yuv);
     if (m->resize == VS_RESIZE_STRETCH) {
         int status = stretch_tf_legacy(pre, picture, rotation, input, err);
         if (status != VS_OK)
@@ -184,6 +273,8 @@ int vs_preprocess_frame(vs_preprocess *pre, const struct AVFrame *picture, int r
     if (out_h > in_h)
         out_h = in_h;
     int pad_x = (int)geometry->pad_x, pad_y = (int)geometry->pad_y;
+    if (on_torch)
+        return preprocess_with_torch(pre, &yuv, geometry, out_w, out_h, input, err);
 
     float *red = input, *green = input + plane, *blue = input + 2 * plane;
     if (m->bgr) {
@@ -194,7 +285,14 @@ int vs_preprocess_frame(vs_preprocess *pre, const struct AVFrame *picture, int r
         fill_padding(input, in_w, in_h * 3, 114.0f / 255.0f);
 
     size_t offset = (size_t)pad_y * in_w + pad_x;
-    if (pre->direct_float && rotation == 0) {
+    /* swscale's float writer (x86 SIMD) writes whole groups of 8 values, up
+     * to 7 past the width asked for (measured: 98 wide writes 104). Those
+     * land in the right padding and are painted over below; where that
+     * padding is narrower, they would reach the next row or past the buffer,
+     * and the packed path, which writes exactly, is taken instead. */
+    int right_margin = in_w - pad_x - out_w;
+    int overrun = out_w % 8 ? 8 - out_w % 8 : 0;
+    if (pre->direct_float && rotation == 0 && right_margin >= overrun) {
         struct SwsContext *scaler =
             vs_scaler_get(&pre->scaler, picture, out_w, out_h, AV_PIX_FMT_GBRPF32, SWS_BILINEAR);
         if (!scaler)
@@ -206,6 +304,11 @@ int vs_preprocess_frame(vs_preprocess *pre, const struct AVFrame *picture, int r
         int strides[4] = {in_w * 4, in_w * 4, in_w * 4, 0};
         sws_scale(scaler, (const uint8_t *const *)picture->data, picture->linesize, 0,
                   picture->height, planes, strides);
+        if (overrun && m->resize == VS_RESIZE_LETTERBOX)
+            for (int c = 0; c < 3; c++)
+                for (int y = 0; y < out_h; y++)
+                    fill_padding(input + c * plane + offset + (size_t)y * in_w + out_w, overrun, 1,
+                                 114.0f / 255.0f);
     } else {
         /* Scaled as coded, then turned: the packed copy is small (input size). */
         const unsigned char *rgb;

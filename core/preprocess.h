@@ -24,9 +24,13 @@
 
 struct AVFrame;
 struct SwsContext;
+struct vs_torch;
 
 typedef struct vs_preprocess {
     const vs_manifest *manifest;
+    /* Non-NULL: YUV 4:2:0 pictures are preprocessed by the shim with torch
+     * operations on the model's device (vs_torch_preprocess), others here. */
+    struct vs_torch *torch;
     vs_scaler scaler; /* keyed on size, format, range and matrix: no video sees another's */
     int direct_float; /* swscale writes planar float itself (else via packed RGB scratch) */
     unsigned char *rgb_scratch;
@@ -45,6 +49,12 @@ void vs_preprocess_free(vs_preprocess *pre);
  * rotation: the clockwise turn (0, 90, 180, 270) a player applies. */
 int vs_preprocess_frame(vs_preprocess *pre, const struct AVFrame *picture, int rotation,
                         float *input, vs_letterbox *geometry, vs_error *err);
+
+/* From now on, frames the shim can take are preprocessed by torch on the
+ * model's device (`--preprocess torch`); input must then be a frame position
+ * of one of torch's slot input buffers. Same values as the C path, within
+ * the tolerance tests/unit/test_preprocess_torch.c measures. */
+void vs_preprocess_use_torch(vs_preprocess *pre, struct vs_torch *torch);
 
 /* Copies packed RGB (w x h as coded, coded_pitch bytes a row) into shown
  * turned clockwise by rotation (90, 180 or 270), as a player shows it: for

@@ -32,7 +32,7 @@ static int unjpeg(int format)
 
 /* swscale's coefficient table for a picture's matrix; untagged pictures get
  * BT.601, as the ffmpeg CLI gives them. */
-static const int *coefficients(int colorspace)
+const int *vs_scaler_matrix(int colorspace)
 {
     switch (colorspace) {
     case AVCOL_SPC_BT709: return sws_getCoefficients(SWS_CS_ITU709);
@@ -80,7 +80,7 @@ struct SwsContext *vs_scaler_get(vs_scaler *s, const struct AVFrame *picture, in
         return NULL;
     /* Explicit, so that nothing of an earlier picture's setting survives.
      * RGB sources ignore the matrix; swscale says so by returning -1. */
-    const int *source_matrix = coefficients(key.src_colorspace);
+    const int *source_matrix = vs_scaler_matrix(key.src_colorspace);
     sws_setColorspaceDetails(key.context, source_matrix, key.src_full_range,
                              dst_rgb ? sws_getCoefficients(SWS_CS_DEFAULT) : source_matrix,
                              key.dst_full_range, 0, 1 << 16, 1 << 16);

@@ -39,4 +39,10 @@ void vs_scaler_free(vs_scaler *scaler);
  * yuvj formats are full range whatever the tag says. */
 int vs_picture_full_range(const struct AVFrame *picture);
 
+/* swscale's YUV-to-RGB table ({crv, cbu, cgu, cgv}, 16.16 fixed point, for
+ * limited-range chroma) for a picture's enum AVColorSpace: the one the
+ * conversions above use, so that other code can convert as they do.
+ * Untagged pictures get BT.601, as the ffmpeg CLI gives them. */
+const int *vs_scaler_matrix(int colorspace);
+
 #endif

@@ -72,6 +72,12 @@ struct Slot {
     at::Tensor host_buffers[VS_TORCH_MAX_OUTPUTS];
     std::optional<c10::cuda::CUDAStream> stream;
     std::unique_ptr<at::cuda::CUDAEvent> done; /* recorded after the last copy of a run */
+    /* vs_torch_preprocess's results: [max_batch, C, H, W] float32 on the
+     * device (made at the first such frame), and per position whether it holds
+     * the frame (1) or the host input does (0). Set by the preprocessing
+     * threads, read and cleared by submit: the batch queue orders them. */
+    at::Tensor device_input;
+    std::unique_ptr<char[]> on_device;
 #endif
 };
 
@@ -100,7 +106,7 @@ __attribute__((format(printf, 4, 5))) int fail(vs_error *err, const char *path, 
                                                const char *fmt, ...)
 {
     if (err) {
-        char message[768]; /* leaves room in err->msg for the path in front */
+        char message[768]; /* the path goes in front: both fit err->msg */
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(message, sizeof message, fmt, ap);
@@ -398,9 +404,24 @@ int submit_cuda_queued(vs_torch *torch, Slot &slot, int frames, vs_error *err)
     /* float32 across the bus from page-locked memory (asynchronous), then
      * converted on the device: a dtype change in the same copy would convert on
      * the host, synchronously. */
-    at::Tensor batch = slot.input.narrow(0, 0, frames)
-                           .to(torch->device, at::kFloat,
-                               /*non_blocking=*/true);
+    at::Tensor batch;
+    bool preprocessed_on_device = false;
+    for (int k = 0; slot.on_device && k < frames; k++)
+        preprocessed_on_device = preprocessed_on_device || slot.on_device[k];
+    if (preprocessed_on_device) {
+        /* Frames the C path filled on the host (a layout the device path does
+         * not take) join those already there. */
+        for (int k = 0; k < frames; k++)
+            if (!slot.on_device[k])
+                slot.device_input[k].copy_(slot.input[k], /*non_blocking=*/true);
+        batch = slot.device_input.narrow(0, 0, frames);
+    } else {
+        batch = slot.input.narrow(0, 0, frames)
+                    .to(torch->device, at::kFloat,
+                        /*non_blocking=*/true);
+    }
+    if (slot.on_device)
+        memset(slot.on_device.get(), 0, (size_t)torch->max_batch);
     if (torch->half)
         batch = batch.to(at::kHalf);
     std::vector<at::Tensor> outputs;
@@ -572,6 +593,13 @@ int open_model(vs_torch **out, const vs_torch_options *options, vs_error *err)
         if (device.is_cuda()) {
             slot.stream = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
             slot.done = std::make_unique<at::cuda::CUDAEvent>();
+            /* Made here, not at the first frame preprocessed on the device:
+             * several threads may fill one slot at once. */
+            slot.device_input =
+                at::empty({options->max_batch, options->channels, options->height, options->width},
+                          at::TensorOptions().dtype(at::kFloat).device(device));
+            slot.on_device = std::make_unique<char[]>((size_t)options->max_batch);
+            memset(slot.on_device.get(), 0, (size_t)options->max_batch);
         }
 #endif
     }
@@ -585,6 +613,228 @@ int open_model(vs_torch **out, const vs_torch_options *options, vs_error *err)
     if (options->warmup && (status = warm_up(torch.get(), err)) != VS_OK)
         return status;
     *out = torch.release();
+    return VS_OK;
+}
+
+/* ---- preprocessing on the device ------------------------------------------- */
+
+/* The slot and frame position whose input starts at `input`; false if none. */
+bool locate(const vs_torch *torch, const float *input, size_t *slot_index, int64_t *position)
+{
+    int64_t frame_floats = (int64_t)torch->channels * torch->height * torch->width;
+    for (size_t i = 0; i < torch->slots.size(); i++) {
+        const float *base = torch->slots[i].input_data;
+        if (input < base || input >= base + frame_floats * torch->max_batch)
+            continue;
+        int64_t offset = input - base;
+        if (offset % frame_floats != 0)
+            return false;
+        *slot_index = i;
+        *position = offset / frame_floats;
+        return true;
+    }
+    return false;
+}
+
+/* rows x cols samples of `channels` interleaved bytes, stride bytes a row, as
+ * a [channels, rows, cols] float tensor on the model's device. */
+at::Tensor plane(const vs_torch *torch, const vs_torch_picture *picture, int index, int rows,
+                 int cols, int channels)
+{
+    at::Device where = picture->on_device ? torch->device : at::Device(at::kCPU);
+    at::Tensor bytes = at::from_blob(const_cast<uint8_t *>(picture->planes[index]),
+                                     {rows, cols, channels}, {picture->strides[index], channels, 1},
+                                     at::TensorOptions().dtype(at::kByte).device(where));
+    return bytes.to(torch->device).permute({2, 0, 1}).to(at::kFloat);
+}
+
+/* U and V as [2, (height+1)/2, (width+1)/2] floats on the device. */
+at::Tensor chroma_planes(const vs_torch *torch, const vs_torch_picture *p)
+{
+    int chroma_w = (p->width + 1) / 2, chroma_h = (p->height + 1) / 2;
+    if (p->layout == VS_TORCH_NV12)
+        return plane(torch, p, 1, chroma_h, chroma_w, 2);
+    return at::cat(
+        {plane(torch, p, 1, chroma_h, chroma_w, 1), plane(torch, p, 2, chroma_h, chroma_w, 1)});
+}
+
+/* swscale's bilinear widens its triangle with the shrink factor, as
+ * antialiased bilinear does; both sample at pixel centres. */
+at::Tensor resize(const at::Tensor &planes, int64_t rows, int64_t cols)
+{
+    if (planes.size(1) == rows && planes.size(2) == cols)
+        return planes;
+    return at::_upsample_bilinear2d_aa(planes.unsqueeze(0), {rows, cols}, /*align_corners=*/false)
+        .squeeze(0);
+}
+
+/* [3, rows, cols] RGB in 0..255 from luma [1, rows, cols] and chroma [2, rows, cols]. */
+at::Tensor to_rgb(const vs_torch_picture *picture, const at::Tensor &luma, const at::Tensor &chroma)
+{
+    at::Tensor y = (luma[0] - picture->y_offset) * picture->y_gain;
+    at::Tensor u = chroma[0] - 128.0f, v = chroma[1] - 128.0f;
+    at::Tensor red = y + v * picture->v_to_r;
+    at::Tensor green = y - u * picture->u_to_g - v * picture->v_to_g;
+    at::Tensor blue = y + u * picture->u_to_b;
+    return at::stack({red, green, blue}).clamp(0.0f, 255.0f);
+}
+
+/* TF's legacy sampling taps, computed as core/preprocess.c computes them (the
+ * same float arithmetic), so both paths read the same source pixels. */
+void legacy_taps(int in, int out, at::Device device, at::Tensor *lo, at::Tensor *hi,
+                 at::Tensor *lerp)
+{
+    at::Tensor low = at::empty({out}, at::kLong), high = at::empty({out}, at::kLong);
+    at::Tensor fraction = at::empty({out}, at::kFloat);
+    int64_t *l = low.data_ptr<int64_t>(), *h = high.data_ptr<int64_t>();
+    float *f = fraction.data_ptr<float>();
+    float scale = (float)in / (float)out;
+    for (int i = 0; i < out; i++) {
+        float source = (float)i * scale;
+        int floor_source = (int)source;
+        l[i] = floor_source;
+        h[i] = floor_source + 1 < in ? floor_source + 1 : in - 1;
+        f[i] = source - (float)floor_source;
+    }
+    *lo = low.to(device);
+    *hi = high.to(device);
+    *lerp = fraction.to(device);
+}
+
+/* [3, in_h, in_w] in 0..1 from upright RGB [3, h, w] in 0..255, as TF's legacy bilinear. */
+at::Tensor stretch_legacy(const at::Tensor &rgb, int in_h, int in_w)
+{
+    at::Tensor x0, x1, x_lerp, y0, y1, y_lerp;
+    legacy_taps((int)rgb.size(2), in_w, rgb.device(), &x0, &x1, &x_lerp);
+    legacy_taps((int)rgb.size(1), in_h, rgb.device(), &y0, &y1, &y_lerp);
+    at::Tensor top = rgb.index_select(1, y0), bottom = rgb.index_select(1, y1);
+    at::Tensor top_left = top.index_select(2, x0), top_right = top.index_select(2, x1);
+    at::Tensor bottom_left = bottom.index_select(2, x0), bottom_right = bottom.index_select(2, x1);
+    at::Tensor upper = top_left + (top_right - top_left) * x_lerp;
+    at::Tensor lower = bottom_left + (bottom_right - bottom_left) * x_lerp;
+    return (upper + (lower - upper) * y_lerp.unsqueeze(1)) / 255.0f;
+}
+
+int check_preprocess(const vs_torch *torch, const vs_torch_picture *p, const vs_torch_placement *at,
+                     vs_error *err)
+{
+    const char *path = torch->model_path.c_str();
+    if (torch->channels != 3)
+        return fail(err, path, VS_EINVAL,
+                    "preprocessing on the device needs 3 channels, "
+                    "the model takes %d",
+                    torch->channels);
+    if (p->layout != VS_TORCH_YUV420P && p->layout != VS_TORCH_NV12 && p->layout != VS_TORCH_RGB24)
+        return fail(err, path, VS_EINVAL, "picture layout %d is neither YUV 4:2:0 nor RGB24",
+                    p->layout);
+    int chroma_w = (p->width + 1) / 2;
+    int chroma_stride = p->layout == VS_TORCH_NV12 ? 2 * chroma_w : chroma_w;
+    bool rgb = p->layout == VS_TORCH_RGB24;
+    if (p->width < 1 || p->height < 1 || !p->planes[0] ||
+        p->strides[0] < (rgb ? 3 * p->width : p->width) ||
+        (!rgb && (!p->planes[1] || p->strides[1] < chroma_stride)) ||
+        (p->layout == VS_TORCH_YUV420P && (!p->planes[2] || p->strides[2] < chroma_stride)))
+        return fail(err, path, VS_EINVAL, "bad %dx%d picture (planes or strides)", p->width,
+                    p->height);
+    if (p->on_device && !torch->device.is_cuda())
+        return fail(err, path, VS_EINVAL, "a picture in GPU memory, but the model runs on %s",
+                    torch->device_name.c_str());
+    if (at->rotation != 0 && at->rotation != 90 && at->rotation != 180 && at->rotation != 270)
+        return fail(err, path, VS_EINVAL, "rotation %d is not a quarter turn", at->rotation);
+    if (!at->stretch_legacy &&
+        (at->resized_w < 1 || at->resized_h < 1 || at->pad_x < 0 || at->pad_y < 0 ||
+         at->pad_x + at->resized_w > torch->width || at->pad_y + at->resized_h > torch->height))
+        return fail(err, path, VS_EINVAL, "%dx%d at (%d, %d) does not fit the %dx%d input",
+                    at->resized_w, at->resized_h, at->pad_x, at->pad_y, torch->width,
+                    torch->height);
+    return VS_OK;
+}
+
+/* The frame itself; out is [3, H, W] of the slot's input, host or device. */
+void preprocess_into(const vs_torch *torch, const vs_torch_picture *p, const vs_torch_placement *at,
+                     at::Tensor out)
+{
+    bool quarter = at->rotation == 90 || at->rotation == 270;
+    int64_t rows = quarter ? at->resized_w : at->resized_h;
+    int64_t cols = quarter ? at->resized_h : at->resized_w;
+    at::Tensor rgb01;
+    if (p->layout == VS_TORCH_RGB24) {
+        at::Tensor rgb = plane(torch, p, 0, p->height, p->width, 3);
+        if (at->stretch_legacy && at->rotation)
+            rgb = rgb.rot90(-at->rotation / 90, {1, 2});
+        rgb01 = at->stretch_legacy ? stretch_legacy(rgb, torch->height, torch->width)
+                                   : resize(rgb, rows, cols) / 255.0f;
+    } else if (at->stretch_legacy) {
+        /* RGB at the source size in whole levels, turned upright, then TF's
+         * taps, as the C path; but the chroma is upsampled centre-sited
+         * here, which swscale's RGB24 conversion does vertically in its own
+         * way (test_preprocess_torch measures the difference). */
+        at::Tensor luma = plane(torch, p, 0, p->height, p->width, 1);
+        at::Tensor rgb = to_rgb(p, luma, resize(chroma_planes(torch, p), p->height, p->width));
+        rgb = rgb.round();
+        if (at->rotation)
+            rgb = rgb.rot90(-at->rotation / 90, {1, 2});
+        rgb01 = stretch_legacy(rgb, torch->height, torch->width);
+    } else {
+        /* As swscale: luma and chroma resized each from its own size, then
+         * converted; turned upright after, at the (small) resized size. */
+        at::Tensor luma = plane(torch, p, 0, p->height, p->width, 1);
+        at::Tensor chroma = chroma_planes(torch, p);
+        rgb01 = to_rgb(p, resize(luma, rows, cols), resize(chroma, rows, cols)) / 255.0f;
+        if (at->rotation)
+            rgb01 = rgb01.rot90(-at->rotation / 90, {1, 2});
+        if (at->pad_value >= 0)
+            for (int c = 0; c < 3; c++)
+                out[c].fill_(at->pad_value * at->gain[c] + at->bias[c]);
+        out = out.narrow(1, at->pad_y, at->resized_h).narrow(2, at->pad_x, at->resized_w);
+    }
+    for (int c = 0; c < 3; c++) {
+        int source = at->bgr ? 2 - c : c;
+        out[c].copy_(rgb01[source] * at->gain[c] + at->bias[c]);
+    }
+}
+
+int preprocess(vs_torch *torch, float *input, const vs_torch_picture *picture,
+               const vs_torch_placement *placement, vs_error *err)
+{
+    const char *path = torch->model_path.c_str();
+    size_t slot_index;
+    int64_t position;
+    if (!locate(torch, input, &slot_index, &position))
+        return fail(err, path, VS_EINVAL,
+                    "vs_torch_preprocess: the input is no frame of a slot's input buffer");
+    int status = check_preprocess(torch, picture, placement, err);
+    if (status != VS_OK)
+        return status;
+    Slot &slot = torch->slots[slot_index];
+    if (slot.frames_in_flight)
+        return fail(err, path, VS_EINVAL, "slot %zu is submitted; wait for it first", slot_index);
+    c10::InferenceMode inference;
+#ifdef VS_WITH_CUDA
+    if (torch->device.is_cuda()) {
+        c10::cuda::CUDAGuard on_device(torch->device);
+        c10::cuda::CUDAStreamGuard on_slot_stream(*slot.stream);
+        c10::cuda::CUDAStream decoder_stream =
+            c10::cuda::getDefaultCUDAStream(torch->device.index());
+        if (picture->on_device) {
+            /* NVDEC copies a picture out on the default stream: read it after that. */
+            at::cuda::CUDAEvent decoded;
+            decoded.record(decoder_stream);
+            decoded.block(*slot.stream);
+        }
+        preprocess_into(torch, picture, placement, slot.device_input[position]);
+        slot.on_device[position] = 1;
+        if (picture->on_device) {
+            /* The decoder reuses the picture's memory once it is released:
+             * its next writes, on the default stream, wait for these reads. */
+            at::cuda::CUDAEvent read;
+            read.record(*slot.stream);
+            read.block(decoder_stream);
+        }
+        return VS_OK;
+    }
+#endif
+    preprocess_into(torch, picture, placement, slot.input[position]);
     return VS_OK;
 }
 
@@ -706,6 +956,19 @@ int vs_torch_output_shapes(const vs_torch *torch, vs_torch_output *outputs, int 
             out.shape[d + 1] = frame_shape[d];
     }
     return count;
+}
+
+int vs_torch_preprocess(vs_torch *torch, float *input, const vs_torch_picture *picture,
+                        const vs_torch_placement *placement, vs_error *err)
+{
+    if (!torch)
+        return fail(err, nullptr, VS_EINVAL, "vs_torch_preprocess: no model");
+    const char *path = torch->model_path.c_str();
+    if (!input || !picture || !placement)
+        return fail(err, path, VS_EINVAL,
+                    "vs_torch_preprocess: no input, picture or "
+                    "placement");
+    return guarded(path, err, [&] { return preprocess(torch, input, picture, placement, err); });
 }
 
 const char *vs_torch_device_name(const vs_torch *torch)

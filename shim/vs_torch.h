@@ -77,6 +77,57 @@ int vs_torch_wait(vs_torch *torch, int slot, vs_torch_output *outputs, int *outp
  * Returns the output count (0 when opened without warmup). */
 int vs_torch_output_shapes(const vs_torch *torch, vs_torch_output *outputs, int max_outputs);
 
+/* ---- preprocessing on the model's device -------------------------------------
+ *
+ * Turns one 8-bit YUV 4:2:0 picture into one frame of a slot's input with
+ * torch operations on the model's device: upload (or, for a hardware-decoded
+ * picture, read in place), colour conversion, resize, letterbox or stretch,
+ * normalisation. On CUDA the result stays on the device, in the slot's
+ * device input, and vs_torch_submit uses it there: no host round trip. On CPU
+ * it writes the slot's host input, which is what the tests compare with the
+ * C path (core/preprocess.c).
+ *
+ * YUV planes, not RGB: they are what the decoder gives (no conversion on the
+ * CPU at all, half the bytes of RGB24 to upload), and what NVDEC leaves on
+ * the GPU. Other layouts (4:4:4, 10-bit, RGB sources) stay on the C path.
+ * Packed RGB24 is taken too: for stretch models the C path converts host
+ * pictures to RGB with swscale at the source size first (its chroma
+ * upsampling there is its own), and the device does the costly part, the
+ * resize and normalisation, with the same values. */
+enum { VS_TORCH_YUV420P = 1, VS_TORCH_NV12 = 2, VS_TORCH_RGB24 = 3 };
+
+typedef struct vs_torch_picture {
+    int layout;        /* VS_TORCH_YUV420P (Y, U, V planes), VS_TORCH_NV12 (Y, UV interleaved)
+                          or VS_TORCH_RGB24 (one packed plane; no conversion) */
+    int on_device;     /* planes are CUDA memory of the model's device (NVDEC), else host */
+    int width, height; /* of the luma plane, as coded */
+    const uint8_t *planes[3];
+    int strides[3]; /* bytes per row of each plane */
+    /* YUV to RGB in 0..255 (swscale's matrix and range for the picture):
+     * y = (Y - y_offset) * y_gain, u = U - 128, v = V - 128,
+     * R = y + v_to_r v, G = y - u_to_g u - v_to_g v, B = y + u_to_b u. */
+    float y_offset, y_gain, v_to_r, u_to_g, v_to_g, u_to_b;
+} vs_torch_picture;
+
+typedef struct vs_torch_placement {
+    int rotation;             /* clockwise quarter turn a player applies: 0, 90, 180, 270 */
+    int stretch_legacy;       /* 1: the upright picture onto the whole input with TF's legacy
+                                 bilinear (no half-pixel shift); 0: letterbox as below */
+    int resized_w, resized_h; /* letterbox: the upright picture resized to this... */
+    int pad_x, pad_y;         /* ...at this offset of the input */
+    float pad_value;          /* 0..1 value of the rest before normalising; < 0: left as is */
+    int bgr;                  /* tensor channel 0 is blue */
+    float gain[3], bias[3];   /* per tensor channel: value = (0..1 value) * gain + bias */
+} vs_torch_placement;
+
+/* input: one frame position of a slot's input buffer, vs_torch_input(slot) +
+ * k * channels * height * width (the pointer names slot and position; on CUDA
+ * nothing is written there). Several threads may fill different positions of
+ * the same slot at once; not while the slot is submitted. A position filled on
+ * the host instead (by the C path) is uploaded by submit as before. */
+int vs_torch_preprocess(vs_torch *torch, float *input, const vs_torch_picture *picture,
+                        const vs_torch_placement *placement, vs_error *err);
+
 const char *vs_torch_device_name(const vs_torch *torch); /* e.g. "cpu" or "cuda:0 (NVIDIA H100)" */
 int vs_torch_is_cuda(const vs_torch *torch);
 void vs_torch_memory_stats(vs_torch *torch, vs_torch_memory *memory);
