@@ -1,23 +1,57 @@
 /* batch.c: the batch stage. Takes frame slots in arrival order (frames of
- * several videos interleave), preprocesses each analysed frame straight into
- * the next free position of the current batch's input buffer, and sends the
- * batch on when it holds max_batch analysed frames, when its entry list is
- * full, or at the end of input - so short clips still fill batches - and
- * whenever a decoder waits for memory (the run's budget, which the frames
- * held here take: holding them for a full batch would never end). A waiting
- * decoder also sends a NULL item, which wakes this stage to do that; it
- * passes it on to the inference stage, which holds one batch back.
+ * several videos interleave), gives each analysed frame the next position of
+ * the current batch's input buffer and hands (frame, position) to the
+ * preprocess workers (core/preprocess_stage.c), which write straight into
+ * that position. It seals the batch - no more positions - when it holds
+ * max_batch analysed frames, when its entry list is full, or at the end of
+ * input - so short clips still fill batches - and whenever a decoder waits
+ * for memory (the run's budget, which the frames held here take: holding
+ * them for a full batch would never end). The gather stage (core/gather.c)
+ * sends sealed batches on once every position is filled, in sealing order.
  *
- * It owns the batch it is filling; nothing else. Never allocates. */
-#include <libavutil/frame.h>
+ * A waiting decoder also sends a NULL item, which wakes this stage to seal
+ * what it holds; the batch is marked so that gather passes a NULL on to the
+ * inference stage, which holds one batch back. With nothing held, an empty
+ * batch carries the mark.
+ *
+ * It owns the batch it is filling until the seal; nothing else. Never
+ * allocates: tasks live in the batch slot, one per position. */
+#include <assert.h>
 
 #include "stages.h"
 
-static int send_batch(vs_batch_stage *stage, vs_batch **batch)
+static vs_batch *start_batch(vs_batch_stage *stage)
 {
-    int status = vs_queue_push(stage->out, *batch);
+    vs_batch *batch = vs_pool_get(stage->batches);
+    if (!batch)
+        return NULL; /* the pool was aborted */
+    batch->frames = batch->entry_count = batch->output_count = batch->failed = batch->wake = 0;
+    batch->pending = 1; /* the seal */
+    return batch;
+}
+
+/* Hands the batch to the workers for the last time: whichever of them
+ * finishes its last task sends it to gather. */
+static int seal(vs_batch_stage *stage, vs_batch **batch)
+{
+    (*batch)->sequence = stage->sealed++;
+    int status = vs_queue_push(stage->out, &(*batch)->seal);
     *batch = NULL;
     return status;
+}
+
+static int add_frame(vs_batch_stage *stage, vs_batch *batch, vs_frame *frame)
+{
+    assert(batch->entry_count < stage->entry_capacity);
+    batch->entries[batch->entry_count++] = frame;
+    if (frame->kind != VS_FRAME_PICTURE || !frame->analysed)
+        return VS_OK;
+    assert(batch->frames < stage->max_batch);
+    vs_batch_task *task = &batch->tasks[batch->frames++];
+    task->frame = frame;
+    task->failed = 0;
+    __atomic_add_fetch(&batch->pending, 1, __ATOMIC_RELAXED); /* before a worker can see it */
+    return vs_queue_push(stage->out, task);
 }
 
 void *vs_batch_thread(void *arg)
@@ -26,43 +60,23 @@ void *vs_batch_thread(void *arg)
     vs_batch *batch = NULL;
     void *item;
     while (vs_queue_pop(stage->in, &item) == VS_OK) {
-        if (!item) {
-            if (batch && batch->entry_count > 0 && send_batch(stage, &batch) != VS_OK)
-                return NULL;
-            if (vs_queue_push(stage->out, NULL) != VS_OK) /* inference holds a batch too */
+        if (!batch && !(batch = start_batch(stage)))
+            return NULL;
+        if (!item) { /* a decoder waits for memory: send what is held, wake inference */
+            batch->wake = 1;
+            if (seal(stage, &batch) != VS_OK)
                 return NULL;
             continue;
         }
-        vs_frame *frame = item;
-        if (!batch) {
-            batch = vs_pool_get(stage->batches);
-            if (!batch)
-                return NULL;
-            batch->frames = batch->entry_count = batch->output_count = batch->failed = 0;
-        }
-        if (frame->kind == VS_FRAME_PICTURE && frame->analysed) {
-            double started = vs_now_ms();
-            int position = batch->frames;
-            int status =
-                vs_preprocess_frame(&stage->preprocess, frame->picture, frame->video->rotation,
-                                    batch->input + position * stage->frame_floats,
-                                    &batch->geometry[position], &stage->error);
-            if (status != VS_OK) {
-                /* A frame the scaler cannot take is analysed as empty rather than dropped. */
-                frame->analysed = 0;
-            } else {
-                batch->frames++;
-                vs_stats_add(&stage->stats, vs_now_ms() - started, 1);
-            }
-        }
-        batch->entries[batch->entry_count++] = frame;
+        if (add_frame(stage, batch, item) != VS_OK)
+            return NULL;
         if (batch->frames == stage->max_batch || batch->entry_count == stage->entry_capacity ||
             vs_budget_waiting(stage->budget))
-            if (send_batch(stage, &batch) != VS_OK)
+            if (seal(stage, &batch) != VS_OK)
                 return NULL;
     }
     if (batch && batch->entry_count > 0)
-        send_batch(stage, &batch);
+        seal(stage, &batch);
     else if (batch)
         vs_pool_put(stage->batches, batch);
     return NULL; /* the stage table closes stage->out (core/graph.c) */

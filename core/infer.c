@@ -7,7 +7,11 @@
  *
  * Owns nothing: batches pass through. A failed batch is marked, not dropped:
  * its frames still reach the sinks (with no detections) and their videos are
- * failed there with the shim's message. */
+ * failed there with the shim's message.
+ *
+ * With noop set (`vidsift bench`'s ceiling) batches pass without a model
+ * call and without outputs: the rest of the pipeline runs as it would with
+ * an infinitely fast model. */
 #include "stages.h"
 
 static void finish(vs_infer_stage *stage, vs_batch *batch, double started)
@@ -46,6 +50,13 @@ void *vs_infer_thread(void *arg)
             continue;
         }
         double started = vs_now_ms();
+        if (stage->noop) { /* the ceiling: everything but the model; postprocess finds no boxes */
+            batch->output_count = 0;
+            vs_stats_add(&stage->stats, vs_now_ms() - started, batch->frames);
+            if (vs_queue_push(stage->out, batch) != VS_OK)
+                return NULL;
+            continue;
+        }
         if (batch->frames > 0) {
             int status = vs_torch_submit(stage->torch, batch->slot, batch->frames, &batch->error);
             batch->failed = status != VS_OK;

@@ -1,9 +1,10 @@
 /* pipeline.c: the only file that knows every stage. It sizes the pools and
- * queues from the options, starts one thread per stage (J for decode), waits
- * for the end of input, and collects what the report needs.
+ * queues from the options, starts one thread per stage (J for decode, N for
+ * preprocess), waits for the end of input, and collects what the report needs.
  *
- *   decode xJ -> [decoded] -> batch -> [batched] -> infer -> [inferred]
- *      -> postprocess -> [detected] -> sink
+ *   decode xJ -> [decoded] -> batch -> [positions] -> preprocess xN -> [filled]
+ *      -> gather -> [batched] -> infer -> [inferred] -> postprocess -> [detected]
+ *      -> track -> [tracked] -> sink
  *
  * Sizing rule: the frame pool holds every frame that can be in flight at
  * once - the decoded queue, one per decoder, and a full entry list in every
@@ -72,6 +73,11 @@ typedef struct graph {
     int queues_ready[VS_QUEUE_COUNT];
     vs_decode_stage *decoders;
     vs_batch_stage batch;
+    vs_queue positions, filled; /* batch -> preprocess workers -> gather */
+    int positions_ready, filled_ready;
+    vs_preprocess_stage *preprocessors; /* preprocess_count workers */
+    int preprocess_count;
+    vs_gather_stage gather;
     vs_infer_stage infer;
     vs_postprocess_stage post;
     vs_track_stage track;
@@ -225,8 +231,12 @@ static int make_pools(graph *g, const vs_run_options *o, vs_error *err)
         batch->input = vs_torch_input(g->torch, i);
         batch->entries = calloc((size_t)g->entry_capacity, sizeof *batch->entries);
         batch->geometry = calloc((size_t)o->batch, sizeof *batch->geometry);
-        if (!batch->entries || !batch->geometry)
+        batch->tasks = calloc((size_t)o->batch, sizeof *batch->tasks);
+        if (!batch->entries || !batch->geometry || !batch->tasks)
             return vs_fail(err, VS_ENOMEM, "out of memory for batch slots");
+        for (int p = 0; p < o->batch; p++)
+            batch->tasks[p] = (vs_batch_task){.batch = batch, .position = p};
+        batch->seal = (vs_batch_task){.batch = batch, .position = -1};
     }
     static const int capacities[VS_QUEUE_COUNT] = {DECODED_QUEUE, 1, 1, 1, 1};
     for (int q = 0; q < VS_QUEUE_COUNT; q++) {
@@ -234,6 +244,14 @@ static int make_pools(graph *g, const vs_run_options *o, vs_error *err)
             return status;
         g->queues_ready[q] = 1;
     }
+    /* Room for a batch's positions and its seal, so the batch stage can run
+     * a batch ahead of the workers; every batch slot may be filled at once. */
+    if ((status = vs_queue_init(&g->positions, 2 * o->batch + 2, err)) != VS_OK)
+        return status;
+    g->positions_ready = 1;
+    if ((status = vs_queue_init(&g->filled, BATCH_SLOTS, err)) != VS_OK)
+        return status;
+    g->filled_ready = 1;
     return VS_OK;
 }
 
@@ -245,6 +263,7 @@ static void free_graph(graph *g)
         vs_batch *batch = vs_pool_slot(&g->batches, i);
         free(batch->entries);
         free(batch->geometry);
+        free(batch->tasks);
     }
     vs_pool_destroy(&g->frames);
     vs_budget_destroy(&g->budget);
@@ -252,7 +271,14 @@ static void free_graph(graph *g)
     for (int q = 0; q < VS_QUEUE_COUNT; q++)
         if (g->queues_ready[q])
             vs_queue_destroy(&g->queues[q]);
-    vs_preprocess_free(&g->batch.preprocess);
+    if (g->positions_ready)
+        vs_queue_destroy(&g->positions);
+    if (g->filled_ready)
+        vs_queue_destroy(&g->filled);
+    for (int w = 0; g->preprocessors && w < g->preprocess_count; w++)
+        vs_preprocess_free(&g->preprocessors[w].preprocess);
+    free(g->preprocessors);
+    free(g->gather.held);
     free(g->post.scratch);
     free(g->post.last_detections);
     free(g->post.last_detection_count);
@@ -389,20 +415,41 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
         vs_stats_init(&d->stats, "decode", "frame");
     }
     g->batch.in = &g->queues[VS_QUEUE_DECODED];
-    g->batch.out = &g->queues[VS_QUEUE_BATCHED];
+    g->batch.out = &g->positions;
     g->batch.batches = &g->batches;
     g->batch.max_batch = o->batch;
     g->batch.budget = &g->budget;
     g->batch.entry_capacity = g->entry_capacity;
-    g->batch.frame_floats = (size_t)3 * manifest->input_width * manifest->input_height;
-    vs_stats_init(&g->batch.stats, "preprocess", "frame");
-    int status = vs_preprocess_init(&g->batch.preprocess, manifest, err);
+    size_t frame_floats = (size_t)3 * manifest->input_width * manifest->input_height;
+    /* One worker beside CPU inference, more when it leaves the cores free (core/plan.c). */
+    g->preprocess_count = vs_plan_preprocess_threads(o->preprocess_threads,
+                                                     !vs_torch_is_cuda(g->torch) && !o->infer_noop);
+    g->preprocessors = calloc((size_t)g->preprocess_count, sizeof *g->preprocessors);
+    if (!g->preprocessors)
+        return vs_fail(err, VS_ENOMEM, "out of memory");
+    int status = VS_OK;
+    for (int w = 0; w < g->preprocess_count && status == VS_OK; w++) {
+        vs_preprocess_stage *worker = &g->preprocessors[w];
+        worker->in = &g->positions;
+        worker->out = &g->filled;
+        worker->frame_floats = frame_floats;
+        vs_stats_init(&worker->stats, "preprocess", "frame");
+        status = vs_preprocess_init(&worker->preprocess, manifest, err);
+    }
     if (status != VS_OK)
         return status;
+    g->gather = (vs_gather_stage){.in = &g->filled,
+                                  .out = &g->queues[VS_QUEUE_BATCHED],
+                                  .batches = &g->batches,
+                                  .frame_floats = frame_floats,
+                                  .held_count = g->batches.count};
+    if (!(g->gather.held = calloc((size_t)g->batches.count, sizeof *g->gather.held)))
+        return vs_fail(err, VS_ENOMEM, "out of memory");
 
     g->infer.in = &g->queues[VS_QUEUE_BATCHED];
     g->infer.out = &g->queues[VS_QUEUE_INFERRED];
     g->infer.torch = g->torch;
+    g->infer.noop = o->infer_noop;
     g->infer.budget = &g->budget;
     vs_stats_init(&g->infer.stats, "inference", "batch");
 
@@ -499,7 +546,13 @@ static void summarize(graph *g, const vs_run_options *o, vs_video *videos, int v
     /* J decoders run in parallel: per frame, the stage costs 1/J of a decoder's time. */
     vs_stats_summary(&decode, &r->stages[VS_STAGE_DECODE]);
     r->stages[VS_STAGE_DECODE].ms_per_frame /= o->jobs;
-    vs_stats_summary(&g->batch.stats, &r->stages[VS_STAGE_PREPROCESS]);
+    vs_stage_stats preprocess;
+    vs_stats_init(&preprocess, "preprocess", "frame");
+    for (int w = 0; w < g->preprocess_count; w++)
+        vs_stats_merge(&preprocess, &g->preprocessors[w].stats);
+    /* Likewise N preprocess workers. */
+    vs_stats_summary(&preprocess, &r->stages[VS_STAGE_PREPROCESS]);
+    r->stages[VS_STAGE_PREPROCESS].ms_per_frame /= g->preprocess_count;
     vs_stats_summary(&g->infer.stats, &r->stages[VS_STAGE_INFER]);
     vs_stats_summary(&g->post.stats, &r->stages[VS_STAGE_POSTPROCESS]);
     vs_stats_summary(&g->track.stats, &r->stages[VS_STAGE_TRACK]);
@@ -748,6 +801,19 @@ int vs_pipeline_run(const vs_run_options *o, vs_video *videos, int video_count,
          .copies = 1,
          .in = g->batch.in,
          .out = g->batch.out},
+        {.name = "vs-preprocess",
+         .loop = vs_preprocess_thread,
+         .states = g->preprocessors,
+         .state_size = sizeof *g->preprocessors,
+         .copies = g->preprocess_count,
+         .in = &g->positions,
+         .out = &g->filled},
+        {.name = "vs-gather",
+         .loop = vs_gather_thread,
+         .states = &g->gather,
+         .copies = 1,
+         .in = g->gather.in,
+         .out = g->gather.out},
         {.name = "vs-infer",
          .loop = vs_infer_thread,
          .states = &g->infer,

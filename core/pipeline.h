@@ -43,8 +43,12 @@ typedef struct vs_run_options {
     const char *classes; /* comma-separated labels, NULL = all */
     int every;
     double sample_fps, skip_similar;
-    int jobs;    /* videos decoded at once */
-    int threads; /* CPU intra-op threads for inference; 0 = auto */
+    int jobs;               /* videos decoded at once */
+    int threads;            /* CPU intra-op threads for inference; 0 = auto */
+    int preprocess_threads; /* preprocess workers; 0: vs_plan_preprocess_threads */
+    /* No model call: batches pass inference with no outputs, so no frame
+     * has a box. `vidsift bench` measures the pipeline's ceiling so. */
+    int infer_noop;
     const char *out_dir;
     const char *db_path; /* NULL: OUT/results.db */
     int annotate, snapshots, force, store;
@@ -55,7 +59,7 @@ typedef struct vs_run_options {
      * is the output threshold, set by the pipeline from conf). */
     int track;
     vs_track_params track_params;
-    const char *zones_path; /* --zones FILE.json; NULL: none */
+    const char *zones_path;   /* --zones FILE.json; NULL: none */
     const char *options_json; /* recorded in the runs table */
     /* From the scan, for the report: files in the given directories that are
      * not videos, and arguments or entries dropped as a file already listed. */

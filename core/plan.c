@@ -22,6 +22,15 @@ int vs_plan_codec_threads(int inference_on_cuda, int jobs)
     return inference_on_cuda ? (cores > 1 ? cores : 2) / jobs + 1 : 1;
 }
 
+int vs_plan_preprocess_threads(int requested, int inference_on_cpu)
+{
+    enum { MOST = 64 }; /* VS_STAGE_COPIES_MAX */
+    if (requested > 0)
+        return requested < MOST ? requested : MOST;
+    int half = online_cores() / 2;
+    return inference_on_cpu ? 1 : half < 1 ? 1 : half < MOST ? half : MOST;
+}
+
 int vs_plan_open_model(vs_torch **torch, const vs_manifest *manifest, const char *device, int half,
                        int max_batch, int slots, int threads_requested, vs_error *err)
 {

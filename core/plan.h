@@ -19,6 +19,16 @@ int vs_plan_inference_threads(int requested);
  * cores are shared among the decoders, plus one. */
 int vs_plan_codec_threads(int inference_on_cuda, int jobs);
 
+/* Preprocess workers (core/preprocess_stage.c): requested
+ * (--preprocess-threads) when > 0, at most 64. Otherwise one when inference
+ * runs on the CPU: it owns the cores and is the bottleneck by far (a
+ * 640x640 model runs at 10-20 frames/s here, one worker preprocesses
+ * 1080p at well over 100), so a second worker would only preempt it and
+ * hold another scaler's memory. When inference does not use the CPU (CUDA,
+ * or the no-op inference of `vidsift bench`'s ceiling) preprocessing is
+ * what may starve it: half the cores, the decoders take the rest. */
+int vs_plan_preprocess_threads(int requested, int inference_on_cpu);
+
 /* Opens the manifest's model as a run does: 3-channel NCHW input at the
  * manifest's size, max_batch frames per slot, slots buffers, the planned
  * inference threads, one warmup batch (which checks the model runs). The

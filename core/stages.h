@@ -4,8 +4,9 @@
  * stages and wires their queues. Each stage reads from one queue, writes to
  * the next, and records its own timing; none calls another.
  *
- *   decode (xJ) -> frames -> batch+preprocess -> batches -> infer
- *       -> inferred -> postprocess -> detected -> sink -> (slots back to pools)
+ *   decode (xJ) -> frames -> batch -> positions -> preprocess (xN)
+ *       -> filled -> gather -> batches -> infer -> inferred -> postprocess
+ *       -> detected -> track -> tracked -> sink -> (slots back to pools)
  */
 #ifndef VS_STAGES_H
 #define VS_STAGES_H
@@ -25,6 +26,17 @@
 
 #define VS_BATCH_MAX 64
 
+struct vs_batch;
+
+/* One analysed frame's place in a batch, handed by the batch stage to a
+ * preprocess worker; allocated once per batch slot and position. */
+typedef struct vs_batch_task {
+    struct vs_batch *batch; /* the slot this task belongs to, fixed */
+    int position;           /* frame of the model input; -1: the batch's seal */
+    vs_frame *frame;        /* what to preprocess there */
+    int failed;             /* the scaler could not take it: the gather stage closes the gap */
+} vs_batch_task;
+
 /* A batch slot: the frames that travel together, and the shim slot whose
  * input buffer holds the analysed ones. Entries are in arrival order; the
  * k-th analysed entry is frame k of the model input. Markers and frames not
@@ -36,6 +48,12 @@ typedef struct vs_batch {
     int entry_count;
     vs_frame **entries;     /* entry_capacity pointers, allocated once */
     vs_letterbox *geometry; /* per analysed frame, allocated once */
+    /* Filled by several preprocess workers, sent on in order (core/gather.c). */
+    vs_batch_task *tasks; /* per position, allocated once */
+    vs_batch_task seal;   /* the batch stage is done with it: no more positions */
+    int pending;          /* tasks not yet done, the seal included (atomic) */
+    int64_t sequence;     /* the order batches were sealed in, which gather restores */
+    int wake;             /* a decoder waits for memory: a NULL follows this batch */
     vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
     int output_count;
     int failed; /* inference failed: error says why */
@@ -70,20 +88,36 @@ typedef struct vs_decode_stage {
 } vs_decode_stage;
 
 typedef struct vs_batch_stage {
-    vs_queue *in, *out;
+    vs_queue *in;  /* frames in arrival order */
+    vs_queue *out; /* tasks: a position per analysed frame, then the batch's seal */
     vs_pool *batches;
     int max_batch, entry_capacity;
+    const vs_budget *budget; /* a decoder waiting for memory: send what the batch holds */
+    int64_t sealed;          /* batches sealed so far: the next one's sequence */
+} vs_batch_stage;
+
+/* One preprocess worker (core/preprocess_stage.c); the row runs N of them. */
+typedef struct vs_preprocess_stage {
+    vs_queue *in;        /* tasks from the batch stage */
+    vs_queue *out;       /* batches with every position filled, in any order */
     size_t frame_floats; /* floats per frame of input */
     vs_preprocess preprocess;
-    const vs_budget *budget; /* a decoder waiting for memory: send what the batch holds */
-    vs_stage_stats stats;    /* preprocess time per frame */
-    vs_error error;
-    int failed;
-} vs_batch_stage;
+    vs_stage_stats stats; /* per frame */
+} vs_preprocess_stage;
+
+typedef struct vs_gather_stage {
+    vs_queue *in, *out; /* filled batches in any order; in sealed order (and NULLs) */
+    vs_pool *batches;   /* a wake-up batch without entries goes back here */
+    size_t frame_floats;
+    vs_batch **held; /* held_count slots: batches that came before their turn */
+    int held_count;  /* the batch pool's size: no more can be between batch and gather */
+    int64_t next;    /* sequence of the batch to send next */
+} vs_gather_stage;
 
 typedef struct vs_infer_stage {
     vs_queue *in, *out;
     vs_torch *torch;
+    int noop;                /* the pipeline's ceiling (vidsift bench): no model call, no outputs */
     const vs_budget *budget; /* a decoder waiting for memory: hold no batch back */
     vs_stage_stats stats;    /* per batch */
     int64_t batches_run;
@@ -145,6 +179,8 @@ typedef struct vs_sink_stage {
 void *vs_decode_thread(void *stage);
 void *vs_sink_thread(void *stage);
 void *vs_batch_thread(void *stage);
+void *vs_preprocess_thread(void *stage);
+void *vs_gather_thread(void *stage);
 void *vs_infer_thread(void *stage);
 void *vs_postprocess_thread(void *stage);
 void *vs_track_thread(void *stage);

@@ -1,7 +1,8 @@
 /* core/plan.c, the thread counts and model opening that `vidsift run` and
  * `vidsift bench` share: --threads wins, 0 means every online core; decoders
  * get one codec thread when inference is on the CPU and share the cores on
- * CUDA; the model opens at the manifest's input size with the planned
+ * CUDA; preprocess workers are one beside CPU inference, more when it
+ * leaves the cores free; the model opens at the manifest's input size with the planned
  * threads, and a missing model file is named. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,6 +32,12 @@ static void threads_follow_the_option_else_the_cores(void **state)
     assert_int_equal(vs_plan_codec_threads(1, 1), shared + 1);
     assert_int_equal(vs_plan_codec_threads(1, 2), shared / 2 + 1);
     assert_true(vs_plan_codec_threads(1, 64) >= 1);
+    /* Preprocess workers: the option wins (at most 64); one beside CPU
+     * inference, half the cores (at least one) when inference leaves them free. */
+    assert_int_equal(vs_plan_preprocess_threads(3, 1), 3);
+    assert_int_equal(vs_plan_preprocess_threads(1000, 0), 64);
+    assert_int_equal(vs_plan_preprocess_threads(0, 1), 1);
+    assert_int_equal(vs_plan_preprocess_threads(0, 0), cores / 2 > 1 ? (int)(cores / 2) : 1);
 }
 
 static void opens_the_manifest_model_at_its_size(void **state)
