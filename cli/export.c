@@ -2,20 +2,18 @@
  * JSON Lines or COCO JSON; tracks, line crossings and visits (--table) as
  * CSV or JSON Lines.
  *
- * Owns its options and help text. It only reads the database (read-only
- * connection, one read transaction so every query sees the same snapshot
- * while a run may be writing), and streams rows: memory stays flat however
- * many detections there are. It never writes the database. With --out the
- * text goes to FILE.part, renamed to FILE once complete. */
+ * Owns its options and help text. Every format reads through the store's
+ * cursors (core/store.c, one read transaction so every query sees the same
+ * snapshot while a run may be writing) and is written by core/exporter.c,
+ * streaming: memory stays flat however many detections there are. It never
+ * writes the database. With --out the text goes to FILE.part, renamed to
+ * FILE once complete. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
-
-#include <sqlite3.h>
 
 #include "cli.h"
 #include "options.h"
@@ -93,133 +91,6 @@ typedef enum export_format {
     FORMAT_MOT
 } export_format;
 
-/* The detection query every format reads; ?1 is the --video pattern or NULL.
- * Its order matches the images query, which COCO relies on to number images. */
-#define DETECTIONS_SQL                                                                             \
-    "SELECT v.path, d.video_id, d.frame_index, d.pts_ms, d.class_id, d.label, d.score,"            \
-    " d.x1, d.y1, d.x2, d.y2, d.carried, d.track_id"                                               \
-    " FROM detections d JOIN videos v ON v.id = d.video_id"                                        \
-    " WHERE ?1 IS NULL OR v.path GLOB ?1"                                                          \
-    " ORDER BY d.video_id, d.frame_index, d.id"
-
-enum {
-    COL_PATH,
-    COL_VIDEO_ID,
-    COL_FRAME,
-    COL_PTS,
-    COL_CLASS,
-    COL_LABEL,
-    COL_SCORE,
-    COL_X1,
-    COL_Y1,
-    COL_X2,
-    COL_Y2,
-    COL_CARRIED,
-    COL_TRACK
-};
-
-typedef struct export_job {
-    sqlite3 *db;
-    const char *db_path;
-    const char *pattern;
-    FILE *out;
-} export_job;
-
-static int db_error(const export_job *job, const char *doing)
-{
-    fprintf(stderr, "vidsift export: %s: cannot %s: %s\n", VS_NAME(job->db_path), doing,
-            sqlite3_errmsg(job->db));
-    return 2;
-}
-
-static int prepare(export_job *job, const char *sql, sqlite3_stmt **stmt)
-{
-    if (sqlite3_prepare_v2(job->db, sql, -1, stmt, NULL) != SQLITE_OK)
-        return db_error(job, "query the database");
-    if (job->pattern)
-        sqlite3_bind_text(*stmt, 1, job->pattern, -1, SQLITE_STATIC);
-    return 0;
-}
-
-static int export_mot(export_job *job)
-{
-    sqlite3_stmt *stmt;
-    if (prepare(job,
-                "SELECT count(DISTINCT d.video_id) FROM detections d JOIN videos v"
-                " ON v.id = d.video_id WHERE (?1 IS NULL OR v.path GLOB ?1)"
-                " AND d.track_id IS NOT NULL",
-                &stmt))
-        return 2;
-    int64_t videos = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
-    sqlite3_finalize(stmt);
-    if (videos < 0)
-        return db_error(job, "read detections");
-    if (videos > 1) {
-        fprintf(stderr,
-                "vidsift export: %s: --format mot writes one video, and %lld have tracks: choose "
-                "one with --video\n",
-                VS_NAME(job->db_path), (long long)videos);
-        return 2;
-    }
-    if (prepare(job, DETECTIONS_SQL, &stmt))
-        return 2;
-    int rc;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (sqlite3_column_type(stmt, COL_TRACK) == SQLITE_NULL ||
-            sqlite3_column_int(stmt, COL_CARRIED))
-            continue;
-        double x1 = sqlite3_column_double(stmt, COL_X1), y1 = sqlite3_column_double(stmt, COL_Y1);
-        fprintf(job->out, "%lld,%lld,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1\n",
-                (long long)sqlite3_column_int64(stmt, COL_FRAME) + 1,
-                (long long)sqlite3_column_int64(stmt, COL_TRACK), x1, y1,
-                sqlite3_column_double(stmt, COL_X2) - x1, sqlite3_column_double(stmt, COL_Y2) - y1,
-                sqlite3_column_double(stmt, COL_SCORE));
-    }
-    sqlite3_finalize(stmt);
-    return rc == SQLITE_DONE ? 0 : db_error(job, "read detections");
-}
-
-/* Opens read-only and checks that DB is a vidsift database this build can read. */
-static int open_database(export_job *job)
-{
-    struct stat info;
-    if (stat(job->db_path, &info) != 0) {
-        fprintf(stderr, "vidsift export: %s: %s\n", VS_NAME(job->db_path), strerror(errno));
-        return 2;
-    }
-    if (sqlite3_open_v2(job->db_path, &job->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        return db_error(job, "open the database");
-    sqlite3_busy_timeout(job->db, VS_STORE_BUSY_MS);
-    sqlite3_stmt *stmt;
-    if (sqlite3_prepare_v2(job->db,
-                           "SELECT user_version, application_id FROM pragma_user_version,"
-                           " pragma_application_id",
-                           -1, &stmt, NULL) != SQLITE_OK)
-        return db_error(job, "read the database (is it a vidsift results database?)");
-    int version = 0, application_id = 0;
-    if (sqlite3_step(stmt) == SQLITE_ROW) {
-        version = sqlite3_column_int(stmt, 0);
-        application_id = sqlite3_column_int(stmt, 1);
-    }
-    sqlite3_finalize(stmt);
-    if (application_id != VS_STORE_APPLICATION_ID || version < 1) {
-        fprintf(stderr, "vidsift export: %s: not a vidsift results database\n",
-                VS_NAME(job->db_path));
-        return 2;
-    }
-    if (version > VS_STORE_SCHEMA_VERSION) {
-        fprintf(stderr,
-                "vidsift export: %s: written by a newer vidsift (schema v%d; this build reads up "
-                "to v%d)\n",
-                VS_NAME(job->db_path), version, VS_STORE_SCHEMA_VERSION);
-        return 2;
-    }
-    /* One read transaction: every query of a COCO export sees the same rows. */
-    if (sqlite3_exec(job->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-        return db_error(job, "start reading");
-    return 0;
-}
-
 static const struct {
     const char *name;
     export_format format;
@@ -289,7 +160,6 @@ int cmd_export(int argc, char **argv)
 {
     export_format format = FORMAT_NONE;
     vs_export_table table = VS_EXPORT_DETECTIONS;
-    export_job job = {0};
     vs_store_filter filter = {0};
     const char *out_path = NULL;
     cli_parser parser;
@@ -305,7 +175,7 @@ int cmd_export(int argc, char **argv)
             if (parse_table(optarg, &table))
                 return 2;
             break;
-        case OPT_VIDEO: job.pattern = optarg; break;
+        case OPT_VIDEO: filter.video_pattern = optarg; break;
         case OPT_CLASS: filter.classes = optarg; break;
         case OPT_MIN_SCORE:
         case OPT_RUN:
@@ -327,8 +197,6 @@ int cmd_export(int argc, char **argv)
     }
     char db_path[4200];
     cli_database_path(argv[optind], db_path, sizeof db_path);
-    job.db_path = db_path;
-    filter.video_pattern = job.pattern;
     if (table != VS_EXPORT_DETECTIONS && format != FORMAT_CSV && format != FORMAT_JSONL) {
         fprintf(stderr, "vidsift export: --table %s is exported as csv or jsonl, not %s\n",
                 vs_export_table_name(table), format_name(format));
@@ -344,50 +212,38 @@ int cmd_export(int argc, char **argv)
                 "vidsift export: --format yolo writes a directory: give it with --out DIR\n");
         return 2;
     }
-    int status = open_database(&job);
-    if (status) {
-        sqlite3_close(job.db);
-        return status;
+    vs_store *store = NULL;
+    vs_error err = {{0}};
+    if (vs_store_open_read(&store, db_path, &err) != VS_OK) {
+        fprintf(stderr, "vidsift export: %s\n", err.msg);
+        return 2;
     }
-
     char part_path[4200];
-    job.out = stdout;
+    FILE *out = stdout;
     if (out_path && format != FORMAT_YOLO) {
         snprintf(part_path, sizeof part_path, "%s.part", out_path);
-        job.out = fopen(part_path, "w");
-        if (!job.out) {
+        out = fopen(part_path, "w");
+        if (!out) {
             fprintf(stderr, "vidsift export: %s: %s\n", VS_NAME(part_path), strerror(errno));
-            sqlite3_close(job.db);
+            vs_store_close(store);
             return 1;
         }
     }
-    if (format == FORMAT_MOT) {
-        status = export_mot(&job);
-    } else {
-        /* Every other format reads through the store's cursors, with the filter. */
-        vs_store *store = NULL;
-        vs_error err = {{0}};
-        int failed = vs_store_open_read(&store, job.db_path, &err);
-        if (!failed)
-            failed = format == FORMAT_CSV
-                         ? vs_export_table_csv(store, table, &filter, job.out, &err)
-                     : format == FORMAT_JSONL
-                         ? vs_export_table_jsonl(store, table, &filter, job.out, &err)
-                     : format == FORMAT_COCO ? vs_export_coco_results(store, &filter, job.out, &err)
-                     : format == FORMAT_COCO_DATASET
-                         ? vs_export_coco_dataset(store, &filter, job.db_path, job.out, &err)
-                         : vs_export_yolo(store, &filter, out_path, &err);
-        vs_store_close(store);
-        if (failed)
-            fprintf(stderr, "vidsift export: %s\n", err.msg);
-        status = !failed ? 0 : failed == VS_EIO && format == FORMAT_YOLO ? 1 : 2;
-    }
-    sqlite3_exec(job.db, "COMMIT", NULL, NULL, NULL);
-    sqlite3_close(job.db);
+    int failed = format == FORMAT_CSV     ? vs_export_table_csv(store, table, &filter, out, &err)
+                 : format == FORMAT_JSONL ? vs_export_table_jsonl(store, table, &filter, out, &err)
+                 : format == FORMAT_COCO  ? vs_export_coco_results(store, &filter, out, &err)
+                 : format == FORMAT_COCO_DATASET
+                     ? vs_export_coco_dataset(store, &filter, db_path, out, &err)
+                 : format == FORMAT_MOT ? vs_export_mot(store, &filter, db_path, out, &err)
+                                        : vs_export_yolo(store, &filter, out_path, &err);
+    vs_store_close(store);
+    if (failed)
+        fprintf(stderr, "vidsift export: %s\n", err.msg);
+    int status = !failed ? 0 : failed == VS_EIO && format == FORMAT_YOLO ? 1 : 2;
 
-    int write_failed = ferror(job.out) != 0;
+    int write_failed = ferror(out) != 0;
     if (out_path && format != FORMAT_YOLO) {
-        write_failed |= fclose(job.out) != 0;
+        write_failed |= fclose(out) != 0;
         if (!status && !write_failed && rename(part_path, out_path) != 0)
             write_failed = 1;
         if (status || write_failed)

@@ -573,3 +573,30 @@ int vs_export_yolo(vs_store *store, const vs_store_filter *filter, const char *d
     vs_store_cursor_close(cursor);
     return status != VS_OK ? status : step < 0 ? step : VS_OK;
 }
+
+int vs_export_mot(vs_store *store, const vs_store_filter *filter, const char *db_path, FILE *out,
+                  vs_error *err)
+{
+    int64_t videos = 0;
+    int status = vs_store_count_tracked_videos(store, filter, &videos, err);
+    if (status != VS_OK)
+        return status;
+    if (videos > 1)
+        return vs_fail(err, VS_EINVAL,
+                       "%s: --format mot writes one video, and %lld have tracks: choose one with "
+                       "--video",
+                       VS_NAME(db_path), (long long)videos);
+    vs_store_cursor *cursor = NULL;
+    if ((status = vs_store_read_detections(store, filter, &cursor, err)) != VS_OK)
+        return status;
+    vs_store_detection_row d;
+    int step;
+    while ((step = vs_store_next_detection(cursor, &d, err)) == 1) {
+        if (d.track_id < 0 || d.carried)
+            continue;
+        fprintf(out, "%lld,%lld,%.2f,%.2f,%.2f,%.2f,%.4f,-1,-1,-1\n", (long long)d.frame_index + 1,
+                (long long)d.track_id, d.x1, d.y1, d.x2 - d.x1, d.y2 - d.y1, d.score);
+    }
+    vs_store_cursor_close(cursor);
+    return step < 0 ? step : VS_OK;
+}

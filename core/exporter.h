@@ -55,5 +55,11 @@ int vs_export_coco_dataset(vs_store *store, const vs_store_filter *filter, const
  * dir/<video id>/<frame index>.txt: "class_id x_center y_center width
  * height score" per detection, normalised to the frame's size. */
 int vs_export_yolo(vs_store *store, const vs_store_filter *filter, const char *dir, vs_error *err);
+/* mot: the MOTChallenge results of one video's tracks, a line per tracked
+ * detection (carried copies left out): "frame (1-based),track id,left,top,
+ * width,height,score,-1,-1,-1". More than one video with tracks among the
+ * filter's is VS_EINVAL, nothing written, the message naming db_path. */
+int vs_export_mot(vs_store *store, const vs_store_filter *filter, const char *db_path, FILE *out,
+                  vs_error *err);
 
 #endif

@@ -1930,3 +1930,24 @@ int vs_store_next_visit(vs_store_cursor *cursor, vs_store_visit_row *row, vs_err
                                 .label = nullable_text(s, 10)};
     return 1;
 }
+
+int vs_store_count_tracked_videos(vs_store *store, const vs_store_filter *filter, int64_t *count,
+                                  vs_error *err)
+{
+    *count = 0;
+    char sql[2048] = "SELECT count(DISTINCT d.video_id) FROM detections d"
+                     " JOIN videos v ON v.id = d.video_id";
+    filter_sql(sql, sizeof sql, filter, "d");
+    const char *tracked =
+        strstr(sql, " WHERE ") ? " AND d.track_id IS NOT NULL" : " WHERE d.track_id IS NOT NULL";
+    strncat(sql, tracked, sizeof sql - strlen(sql) - 1);
+    vs_store_cursor *cursor = NULL;
+    int status = open_cursor(store, sql, filter, "read detections", &cursor, err);
+    if (status != VS_OK)
+        return status;
+    int step = cursor_step(cursor, err);
+    if (step == 1)
+        *count = sqlite3_column_int64(cursor->stmt, 0);
+    vs_store_cursor_close(cursor);
+    return step < 0 ? step : VS_OK;
+}

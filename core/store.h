@@ -284,6 +284,12 @@ int vs_store_read_visits(vs_store *store, const vs_store_filter *filter, vs_stor
                          vs_error *err);
 int vs_store_next_visit(vs_store_cursor *cursor, vs_store_visit_row *row, vs_error *err);
 
+/* How many videos, among the filter's, have detections with a track id:
+ * `export --format mot` writes one video's tracks and refuses more. The
+ * filter's classes and min_score select the detections counted. */
+int vs_store_count_tracked_videos(vs_store *store, const vs_store_filter *filter, int64_t *count,
+                                  vs_error *err);
+
 /* Steps a cursor opened by the matching vs_store_read_*: 1 and the row
  * filled, 0 at the end, or a negative VS_E* status with err set. */
 int vs_store_next_run(vs_store_cursor *cursor, vs_store_run_row *row, vs_error *err);

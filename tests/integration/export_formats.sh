@@ -1,7 +1,7 @@
 # `vidsift export` formats tools load, read through the store's cursors with the filters:
 # coco (the results list pycocotools' loadRes takes), coco-dataset (every analysed frame an
-# image), yolo (a text file per frame), --class, --min-score, --run, --video, and an output
-# directory given for the database.
+# image), yolo (a text file per frame), mot (one video's tracks), --class, --min-score, --run,
+# --video, and an output directory given for the database.
 source "$(dirname "$0")/common.bash"
 
 make_clip "$WORK/a.mp4" 160x120 10 10 -c:v libx264 -pix_fmt yuv420p
@@ -66,5 +66,24 @@ awk 'NF != 6 || $2 < 0 || $2 > 1 || $3 < 0 || $3 > 1 || $4 <= 0 || $4 > 1 || $5 
 status=0; "$VIDSIFT" export "$db" --format yolo 2>"$WORK/stderr" || status=$?
 [ "$status" = 2 ] || fail "yolo without --out DIR: exit $status, expected 2"
 pass "yolo: classes.txt and one normalised text file per frame; it needs --out DIR"
+
+# mot: the tracked detections of one video, carried copies left out; two tracked videos need --video.
+tracked=$(sql "$db" "select count(*) from detections where track_id is not null and carried = 0")
+[ "$tracked" -gt 0 ] || fail "no tracked detections to export as mot"
+export_to "$WORK/a.mot" "$db" --format mot
+[ "$(wc -l <"$WORK/a.mot")" = "$tracked" ] || fail "mot: $(wc -l <"$WORK/a.mot") lines, expected $tracked"
+first=$(sql "$db" "select frame_index + 1, track_id from detections where track_id is not null
+                   and carried = 0 order by video_id, frame_index, id limit 1" | tr '|' ,)
+awk -F, -v first="$first" 'NR == 1 && $1 "," $2 != first { exit 1 }
+    NF != 10 || $1 < 1 || $5 <= 0 || $6 <= 0 || $7 < 0 || $7 > 1 || $8 != -1 { exit 1 }' "$WORK/a.mot" ||
+    fail "mot: a line is not 'frame,id,left,top,width,height,score,-1,-1,-1' from the table: $(head -2 "$WORK/a.mot")"
+make_clip "$WORK/b.mp4" 160x120 10 10 -c:v libx264 -pix_fmt yuv420p
+run_vidsift 0 --out "$WORK/out" --no-annotate --conf 0.05 --every 2 "$WORK/a.mp4" "$WORK/b.mp4"
+status=0; "$VIDSIFT" export "$db" --format mot >"$WORK/both.mot" 2>"$WORK/stderr" || status=$?
+[ "$status" = 2 ] && [ ! -s "$WORK/both.mot" ] && grep -q -- "--video" "$WORK/stderr" ||
+    fail "mot of two tracked videos: exit $status, expected 2, nothing written and --video named: $(cat "$WORK/stderr")"
+export_to "$WORK/a-again.mot" "$db" --format mot --video '*/a.mp4'
+cmp -s "$WORK/a.mot" "$WORK/a-again.mot" || fail "mot --video '*/a.mp4' differs from the one-video export"
+pass "mot: a line per tracked detection of the one video; two tracked videos need --video"
 
 finish
