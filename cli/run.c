@@ -17,93 +17,33 @@
 #include "manifest.h"
 #include "options.h"
 #include "pipeline.h"
+#include "run_options.h"
 #include "report.h"
 #include "report_html.h"
 #include "scan.h"
 #include "shard.h"
 
+/* run's own options; those it shares with worker are in run_options.h. */
 enum {
-    OPT_MODEL = 256,
-    OPT_DEVICE,
-    OPT_HALF,
-    OPT_BATCH,
-    OPT_THREADS,
-    OPT_CONF,
-    OPT_IOU,
-    OPT_CLASSES,
-    OPT_EVERY,
-    OPT_SAMPLE_FPS,
-    OPT_SKIP_SIMILAR,
-    OPT_JOBS,
-    OPT_OUT,
-    OPT_DB,
-    OPT_NO_ANNOTATE,
-    OPT_SNAPSHOTS,
-    OPT_FORCE,
-    OPT_MEMORY_BUDGET,
-    OPT_QUIET,
+    OPT_QUIET = 256,
     OPT_JSON,
     OPT_PROGRESS,
     OPT_VERBOSE,
-    OPT_IMGSZ,
     OPT_SHARD,
     OPT_SHARDS,
-    OPT_TRACK,
-    OPT_TRACK_BUFFER,
-    OPT_TRACK_LOW,
-    OPT_TRACK_NEW,
-    OPT_TRACK_MATCH,
-    OPT_ZONES,
 };
 
 static const cli_option options_table[] = {
     CLI_HEADING("model and device:"),
-    {"model", 0, "NAME|PATH", OPT_MODEL,
-     "model name in `vidsift models list`, a manifest path, or a\n"
-     ".pt with its manifest beside it (yolov5s; $VIDSIFT_DEFAULT_MODEL)"},
-    {"device", 0, "DEV", OPT_DEVICE, "auto, cpu, cuda or cuda:N (auto)"},
-    {"half", 0, NULL, OPT_HALF, "FP16 inference (CUDA only)"},
-    {"batch", 0, "N", OPT_BATCH, "frames per inference batch, 1-64 (8)"},
-    {"threads", 0, "N", OPT_THREADS, "CPU inference threads (0 = all cores)"},
-    {"imgsz", 0, "S|WxH", OPT_IMGSZ,
-     "YOLO models: input size in pixels, multiples of 32 (the\n"
-     "manifest's; e.g. 512 or 640x384 for 16:9 landscape video)"},
+    CLI_RUN_MODEL_OPTIONS,
     CLI_HEADING("detection:"),
-    {"conf", 0, "X", OPT_CONF, "minimum score, 0-1 (the model's default)"},
-    {"iou", 0, "X", OPT_IOU, "NMS overlap threshold, 0-1 (the model's default)"},
-    {"classes", 0, "A,B", OPT_CLASSES,
-     "keep only these labels or class ids, any case (e.g. person,car)"},
+    CLI_RUN_DETECTION_OPTIONS,
     CLI_HEADING("tracking and zones:"),
-    {"track", 0, "bytetrack|none", OPT_TRACK,
-     "follow objects across frames: ids in detections.track_id,\n"
-     "the tracks table (bytetrack)"},
-    {"track-buffer", 0, "S", OPT_TRACK_BUFFER,
-     "seconds of video a track waits for its lost object (1)"},
-    {"track-low", 0, "X", OPT_TRACK_LOW,
-     "boxes from X up to --conf feed the tracker's second pass\n"
-     "and are stored only when a track claims them (0.1)"},
-    {"track-new", 0, "X", OPT_TRACK_NEW, "score a box needs to start a track (--conf + 0.1)"},
-    {"track-match", 0, "X", OPT_TRACK_MATCH, "first-pass cost limit, 1 - IoU x score (0.8)"},
-    {"zones", 0, "FILE", OPT_ZONES,
-     "counting lines and zones (JSON, see the man page): crossings,\n"
-     "visits and, with a calibration, speeds"},
+    CLI_RUN_TRACKING_OPTIONS,
     CLI_HEADING("sampling:"),
-    {"every", 0, "N", OPT_EVERY, "analyse every Nth frame (1)"},
-    {"sample-fps", 0, "F", OPT_SAMPLE_FPS, "analyse at most F frames per second of video"},
-    {"skip-similar", 0, "T", OPT_SKIP_SIMILAR,
-     "carry detections over frames whose 32x32 luma thumbnail differs\n"
-     "from the last analysed one by less than T (0-1, e.g. 0.02)"},
+    CLI_RUN_SAMPLING_OPTIONS,
     CLI_HEADING("inputs and outputs:"),
-    {"jobs", 0, "N", OPT_JOBS, "videos decoded at once (1)"},
-    {"memory-budget", 0, "SIZE", OPT_MEMORY_BUDGET,
-     "memory for decoded pictures, e.g. 512M or 4G (2G, or a\n"
-     "quarter of the machine's memory if less); a video that\n"
-     "cannot fit fails alone"},
-    {"out", 0, "DIR", OPT_OUT, "output directory (vidsift-out)"},
-    {"db", 0, "FILE", OPT_DB, "results database (OUT/results.db)"},
-    {"no-annotate", 0, NULL, OPT_NO_ANNOTATE, "do not write annotated videos"},
-    {"snapshots", 0, NULL, OPT_SNAPSHOTS, "write JPEG thumbnails and best crops per class"},
-    {"force", 0, NULL, OPT_FORCE, "redo videos already complete in the database"},
+    CLI_RUN_OUTPUT_OPTIONS,
     {"shard", 0, "K/N|auto", OPT_SHARD,
      "take only shard K of N (0-based) of the videos, split by a\n"
      "fixed hash of each path below its input root; auto reads\n"
@@ -290,27 +230,6 @@ static void report_scan_problem(void *context, const char *path, const char *pro
         fprintf(stderr, "vidsift: %s: %s\n", VS_NAME(path), VS_NAME(problem));
 }
 
-/* --classes needs at least one name, and no empty one between commas: an
- * empty list would otherwise keep nothing, silently. The names themselves
- * are checked against the model's labels once it is loaded. */
-static int classes_given(const char *text)
-{
-    for (const char *item = text;; item++) {
-        size_t length = strcspn(item, ",");
-        size_t blanks = strspn(item, " \t");
-        if (blanks >= length) {
-            fprintf(stderr,
-                    "vidsift run: --classes: '%s' has an empty class name: give labels or class "
-                    "ids separated by commas\n",
-                    VS_NAME(text));
-            return 0;
-        }
-        item += length;
-        if (!*item)
-            return 1;
-    }
-}
-
 /* The database a run writes: --db, else OUT/results.db. */
 static void database_path(const vs_run_options *o, char *out, size_t size)
 {
@@ -370,24 +289,12 @@ static char *options_json(int argc, char **argv)
 
 int cmd_run(int argc, char **argv)
 {
-    vs_run_options o = {.device = "auto",
-                        .batch = 8,
-                        .conf = -1,
-                        .iou = -1,
-                        .every = 1,
-                        .jobs = 1,
-                        .out_dir = "vidsift-out",
-                        .annotate = 1,
-                        .store = 1,
-                        .track = 1,
-                        .track_params = vs_track_params_default(),
-                        .stop = &stop_requested};
-    o.track_params.new_track = -1; /* --conf + 0.1, once the model's conf is known */
+    vs_run_options o;
+    cli_run_defaults(&o, &stop_requested);
     const char *model = cli_default_model(), *progress_mode = "auto";
     int quiet = 0, json = 0, verbose = 0;
     const char *shard_text = NULL;
     int shards_option = 0;
-    double real;
     /* First thing: a signal from here on stops the run cleanly. */
     struct sigaction action = {.sa_handler = on_signal};
     sigemptyset(&action.sa_mask);
@@ -398,104 +305,10 @@ int cmd_run(int argc, char **argv)
     int option;
     while ((option = cli_next_option(&parser, argc, argv)) != CLI_OPTIONS_DONE) {
         switch (option) {
-        case OPT_MODEL: model = optarg; break;
-        case OPT_DEVICE: o.device = optarg; break;
-        case OPT_HALF: o.half = 1; break;
-        case OPT_BATCH:
-            if (!cli_parse_int("vidsift run", "batch", optarg, 1, 64, &o.batch))
-                return 2;
-            break;
-        case OPT_THREADS:
-            if (!cli_parse_int("vidsift run", "threads", optarg, 0, 256, &o.threads))
-                return 2;
-            break;
-        case OPT_CONF:
-            if (!cli_parse_real("vidsift run", "conf", optarg, 0, 1, &real))
-                return 2;
-            o.conf = (float)real;
-            break;
-        case OPT_IOU:
-            if (!cli_parse_real("vidsift run", "iou", optarg, 0, 1, &real))
-                return 2;
-            o.iou = (float)real;
-            break;
-        case OPT_CLASSES:
-            if (!classes_given(optarg))
-                return 2;
-            o.classes = optarg;
-            break;
-        case OPT_TRACK:
-            if (strcmp(optarg, "bytetrack") != 0 && strcmp(optarg, "none") != 0) {
-                fprintf(stderr, "vidsift run: --track must be bytetrack or none, not '%s'\n",
-                        VS_NAME(optarg));
-                return 2;
-            }
-            o.track = strcmp(optarg, "bytetrack") == 0;
-            break;
-        case OPT_TRACK_BUFFER:
-            if (!cli_parse_real("vidsift run", "track-buffer", optarg, 0, 3600,
-                                &o.track_params.buffer_s))
-                return 2;
-            break;
-        case OPT_TRACK_LOW:
-            if (!cli_parse_real("vidsift run", "track-low", optarg, 0.001, 1, &real))
-                return 2;
-            o.track_params.low = (float)real;
-            break;
-        case OPT_TRACK_NEW:
-            if (!cli_parse_real("vidsift run", "track-new", optarg, 0, 1, &real))
-                return 2;
-            o.track_params.new_track = (float)real;
-            break;
-        case OPT_TRACK_MATCH:
-            if (!cli_parse_real("vidsift run", "track-match", optarg, 0.01, 0.99, &real))
-                return 2;
-            o.track_params.match = (float)real;
-            break;
-        case OPT_ZONES: o.zones_path = optarg; break;
-        case OPT_EVERY:
-            if (!cli_parse_int("vidsift run", "every", optarg, 1, 1000000, &o.every))
-                return 2;
-            break;
-        case OPT_SAMPLE_FPS:
-            if (!cli_parse_real("vidsift run", "sample-fps", optarg, 0.001, 1000, &o.sample_fps))
-                return 2;
-            break;
-        case OPT_SKIP_SIMILAR:
-            if (!cli_parse_real("vidsift run", "skip-similar", optarg, 0, 1, &o.skip_similar))
-                return 2;
-            break;
-        case OPT_JOBS:
-            if (!cli_parse_int("vidsift run", "jobs", optarg, 1, 64, &o.jobs))
-                return 2;
-            break;
-        case OPT_IMGSZ: {
-            vs_error err = {{0}};
-            if (vs_parse_input_size(optarg, &o.input_width, &o.input_height, &err) != VS_OK) {
-                fprintf(stderr, "vidsift run: %s\n", err.msg);
-                return 2;
-            }
-            break;
-        }
         case OPT_SHARD: shard_text = optarg; break;
         case OPT_SHARDS:
             if (!cli_parse_int("vidsift run", "shards", optarg, 1, VS_SHARD_MAX, &shards_option))
                 return 2;
-            break;
-        case OPT_OUT: o.out_dir = optarg; break;
-        case OPT_DB: o.db_path = optarg; break;
-        case OPT_NO_ANNOTATE: o.annotate = 0; break;
-        case OPT_SNAPSHOTS: o.snapshots = 1; break;
-        case OPT_FORCE: o.force = 1; break;
-        case OPT_MEMORY_BUDGET:
-            /* Under 64 MiB not even one 1080p video's working set fits. */
-            if ((o.memory_budget = vs_budget_parse(optarg)) < ((int64_t)64 << 20)) {
-                fprintf(stderr,
-                        "vidsift run: --memory-budget: '%s' is not a size of 64M or more "
-                        "(e.g. 512M, 4G)\n",
-                        optarg);
-                return 2;
-            }
             break;
         case OPT_QUIET: quiet = 1; break;
         case OPT_JSON: json = 1; break;
@@ -508,7 +321,13 @@ int cmd_run(int argc, char **argv)
             }
             progress_mode = optarg;
             break;
-        default: return cli_exit_status(option);
+        default: {
+            int shared = cli_run_option("vidsift run", option, optarg, &o, &model);
+            if (shared < 0)
+                return cli_exit_status(option);
+            if (shared == 0)
+                return 2;
+        }
         }
     }
     if (optind >= argc) {

@@ -30,36 +30,18 @@
 #include "fsutil.h"
 #include "manifest.h"
 #include "pipeline.h"
+#include "run_options.h"
 #include "scan.h"
 #include "workqueue.h"
 
+/* worker's own options; the analysis options are run's (run_options.h). */
 enum {
     OPT_REDIS = 256,
     OPT_QUEUE,
     OPT_LEASE,
     OPT_MAX_DELIVERIES,
     OPT_CONSUMER,
-    OPT_MODEL,
-    OPT_DEVICE,
-    OPT_HALF,
-    OPT_BATCH,
-    OPT_THREADS,
-    OPT_IMGSZ,
-    OPT_CONF,
-    OPT_IOU,
-    OPT_CLASSES,
-    OPT_EVERY,
-    OPT_SAMPLE_FPS,
-    OPT_SKIP_SIMILAR,
-    OPT_JOBS,
-    OPT_OUT,
-    OPT_DB,
-    OPT_NO_ANNOTATE,
-    OPT_SNAPSHOTS,
-    OPT_FORCE,
     OPT_QUIET,
-    OPT_TRACK,
-    OPT_ZONES,
 };
 
 static const cli_option options_table[] = {
@@ -73,27 +55,17 @@ static const cli_option options_table[] = {
      "a video delivered N times without success goes to the\n"
      "dead-letter stream with its last error (3)"},
     {"consumer", 0, "NAME", OPT_CONSUMER, "this worker's name in the group (HOST-PID)"},
-    CLI_HEADING("analysis (as `vidsift run`):"),
-    {"model", 0, "NAME|PATH", OPT_MODEL, "model name, manifest or .pt ($VIDSIFT_DEFAULT_MODEL)"},
-    {"device", 0, "DEV", OPT_DEVICE, "auto, cpu, cuda or cuda:N (auto)"},
-    {"half", 0, NULL, OPT_HALF, "FP16 inference (CUDA only)"},
-    {"batch", 0, "N", OPT_BATCH, "frames per inference batch, 1-64 (8)"},
-    {"threads", 0, "N", OPT_THREADS, "CPU inference threads (0 = all cores)"},
-    {"imgsz", 0, "S|WxH", OPT_IMGSZ, "YOLO models: input size in pixels (the manifest's)"},
-    {"conf", 0, "X", OPT_CONF, "minimum score, 0-1 (the model's default)"},
-    {"iou", 0, "X", OPT_IOU, "NMS overlap threshold, 0-1 (the model's default)"},
-    {"classes", 0, "A,B", OPT_CLASSES, "keep only these labels or class ids"},
-    {"every", 0, "N", OPT_EVERY, "analyse every Nth frame (1)"},
-    {"sample-fps", 0, "F", OPT_SAMPLE_FPS, "analyse at most F frames per second of video"},
-    {"skip-similar", 0, "T", OPT_SKIP_SIMILAR, "carry detections over near-identical frames"},
-    {"jobs", 0, "N", OPT_JOBS, "videos claimed and decoded at once (1)"},
-    {"out", 0, "DIR", OPT_OUT, "output directory (vidsift-out)"},
-    {"db", 0, "FILE", OPT_DB, "results database (OUT/results.db)"},
-    {"no-annotate", 0, NULL, OPT_NO_ANNOTATE, "do not write annotated videos"},
-    {"snapshots", 0, NULL, OPT_SNAPSHOTS, "write JPEG thumbnails and best crops per class"},
-    {"force", 0, NULL, OPT_FORCE, "redo videos already complete in the database"},
-    {"track", 0, "bytetrack|none", OPT_TRACK, "follow objects across frames (bytetrack)"},
-    {"zones", 0, "FILE", OPT_ZONES, "counting lines and zones (JSON, see the man page)"},
+    CLI_HEADING("model and device (as `vidsift run`):"),
+    CLI_RUN_MODEL_OPTIONS,
+    CLI_HEADING("detection:"),
+    CLI_RUN_DETECTION_OPTIONS,
+    CLI_HEADING("tracking and zones:"),
+    CLI_RUN_TRACKING_OPTIONS,
+    CLI_HEADING("sampling:"),
+    CLI_RUN_SAMPLING_OPTIONS,
+    CLI_HEADING("outputs (--jobs: videos claimed and decoded at once):"),
+    CLI_RUN_OUTPUT_OPTIONS,
+    CLI_HEADING("output to the terminal:"),
     {"quiet", 0, NULL, OPT_QUIET, "print nothing but errors"},
     CLI_END_OF_TABLE,
 };
@@ -314,19 +286,10 @@ static int work(worker *w)
 
 int cmd_worker(int argc, char **argv)
 {
-    vs_run_options o = {.device = "auto",
-                        .batch = 8,
-                        .conf = -1,
-                        .iou = -1,
-                        .every = 1,
-                        .jobs = 1,
-                        .out_dir = "vidsift-out",
-                        .annotate = 1,
-                        .store = 1,
-                        .track = 1, /* run's defaults: a worker's rows equal a run's */
-                        .track_params = vs_track_params_default(),
-                        .stop = &stop_requested};
-    o.track_params.new_track = -1; /* --conf + 0.1, as run */
+    /* A claim takes up to --jobs videos: run's limit must fit the queue's. */
+    _Static_assert(VS_WQ_MAX_ITEMS >= 64, "--jobs (1-64) videos must fit one claim");
+    vs_run_options o;
+    cli_run_defaults(&o, &stop_requested); /* run's: a worker's rows equal a run's */
     worker w = {.lease_ms = 60000, .max_deliveries = 3, .run = &o};
     const char *model = cli_default_model();
     double number;
@@ -353,73 +316,14 @@ int cmd_worker(int argc, char **argv)
             w.max_deliveries = (int64_t)number;
             break;
         case OPT_CONSUMER: w.consumer = optarg; break;
-        case OPT_MODEL: model = optarg; break;
-        case OPT_DEVICE: o.device = optarg; break;
-        case OPT_HALF: o.half = 1; break;
-        case OPT_BATCH:
-            if (!NUMBER("batch", 1, 64))
-                return 2;
-            o.batch = (int)number;
-            break;
-        case OPT_THREADS:
-            if (!NUMBER("threads", 0, 256))
-                return 2;
-            o.threads = (int)number;
-            break;
-        case OPT_IMGSZ:
-            if (vs_parse_input_size(optarg, &o.input_width, &o.input_height, &(vs_error){{0}}) !=
-                VS_OK) {
-                fprintf(stderr, "vidsift worker: --imgsz: '%s' is not S or WxH\n", optarg);
-                return 2;
-            }
-            break;
-        case OPT_CONF:
-            if (!NUMBER("conf", 0, 1))
-                return 2;
-            o.conf = (float)number;
-            break;
-        case OPT_IOU:
-            if (!NUMBER("iou", 0, 1))
-                return 2;
-            o.iou = (float)number;
-            break;
-        case OPT_CLASSES: o.classes = optarg; break;
-        case OPT_EVERY:
-            if (!NUMBER("every", 1, 1000000))
-                return 2;
-            o.every = (int)number;
-            break;
-        case OPT_SAMPLE_FPS:
-            if (!NUMBER("sample-fps", 0.001, 1000))
-                return 2;
-            o.sample_fps = number;
-            break;
-        case OPT_SKIP_SIMILAR:
-            if (!NUMBER("skip-similar", 0, 1))
-                return 2;
-            o.skip_similar = number;
-            break;
-        case OPT_JOBS:
-            if (!NUMBER("jobs", 1, VS_WQ_MAX_ITEMS))
-                return 2;
-            o.jobs = (int)number;
-            break;
-        case OPT_OUT: o.out_dir = optarg; break;
-        case OPT_DB: o.db_path = optarg; break;
-        case OPT_NO_ANNOTATE: o.annotate = 0; break;
-        case OPT_SNAPSHOTS: o.snapshots = 1; break;
-        case OPT_FORCE: o.force = 1; break;
         case OPT_QUIET: w.quiet = 1; break;
-        case OPT_TRACK:
-            if (strcmp(optarg, "bytetrack") && strcmp(optarg, "none")) {
-                fprintf(stderr, "vidsift worker: --track must be bytetrack or none, not '%s'\n",
-                        optarg);
+        default: {
+            int shared = cli_run_option("vidsift worker", option, optarg, &o, &model);
+            if (shared < 0)
+                return cli_exit_status(option);
+            if (shared == 0)
                 return 2;
-            }
-            o.track = !strcmp(optarg, "bytetrack");
-            break;
-        case OPT_ZONES: o.zones_path = optarg; break;
-        default: return cli_exit_status(option);
+        }
         }
     }
 #undef NUMBER

@@ -73,7 +73,9 @@ status=0
     fail "merge --zzzzzzzz: exit $status, or a far-fetched suggestion: $(cat "$WORK/err")"
 pass "a misspelled option names the nearest one; a missing value is named; no wild guesses"
 
-for args in "" run bench "models list" "models verify" export report merge queue worker; do
+# Every command `vidsift --help` lists, and each models subcommand.
+for args in "" $(echo "$commands" | grep -vx models) "models list" "models info" "models verify" \
+    "models init"; do
     # shellcheck disable=SC2086
     "$VIDSIFT" $args --version >"$WORK/version" 2>&1 || fail "vidsift $args --version failed"
     grep -q '^vidsift [0-9]' "$WORK/version" || fail "vidsift $args --version: $(cat "$WORK/version")"
@@ -81,4 +83,24 @@ for args in "" run bench "models list" "models verify" export report merge queue
     "$VIDSIFT" $args -V | cmp -s - "$WORK/version" || fail "vidsift $args -V differs from --version"
 done
 pass "-V and --version for every command"
+
+# worker takes every option of run but those about run's own inputs and terminal (one
+# table: cli/run_options.h), with run's limits and messages.
+only_run=$(comm -23 <(help_options run | sort -u) <(help_options worker | sort -u) | tr '\n' ' ')
+[ "$only_run" = "json progress shard shards verbose " ] ||
+    fail "options of run that worker lacks: $only_run"
+status=0
+"$VIDSIFT" worker --memory-budget 10K >"$WORK/out" 2>"$WORK/err" || status=$?
+[ "$status" -eq 2 ] && grep -q "vidsift worker: --memory-budget: '10K' is not a size of 64M" "$WORK/err" ||
+    fail "worker --memory-budget 10K: exit $status: $(cat "$WORK/err")"
+status=0
+"$VIDSIFT" worker --track-low 0.05 --track-new 0.5 --track-match 0.7 --track-buffer 2 \
+    --memory-budget 512M --classes person >"$WORK/out" 2>"$WORK/err" || status=$?
+[ "$status" -eq 2 ] && grep -q "^vidsift worker: --redis URL is required" "$WORK/err" ||
+    fail "worker with run's tracking and memory options: exit $status: $(cat "$WORK/err")"
+status=0
+"$VIDSIFT" worker --classes ' ,' >"$WORK/out" 2>"$WORK/err" || status=$?
+[ "$status" -eq 2 ] && grep -q "vidsift worker: --classes: ' ,' has an empty class name" "$WORK/err" ||
+    fail "worker --classes ' ,': exit $status: $(cat "$WORK/err")"
+pass "worker takes run's options (--memory-budget, --track-*) with run's checks: only $only_run are run's alone"
 finish
