@@ -25,6 +25,7 @@
 typedef struct decoder {
     vs_reader reader;
     AVFrame *scratch; /* the picture just decoded, until a frame slot takes it */
+    AVFrame *spare;   /* for copying a picture out of GPU memory */
     /* sampling state */
     double next_sample_s;
     vs_scaler thumb_scaler; /* per video, keyed on all the picture's properties */
@@ -40,6 +41,7 @@ static void close_video(decoder *d)
 {
     vs_reader_close(&d->reader);
     av_frame_free(&d->scratch);
+    av_frame_free(&d->spare);
     vs_scaler_free(&d->thumb_scaler);
     memset(d, 0, sizeof *d);
 }
@@ -182,6 +184,16 @@ static int64_t picture_bytes(const AVFrame *picture)
     return bytes;
 }
 
+/* Copies a picture NVDEC left in GPU memory to the host unless it may stay
+ * there: only the model reads it, and it needs no turning (core/hwaccel.h). */
+static int to_host_unless_kept(const vs_decode_stage *stage, decoder *d, const vs_video *video,
+                               vs_error *err)
+{
+    if (stage->keep_on_gpu && video->rotation == 0 && vs_hwaccel_on_device_nv12(d->scratch))
+        return VS_OK;
+    return vs_hwaccel_download(d->scratch, d->spare, video->path, err);
+}
+
 /* Sends one decoded picture on (or lets it go when no stage needs it). */
 static int emit_picture(vs_decode_stage *stage, decoder *d, vs_video *video, vs_error *err)
 {
@@ -190,11 +202,19 @@ static int emit_picture(vs_decode_stage *stage, decoder *d, vs_video *video, vs_
     __atomic_store_n(&video->frames_decoded, index + 1, __ATOMIC_RELAXED);
     int64_t pts = picture->best_effort_timestamp;
     double t_s = vs_reader_time_s(video, pts, index);
+    /* Thumbnails are made on the CPU; other pictures are copied only once
+     * they are known to go on. */
+    int status =
+        stage->sampling.skip_similar > 0 ? to_host_unless_kept(stage, d, video, err) : VS_OK;
+    if (status != VS_OK)
+        return status;
     int fate = classify_frame(d, &stage->sampling, index, t_s, picture);
     if (fate == 0 && !stage->sampling.keep_unsampled) {
         av_frame_unref(picture);
         return VS_OK;
     }
+    if ((status = to_host_unless_kept(stage, d, video, err)) != VS_OK)
+        return status;
     /* A picture bigger than the video's first (a size change mid-way) may
      * not fit beside the working set taken for the first. */
     int64_t bytes = picture_bytes(picture);
@@ -236,11 +256,12 @@ static int stopping(const vs_decode_stage *stage)
 
 static int decode_video(vs_decode_stage *stage, decoder *d, vs_video *video, vs_error *err)
 {
-    int status = vs_reader_open(&d->reader, video->path, stage->codec_threads, err);
+    int status =
+        vs_reader_open_hw(&d->reader, video->path, stage->codec_threads, stage->hwaccel, err);
     if (status != VS_OK)
         return status;
     vs_reader_describe(&d->reader, video);
-    if (!(d->scratch = av_frame_alloc()))
+    if (!(d->scratch = av_frame_alloc()) || !(d->spare = av_frame_alloc()))
         return vs_fail(err, VS_ENOMEM, "%s: out of memory", VS_NAME(video->path));
     if ((status = reserve_working_set(stage, d, video, err)) != VS_OK)
         return status;

@@ -82,6 +82,8 @@ typedef struct graph {
     vs_postprocess_stage post;
     vs_track_stage track;
     vs_zones_config zones; /* --zones; count 0: none */
+    vs_hwaccel hwaccel;    /* --hwaccel: the decoders' CUDA device, if any */
+    int preprocess_on_torch; /* --preprocess: vs_torch_preprocess on the model's device */
     vs_sink_stage sink;
     uint8_t class_allowed[VS_MAX_CLASSES];
     const char *labels[VS_MAX_CLASSES];
@@ -288,6 +290,7 @@ static void free_graph(graph *g)
     free(g->decoders);
     free(g->monitor.samples);
     vs_gpumon_close(g->monitor.gpu);
+    vs_hwaccel_close(&g->hwaccel);
     vs_torch_close(g->torch);
     free(g->manifest);
     free(g->analysis);
@@ -384,6 +387,12 @@ static void stop_monitor(monitor *m)
     pthread_cond_destroy(&m->wake);
 }
 
+/* The CUDA device index of --device (cuda:N; 0 for cuda and auto). */
+static int cuda_index(const char *device)
+{
+    return device && !strncmp(device, "cuda:", 5) ? atoi(device + 5) : 0;
+}
+
 static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int video_count,
                         vs_error *err)
 {
@@ -393,6 +402,13 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
         return vs_fail(err, VS_ENOMEM, "out of memory");
     /* On CPU, inference owns every core; on CUDA, decoding keeps the GPU fed (core/plan.c). */
     int codec_threads = vs_plan_codec_threads(vs_torch_is_cuda(g->torch), o->jobs);
+    int on_cuda = vs_torch_is_cuda(g->torch);
+    g->preprocess_on_torch = o->preprocess == VS_PREPROCESS_TORCH ||
+                             (o->preprocess == VS_PREPROCESS_AUTO && on_cuda);
+    vs_hwaccel_open(&g->hwaccel, o->hwaccel, on_cuda, cuda_index(o->device));
+    /* NVDEC's pictures stay in GPU memory when only the model reads them. */
+    int keep_on_gpu = g->preprocess_on_torch && on_cuda && !o->annotate && !o->snapshots &&
+                      o->skip_similar <= 0;
     for (int j = 0; j < o->jobs; j++) {
         vs_decode_stage *d = &g->decoders[j];
         *d = (vs_decode_stage){
@@ -407,6 +423,8 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
             .working_set_pictures = working_set_pictures(o, codec_threads),
             .annotator_pictures = o->annotate ? vs_annotate_working_set_pictures : NULL,
             .codec_threads = codec_threads,
+            .hwaccel = &g->hwaccel,
+            .keep_on_gpu = keep_on_gpu,
             .sampling = {.every = o->every,
                          .sample_fps = o->sample_fps,
                          .skip_similar = o->skip_similar,
@@ -435,6 +453,8 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
         worker->frame_floats = frame_floats;
         vs_stats_init(&worker->stats, "preprocess", "frame");
         status = vs_preprocess_init(&worker->preprocess, manifest, err);
+        if (g->preprocess_on_torch)
+            vs_preprocess_use_torch(&worker->preprocess, g->torch);
     }
     if (status != VS_OK)
         return status;
@@ -525,6 +545,10 @@ static void summarize(graph *g, const vs_run_options *o, vs_video *videos, int v
                       double wall_s, vs_run_result *r)
 {
     snprintf(r->device, sizeof r->device, "%s", vs_torch_device_name(g->torch));
+    snprintf(r->decoder, sizeof r->decoder, "%s", g->hwaccel.device ? "nvdec" : "software");
+    snprintf(r->preprocess, sizeof r->preprocess, "%s",
+             g->preprocess_on_torch ? "torch" : "swscale");
+    snprintf(r->hwaccel_note, sizeof r->hwaccel_note, "%s", g->hwaccel.note);
     for (int i = 0; i < video_count; i++) {
         vs_video *v = &videos[i];
         r->videos_done += v->status == VS_VIDEO_DONE;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "hwaccel.h"
 #include "manifest.h"
 #include "stats.h"
 #include "track.h"
@@ -33,6 +34,12 @@ enum {
     VS_QUEUE_COUNT
 };
 
+typedef enum vs_preprocess_mode {
+    VS_PREPROCESS_AUTO, /* torch when the model runs on CUDA, else swscale */
+    VS_PREPROCESS_SWSCALE,
+    VS_PREPROCESS_TORCH,
+} vs_preprocess_mode;
+
 typedef struct vs_run_options {
     const char *manifest_path;
     int input_width, input_height; /* --imgsz; 0: the manifest's input size */
@@ -46,6 +53,10 @@ typedef struct vs_run_options {
     int jobs;               /* videos decoded at once */
     int threads;            /* CPU intra-op threads for inference; 0 = auto */
     int preprocess_threads; /* preprocess workers; 0: vs_plan_preprocess_threads */
+    /* --preprocess: with torch on the model's device (vs_torch_preprocess)
+     * or with swscale on the CPU; auto: torch when the model runs on CUDA. */
+    vs_preprocess_mode preprocess;
+    vs_hwaccel_mode hwaccel; /* --hwaccel: NVDEC decoding (core/hwaccel.h) */
     /* No model call: batches pass inference with no outputs, so no frame
      * has a box. `vidsift bench` measures the pipeline's ceiling so. */
     int infer_noop;
@@ -92,6 +103,11 @@ typedef struct vs_run_result {
     /* The memory budget for pictures: its limit, the most taken at once, and
      * how often a decoder waited for it. */
     int64_t memory_budget_bytes, memory_budget_max_used, memory_budget_waits;
+    /* What decoded and preprocessed the frames: "nvdec" or "software", and
+     * "torch" (on the model's device) or "swscale"; hwaccel_note: why NVDEC
+     * was asked for and not used (one line, "" otherwise). */
+    char decoder[16], preprocess[16];
+    char hwaccel_note[200];
     int gpu_monitored;
     char gpu_note[160];
     double gpu_util_avg, gpu_util_p95;

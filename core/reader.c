@@ -33,6 +33,12 @@ static int stream_rotation(const AVStream *stream)
 
 int vs_reader_open(vs_reader *reader, const char *path, int codec_threads, vs_error *err)
 {
+    return vs_reader_open_hw(reader, path, codec_threads, NULL, err);
+}
+
+int vs_reader_open_hw(vs_reader *reader, const char *path, int codec_threads,
+                      const vs_hwaccel *hwaccel, vs_error *err)
+{
     memset(reader, 0, sizeof *reader);
     reader->path = path;
     int averr = avformat_open_input(&reader->format, path, NULL, NULL);
@@ -59,6 +65,7 @@ int vs_reader_open(vs_reader *reader, const char *path, int codec_threads, vs_er
     avcodec_parameters_to_context(reader->codec, stream->codecpar);
     reader->codec->thread_count = codec_threads;
     reader->codec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    reader->on_gpu = vs_hwaccel_attach(hwaccel, reader->codec);
     if ((averr = avcodec_open2(reader->codec, codec, NULL)) < 0)
         return av_fail(err, path, "cannot open the decoder", averr);
     reader->packet = av_packet_alloc();

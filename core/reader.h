@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "hwaccel.h"
 #include "vs_error.h"
 
 struct AVFormatContext;
@@ -39,6 +40,7 @@ typedef struct vs_reader {
     int draining;        /* the demuxer is at its end (or failed): the decoder is being flushed */
     int read_error;      /* the AVERROR that ended demuxing early, 0 at a clean end */
     int corrupt_packets; /* packets the decoder refused (it conceals them) */
+    int on_gpu;          /* the decoder was given the CUDA device (vs_reader_open_hw) */
 } vs_reader;
 
 /* Opens path's best video stream with codec_threads FFmpeg codec threads
@@ -46,6 +48,12 @@ typedef struct vs_reader {
  * with one line naming the video: unreadable, no video stream, a still image,
  * no decoder for its codec. vs_reader_close must follow either way. */
 int vs_reader_open(vs_reader *reader, const char *path, int codec_threads, vs_error *err);
+
+/* The same, decoding with NVDEC on hwaccel's device when it is open and
+ * FFmpeg has an NVDEC configuration for the codec (reader->on_gpu); its
+ * pictures may then be in GPU memory (core/hwaccel.h). NULL: software. */
+int vs_reader_open_hw(vs_reader *reader, const char *path, int codec_threads,
+                      const vs_hwaccel *hwaccel, vs_error *err);
 
 /* What the open file says about itself, written into video: container,
  * codec, coded size, display rotation, frame rate, duration, expected frames

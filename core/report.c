@@ -25,6 +25,11 @@ char *vs_report_json(const vs_run_result *r, const vs_video *videos, int video_c
 {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "device", r->device);
+    cJSON *decoding = cJSON_AddObjectToObject(root, "decoding");
+    cJSON_AddStringToObject(decoding, "decoder", r->decoder);
+    cJSON_AddStringToObject(decoding, "preprocess", r->preprocess);
+    if (r->hwaccel_note[0])
+        cJSON_AddStringToObject(decoding, "hwaccel_note", r->hwaccel_note);
     cJSON_AddNumberToObject(root, "wall_s", r->wall_s);
     cJSON_AddNumberToObject(root, "frames_decoded", (double)r->frames_decoded);
     cJSON_AddNumberToObject(root, "frames_analysed", (double)r->frames_analysed);
@@ -197,6 +202,8 @@ void vs_report_print_summary(FILE *out, const vs_run_result *r, const vs_video *
     fprintf(out, "\nvidsift: videos: %d done, %d failed, %d skipped, %d interrupted (%s on %s)\n",
             r->videos_done, r->videos_failed, r->videos_skipped, r->videos_interrupted, wall,
             r->device);
+    if (r->hwaccel_note[0])
+        fprintf(out, "    %s\n", r->hwaccel_note);
     for (int i = 0; i < video_count; i++)
         if (videos[i].status == VS_VIDEO_FAILED || videos[i].status == VS_VIDEO_INTERRUPTED)
             fprintf(out, "    %s: %s\n", vs_video_status_name(videos[i].status),

@@ -16,6 +16,7 @@
 #include "budget.h"
 #include "detect.h"
 #include "frame.h"
+#include "hwaccel.h"
 #include "pool.h"
 #include "preprocess.h"
 #include "queue.h"
@@ -84,6 +85,13 @@ typedef struct vs_decode_stage {
     int working_set_pictures;
     /* ...and the annotator's, which depends on the size; NULL: none. */
     int (*annotator_pictures)(int width, int height);
+    /* NVDEC (core/hwaccel.h): the run's CUDA device; NULL or no device:
+     * software decoding. */
+    const vs_hwaccel *hwaccel;
+    /* Pictures NVDEC leaves in GPU memory may stay there: only the model
+     * reads their pixels (preprocessing with torch on the device; no
+     * annotation, snapshot or --skip-similar thumbnail). */
+    int keep_on_gpu;
     vs_stage_stats stats;
 } vs_decode_stage;
 
