@@ -15,7 +15,9 @@
  * (same start time, host and options) is not copied again, and a video's
  * row is only replaced by a strictly better copy, so a second merge of the
  * same inputs changes nothing. Each shard is merged in one transaction: a
- * merge killed half-way leaves OUT as it was after the last whole shard. */
+ * merge killed half-way leaves OUT as it was after the last whole shard.
+ *
+ * Implemented in core/store.c, which owns the schema the merge copies. */
 #ifndef VS_MERGE_H
 #define VS_MERGE_H
 
