@@ -32,6 +32,7 @@
 #include <cjson/cJSON.h>
 #include <libavcodec/avcodec.h>
 
+#include "advice.h"
 #include "annotate.h"
 #include "cli.h"
 #include "clip.h"
@@ -1192,6 +1193,18 @@ int cmd_bench(int argc, char **argv)
         if (summary.efficiency > 1.05)
             add_note(b, "the pipeline beat its slowest stage measured alone: the stage figures "
                         "are noisy (other load on the machine?); run again on a quiet machine");
+        /* Batch scaling short of its aim: why, from the inference figures. */
+        vs_inference_point points[MAX_FIGURES];
+        int point_count = 0;
+        for (int i = 0; i < b->figure_count; i++)
+            if (!strcmp(b->figures[i].stage, "infer"))
+                points[point_count++] = (vs_inference_point){
+                    b->figures[i].batch, !strcmp(b->figures[i].precision, "fp16"),
+                    b->figures[i].fps};
+        vs_advice advice;
+        vs_advise_batches(points, point_count, !strncmp(b->device, "cuda", 4), &advice);
+        for (int i = 0; i < advice.count; i++)
+            add_note(b, "%s", advice.lines[i]);
         if (b->config.json) {
             char *text = json_text(b, &summary);
             if (text)

@@ -4,6 +4,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "advice.h"
+
 const char *vs_video_status_name(vs_video_status status)
 {
     switch (status) {
@@ -110,6 +112,12 @@ char *vs_report_json(const vs_run_result *r, const vs_video *videos, int video_c
     } else {
         cJSON_AddStringToObject(gpu, "note", r->gpu_note);
     }
+    /* Where the run fell short of its hardware, why, and what would fix it. */
+    vs_advice advice;
+    vs_advise_run(r, &advice);
+    cJSON *lines = cJSON_AddArrayToObject(root, "advice");
+    for (int i = 0; i < advice.count; i++)
+        cJSON_AddItemToArray(lines, cJSON_CreateString(advice.lines[i]));
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     return text;
@@ -258,6 +266,10 @@ void vs_report_print(FILE *out, const vs_run_result *r, const vs_video *videos, 
                 (long long)st->count, st->avg_ms, st->p95_ms, st->max_ms, st->ms_per_frame,
                 r->bottleneck && st->name == r->bottleneck ? "  <- bottleneck" : "");
     }
+    vs_advice advice;
+    vs_advise_run(r, &advice);
+    for (int i = 0; i < advice.count; i++)
+        fprintf(out, "  advice: %s\n", advice.lines[i]);
     if (!verbose) {
         fprintf(out, "  (--verbose: queues, memory, GPU)\n");
         return;
