@@ -112,6 +112,23 @@ int cli_run_option(const char *command, int id, const char *value, vs_run_option
     case CLI_RUN_NO_ANNOTATE: o->annotate = 0; return 1;
     case CLI_RUN_SNAPSHOTS: o->snapshots = 1; return 1;
     case CLI_RUN_FORCE: o->force = 1; return 1;
+    case CLI_RUN_HWACCEL: {
+        vs_error err = {{0}};
+        if (vs_hwaccel_parse(value, &o->hwaccel, &err) == VS_OK)
+            return 1;
+        fprintf(stderr, "%s: %s\n", command, VS_NAME(err.msg));
+        return 0;
+    }
+    case CLI_RUN_PREPROCESS:
+        if (strcmp(value, "auto") && strcmp(value, "swscale") && strcmp(value, "torch")) {
+            fprintf(stderr, "%s: --preprocess must be auto, swscale or torch, not '%s'\n",
+                    command, VS_NAME(value));
+            return 0;
+        }
+        o->preprocess = !strcmp(value, "torch")     ? VS_PREPROCESS_TORCH
+                        : !strcmp(value, "swscale") ? VS_PREPROCESS_SWSCALE
+                                                    : VS_PREPROCESS_AUTO;
+        return 1;
     default: return -1;
     }
 }

@@ -39,6 +39,8 @@ enum {
     CLI_RUN_NO_ANNOTATE,
     CLI_RUN_SNAPSHOTS,
     CLI_RUN_FORCE,
+    CLI_RUN_HWACCEL,
+    CLI_RUN_PREPROCESS,
 };
 
 /* clang-format off */
@@ -52,7 +54,13 @@ enum {
     {"threads", 0, "N", CLI_RUN_THREADS, "CPU inference threads (0 = all cores)"},                 \
     {"imgsz", 0, "S|WxH", CLI_RUN_IMGSZ,                                                           \
      "YOLO models: input size in pixels, multiples of 32 (the\n"                                   \
-     "manifest's; e.g. 512 or 640x384 for 16:9 landscape video)"}
+     "manifest's; e.g. 512 or 640x384 for 16:9 landscape video)"},                                 \
+    {"hwaccel", 0, "auto|none|cuda", CLI_RUN_HWACCEL,                                              \
+     "decode on the GPU with NVDEC, or in software if it cannot\n"                                 \
+     "(auto: when the model runs on CUDA)"},                                                       \
+    {"preprocess", 0, "auto|swscale|torch", CLI_RUN_PREPROCESS,                                    \
+     "resize and normalise frames with swscale on the CPU or with\n"                               \
+     "torch on the model's device (auto: torch on CUDA)"}
 
 #define CLI_RUN_DETECTION_OPTIONS                                                                  \
     {"conf", 0, "X", CLI_RUN_CONF, "minimum score, 0-1 (the model's default)"},                    \
