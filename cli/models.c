@@ -319,7 +319,13 @@ static int models_list(int argc, char **argv)
         return 2;
     }
     int broken = 0;
-    printf("%-24s %-10s %-10s %7s %10s  %s\n", "NAME", "DECODER", "INPUT", "CLASSES", "SIZE",
+    /* The name column as wide as the longest name (24 at least): a long
+     * name shifts the columns of every row alike, never its own row alone. */
+    int width = 24;
+    for (size_t i = 0; i < count; i++)
+        if ((int)(strlen(names[i]) - suffix) > width)
+            width = (int)(strlen(names[i]) - suffix);
+    printf("%-*s %-10s %-10s %7s %10s  %s\n", width, "NAME", "DECODER", "INPUT", "CLASSES", "SIZE",
            "STATUS");
     for (size_t i = 0; i < count; i++) {
         char path[PATH_MAX + 256], name[256];
@@ -330,16 +336,17 @@ static int models_list(int argc, char **argv)
             char input[32], size[32];
             snprintf(input, sizeof input, "%dx%d", manifest->input_width, manifest->input_height);
             format_size(file_size(manifest->model_path), size, sizeof size);
-            printf("%-24s %-10s %-10s %7d %10s  ok\n", name, vs_decoder_name(manifest->decoder),
-                   input, manifest->classes, size);
+            printf("%-*s %-10s %-10s %7d %10s  ok\n", width, name,
+                   vs_decoder_name(manifest->decoder), input, manifest->classes, size);
             /* Whose weights they are decides who may use them how: never hidden. */
-            printf("%-24s licence: %s\n", "",
+            printf("%-*s licence: %s\n", width, "",
                    manifest->licence[0] ? manifest->licence : "not stated");
-            printf("%-24s source:  %s\n", "",
+            printf("%-*s source:  %s\n", width, "",
                    manifest->source[0] ? manifest->source : "not stated");
         } else {
             broken++;
-            printf("%-24s %-10s %-10s %7s %10s  broken: %s\n", name, "-", "-", "-", "-", err.msg);
+            printf("%-*s %-10s %-10s %7s %10s  broken: %s\n", width, name, "-", "-", "-", "-",
+                   err.msg);
         }
         free(names[i]);
     }
