@@ -971,6 +971,32 @@ int vs_torch_preprocess(vs_torch *torch, float *input, const vs_torch_picture *p
     return guarded(path, err, [&] { return preprocess(torch, input, picture, placement, err); });
 }
 
+int vs_torch_read_input(vs_torch *torch, const float *input, float *out, vs_error *err)
+{
+    if (!torch)
+        return fail(err, nullptr, VS_EINVAL, "vs_torch_read_input: no model");
+    const char *path = torch->model_path.c_str();
+    size_t slot_index;
+    int64_t position;
+    if (!input || !out || !locate(torch, input, &slot_index, &position))
+        return fail(err, path, VS_EINVAL,
+                    "vs_torch_read_input: the input is no frame of a slot's input buffer");
+    return guarded(path, err, [&] {
+        Slot &slot = torch->slots[slot_index];
+        at::Tensor host = at::from_blob(out, {torch->channels, torch->height, torch->width},
+                                        at::TensorOptions().dtype(at::kFloat));
+#ifdef VS_WITH_CUDA
+        if (slot.on_device && slot.on_device[position]) {
+            c10::cuda::CUDAStreamGuard on_slot_stream(*slot.stream);
+            host.copy_(slot.device_input[position]); /* synchronous: waits for the stream */
+            return VS_OK;
+        }
+#endif
+        host.copy_(slot.input[position]);
+        return VS_OK;
+    });
+}
+
 const char *vs_torch_device_name(const vs_torch *torch)
 {
     return torch ? torch->device_name.c_str() : "none";

@@ -128,6 +128,12 @@ typedef struct vs_torch_placement {
 int vs_torch_preprocess(vs_torch *torch, float *input, const vs_torch_picture *picture,
                         const vs_torch_placement *placement, vs_error *err);
 
+/* Copies one frame of a slot's input (input as above) into out (channels *
+ * height * width floats, host memory) as the next submit hands it to the
+ * model: from the device when vs_torch_preprocess left it there. Waits for
+ * the work queued on the slot. For tests: what the GPU path computed. */
+int vs_torch_read_input(vs_torch *torch, const float *input, float *out, vs_error *err);
+
 const char *vs_torch_device_name(const vs_torch *torch); /* e.g. "cpu" or "cuda:0 (NVIDIA H100)" */
 int vs_torch_is_cuda(const vs_torch *torch);
 void vs_torch_memory_stats(vs_torch *torch, vs_torch_memory *memory);

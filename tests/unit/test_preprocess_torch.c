@@ -110,17 +110,21 @@ static difference compare(const vs_manifest *m, const AVFrame *picture, int rota
     vs_preprocess_use_torch(&torch_path, torch);
 
     float *expected = malloc(FRAME_FLOATS * sizeof *expected);
+    float *actual = malloc(FRAME_FLOATS * sizeof *actual);
     assert_non_null(expected);
-    float *actual = vs_torch_input(torch, 1) + FRAME_FLOATS; /* slot 1, position 1 */
+    assert_non_null(actual);
+    float *slot_input = vs_torch_input(torch, 1) + FRAME_FLOATS; /* slot 1, position 1 */
     for (size_t i = 0; i < FRAME_FLOATS; i++)
-        actual[i] = NAN; /* every value must be written */
+        slot_input[i] = NAN; /* on CPU every value must be written */
     vs_letterbox c_box, torch_box;
     assert_int_equal(vs_preprocess_frame(&c_path, picture, rotation, expected, &c_box, &err),
                      VS_OK);
-    int status = vs_preprocess_frame(&torch_path, picture, rotation, actual, &torch_box, &err);
+    int status = vs_preprocess_frame(&torch_path, picture, rotation, slot_input, &torch_box, &err);
     if (status != VS_OK)
         fail_msg("torch path: %s", err.msg);
     assert_memory_equal(&c_box, &torch_box, sizeof c_box);
+    /* What the model would get: from the GPU when the shim left it there. */
+    assert_int_equal(vs_torch_read_input(torch, slot_input, actual, &err), VS_OK);
 
     difference d = {0, 0, 0};
     size_t plane = (size_t)IN_W * IN_H;
@@ -139,6 +143,7 @@ static difference compare(const vs_manifest *m, const AVFrame *picture, int rota
     d.mean_levels /= 3.0 * plane;
     d.beyond_one /= 3.0 * plane;
     free(expected);
+    free(actual);
     vs_preprocess_free(&c_path);
     vs_preprocess_free(&torch_path);
     return d;
@@ -163,6 +168,12 @@ static void check_all(vs_resize_mode resize, content kind, double max_levels, do
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         for (int variant = 0; variant < VARIANTS; variant++) {
             int rotation = variant == 3 ? 90 : variant == 4 ? 270 : 0;
+            /* Turned pictures take the C path (into the host input), which
+             * the CPU group checks; on CUDA the position's earlier frame,
+             * preprocessed on the device, would be what submit uses, as
+             * no submit comes between them here. */
+            if (rotation && vs_torch_is_cuda(torch))
+                continue;
             int bgr = variant == 1, imagenet = variant >= 1, full_range = variant == 2;
             vs_manifest m;
             make_manifest(&m, resize, bgr, imagenet);
@@ -245,6 +256,7 @@ static void stretch_from_yuv_measured(void **state)
             for (int c = 0; c < 3; c++)
                 at.gain[c] = 1;
             assert_int_equal(vs_torch_preprocess(torch, actual, &yuv, &at, &err), VS_OK);
+            assert_int_equal(vs_torch_read_input(torch, actual, actual, &err), VS_OK);
             double max_levels = 0, mean_levels = 0;
             for (size_t i = 0; i < FRAME_FLOATS; i++) {
                 double levels = fabs(actual[i] - expected[i]) * 255.0;
@@ -294,6 +306,8 @@ static void nv12_as_yuv420p(void **state)
     vs_letterbox box;
     assert_int_equal(vs_preprocess_frame(&pre, planar, 0, from_planar, &box, &err), VS_OK);
     assert_int_equal(vs_preprocess_frame(&pre, nv12, 0, from_nv12, &box, &err), VS_OK);
+    assert_int_equal(vs_torch_read_input(torch, from_planar, from_planar, &err), VS_OK);
+    assert_int_equal(vs_torch_read_input(torch, from_nv12, from_nv12, &err), VS_OK);
     assert_memory_equal(from_planar, from_nv12, FRAME_FLOATS * sizeof(float));
     vs_preprocess_free(&pre);
     av_frame_free(&planar);
@@ -331,13 +345,13 @@ static void refusals(void **state)
     av_frame_free(&picture);
 }
 
-int main(void)
+static int open_torch(const char *device)
 {
     char model[4096];
     snprintf(model, sizeof model, "%s/yolov5s.pt", test_models_dir());
     vs_torch_options options = {
         .model_path = model,
-        .device = "cpu",
+        .device = device,
         .max_batch = 2,
         .slots = 2,
         .channels = 3,
@@ -348,10 +362,18 @@ int main(void)
     };
     vs_error err = {{0}};
     if (vs_torch_open(&torch, &options, &err) != VS_OK) {
-        fprintf(stderr, "test_preprocess_torch: cannot open %s: %s (run models/prepare.sh)\n",
-                model, err.msg);
-        return 1;
+        fprintf(stderr, "test_preprocess_torch: cannot open %s on %s: %s (run models/prepare.sh)\n",
+                model, device, err.msg);
+        return 0;
     }
+    return 1;
+}
+
+/* The CPU group runs everywhere (CI); the same comparisons run again on the
+ * GPU where libtorch sees one (the prepared GPU run, bench/gpu.sh), reading
+ * back what the device computed. */
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(letterbox_smooth_within_one_level),
         cmocka_unit_test(letterbox_sharp_close),
@@ -360,7 +382,25 @@ int main(void)
         cmocka_unit_test(nv12_as_yuv420p),
         cmocka_unit_test(refusals),
     };
-    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    if (!open_torch("cpu"))
+        return 1;
+    int failed = cmocka_run_group_tests_name("cpu", tests, NULL, NULL);
     vs_torch_close(torch);
+    if (vs_torch_cuda_available()) {
+        if (!open_torch("cuda"))
+            return 1;
+        /* Not refusals: a picture in GPU memory is not refused on CUDA. */
+        const struct CMUnitTest cuda_tests[] = {
+            cmocka_unit_test(letterbox_smooth_within_one_level),
+            cmocka_unit_test(letterbox_sharp_close),
+            cmocka_unit_test(stretch_equal),
+            cmocka_unit_test(stretch_from_yuv_measured),
+            cmocka_unit_test(nv12_as_yuv420p),
+        };
+        failed += cmocka_run_group_tests_name("cuda", cuda_tests, NULL, NULL);
+        vs_torch_close(torch);
+    } else {
+        printf("test_preprocess_torch: no CUDA device for libtorch: the cuda group did not run\n");
+    }
     return failed;
 }
