@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "options.h"
+#include "vs_error.h"
 
 static const struct {
     const char *name;
@@ -59,7 +60,16 @@ int main(int argc, char **argv)
             cli_prefer_sleeping_threads(argv);
         return commands[i].run(argc - 1, argv + 1);
     }
-    fprintf(stderr, "vidsift: unknown command '%s'\n", name);
-    print_usage(stderr);
+    /* A typo gets the nearest command and one line, not the whole list. */
+    enum { COMMAND_COUNT = sizeof commands / sizeof commands[0] };
+    const char *names[COMMAND_COUNT];
+    for (int i = 0; i < COMMAND_COUNT; i++)
+        names[i] = commands[i].name;
+    const char *nearest = cli_nearest_name(name, names, COMMAND_COUNT);
+    fprintf(stderr, "vidsift: unknown command '%s'", VS_NAME(name));
+    if (nearest)
+        fprintf(stderr, ": did you mean %s?", nearest);
+    fprintf(stderr, "\nusage: vidsift COMMAND [OPTIONS] [ARGS] (`vidsift --help` lists the "
+                    "commands)\n");
     return 2;
 }

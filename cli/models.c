@@ -1406,6 +1406,15 @@ int cmd_models(int argc, char **argv)
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
         if (!strcmp(name, subcommands[i].name))
             return subcommands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "vidsift models: unknown command '%s'\n%s", name, usage);
+    enum { SUBCOMMAND_COUNT = sizeof subcommands / sizeof subcommands[0] };
+    const char *names[SUBCOMMAND_COUNT];
+    for (int i = 0; i < SUBCOMMAND_COUNT; i++)
+        names[i] = subcommands[i].name;
+    const char *nearest = cli_nearest_name(name, names, SUBCOMMAND_COUNT);
+    fprintf(stderr, "vidsift models: unknown command '%s'", VS_NAME(name));
+    if (nearest)
+        fprintf(stderr, ": did you mean %s?", nearest);
+    fprintf(stderr, "\nusage: vidsift models COMMAND [OPTIONS] (`vidsift models --help` lists "
+                    "them)\n");
     return 2;
 }

@@ -114,6 +114,21 @@ static const char *nearest_option(const cli_command *command, const char *given)
     return best_distance <= (limit > 2 ? limit : 2) ? best : NULL;
 }
 
+const char *cli_nearest_name(const char *given, const char *const *names, int count)
+{
+    const char *best = NULL;
+    int best_distance = 255;
+    for (int i = 0; i < count; i++) {
+        int distance = cli_option_distance(given, names[i]);
+        if (distance < best_distance) {
+            best_distance = distance;
+            best = names[i];
+        }
+    }
+    int limit = (int)strlen(given) / 3;
+    return best_distance <= (limit > 2 ? limit : 2) ? best : NULL;
+}
+
 static int usage_error(const cli_parser *parser, int argc, char **argv, int result)
 {
     const cli_command *command = parser->command;

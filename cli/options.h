@@ -85,4 +85,8 @@ int cli_parse_real(const char *command, const char *option, const char *text, do
  * swaps of neighbours), capped at 255: what "did you mean" ranks by. */
 int cli_option_distance(const char *given, const char *name);
 
+/* The one of count names nearest to given (a mistyped command), or NULL when
+ * none is near enough to be a likely typo: the rule options use. */
+const char *cli_nearest_name(const char *given, const char *const *names, int count);
+
 #endif

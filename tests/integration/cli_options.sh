@@ -71,6 +71,21 @@ status=0
 "$VIDSIFT" merge --zzzzzzzz a.db b.db >"$WORK/out" 2>"$WORK/err" || status=$?
 [ "$status" -eq 2 ] && ! grep -q "did you mean" "$WORK/err" ||
     fail "merge --zzzzzzzz: exit $status, or a far-fetched suggestion: $(cat "$WORK/err")"
+# A mistyped command too: the nearest one and one usage line, not the whole list.
+for args in "rn clip.mp4" "models lst" "zzzzzzzz" "models zzzzzzzz"; do
+    status=0
+    # shellcheck disable=SC2086
+    "$VIDSIFT" $args >"$WORK/out" 2>"$WORK/err" || status=$?
+    [ "$status" -eq 2 ] && [ "$(wc -l <"$WORK/err")" -eq 2 ] && grep -q "^usage: vidsift " "$WORK/err" ||
+        fail "vidsift $args: exit $status, expected 2 and two lines: $(cat "$WORK/err")"
+done
+"$VIDSIFT" rn >"$WORK/out" 2>"$WORK/err" || true
+grep -q "unknown command 'rn': did you mean run?" "$WORK/err" || fail "vidsift rn: $(cat "$WORK/err")"
+"$VIDSIFT" models lst >"$WORK/out" 2>"$WORK/err" || true
+grep -q "unknown command 'lst': did you mean list?" "$WORK/err" ||
+    fail "vidsift models lst: $(cat "$WORK/err")"
+"$VIDSIFT" zzzzzzzz >"$WORK/out" 2>"$WORK/err" || true
+grep -q "did you mean" "$WORK/err" && fail "vidsift zzzzzzzz: a far-fetched suggestion: $(cat "$WORK/err")"
 pass "a misspelled option names the nearest one; a missing value is named; no wild guesses"
 
 # Every command `vidsift --help` lists, and each models subcommand.
