@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -155,6 +156,30 @@ static void count_progress(const vs_video *videos, int video_count, progress_fig
     }
 }
 
+/* The width of the terminal on fd, 80 when it does not say. */
+static int terminal_columns(int fd)
+{
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) == 0 && size.ws_col >= 20)
+        return size.ws_col;
+    return 80;
+}
+
+/* Cuts text to at most columns characters (UTF-8 sequences count one and
+ * are never split). */
+static void fit_columns(char *text, int columns)
+{
+    int shown = 0;
+    for (char *c = text; *c; c++) {
+        if (((unsigned char)*c & 0xC0) == 0x80)
+            continue; /* a continuation byte: part of the character before */
+        if (shown++ == columns) {
+            *c = 0;
+            return;
+        }
+    }
+}
+
 static void show_progress(void *context, const vs_video *videos, int video_count,
                           int64_t frames_done, double elapsed_s)
 {
@@ -215,11 +240,19 @@ static void show_progress(void *context, const vs_video *videos, int video_count
         snprintf(percent_text, sizeof percent_text, "%s%.0f%%, ", f.estimated ? "~" : "", percent);
     if (eta_s >= 0)
         snprintf(eta, sizeof eta, "ETA %s%.0f s", f.estimated ? "~" : "", eta_s);
-    fprintf(stderr, "%s[%d/%d videos] %s%lld frames, %.1f fps, %s%s%s%s%s%s",
-            state->style == PROGRESS_BAR ? "\r\033[K" : "vidsift: ", f.finished, f.total,
-            percent_text, (long long)f.decoded, fps, eta, f.working_count ? " - " : "",
-            f.working_count ? names[0] : "", f.working_count > 1 ? ", " : "",
-            f.working_count > 1 ? names[1] : "", state->style == PROGRESS_BAR ? "" : "\n");
+    char line[256];
+    snprintf(line, sizeof line, "[%d/%d videos] %s%lld frames, %.1f fps, %s%s%s%s%s", f.finished,
+             f.total, percent_text, (long long)f.decoded, fps, eta, f.working_count ? " - " : "",
+             f.working_count ? names[0] : "", f.working_count > 1 ? ", " : "",
+             f.working_count > 1 ? names[1] : "");
+    if (state->style == PROGRESS_BAR) {
+        /* A bar wider than the terminal wraps, and "\r\033[K" then clears
+         * only its last row: each redraw would leave a row behind. */
+        fit_columns(line, terminal_columns(STDERR_FILENO) - 1);
+        fprintf(stderr, "\r\033[K%s", line);
+    } else {
+        fprintf(stderr, "vidsift: %s\n", line);
+    }
     fflush(stderr);
     state->printed = 1;
 }
