@@ -1,4 +1,5 @@
-/* decode.c: the decode stage. Each thread takes the next video of the run,
+/* decode.c: the decode stage. Each thread takes the next video from the
+ * run's source (source.h: its list, or a worker's queue),
  * demuxes and decodes it with FFmpeg (frame threading on), decides which
  * frames are analysed (--every, --sample-fps, --skip-similar), and sends
  * frame slots downstream between a START and an END marker.
@@ -298,10 +299,11 @@ void *vs_decode_thread(void *arg)
 {
     vs_decode_stage *stage = arg;
     for (;;) {
-        int index = __atomic_fetch_add(stage->next_video, 1, __ATOMIC_RELAXED);
-        if (index >= stage->video_count || stopping(stage))
+        if (stopping(stage))
             break;
-        vs_video *video = &stage->videos[index];
+        vs_video *video = stage->source->next(stage->source);
+        if (!video)
+            break;
         if (video->status == VS_VIDEO_SKIPPED)
             continue;
         if (video->status == VS_VIDEO_FAILED) {

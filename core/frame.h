@@ -1,7 +1,23 @@
 /* frame.h: what travels through the pipeline.
  *
- * A vs_video describes one input file; it is filled by the decoder when the
- * file opens and read-only afterwards. A vs_frame is a pool slot: it carries
+ * A vs_video describes one input file. It is not read-only: each group of
+ * fields has one writer at a time, handed on in the pipeline's order, and a
+ * queue between two stages orders one's writes before the other's reads:
+ *
+ *   before the run      the scan and the pipeline: identity, output_name's
+ *                       first guess, fingerprint, redo_reason, SKIPPED/FAILED
+ *   decoder             the stream's description when it opens, frame counts,
+ *                       and status and error up to the END marker it sends
+ *   track stage         warning, while the video passes it
+ *   sink (outputs)      output_name (the store settles it at START), and at
+ *                       the END marker: status and error (an output failed),
+ *                       warning; frames_finished and sink_ended throughout
+ *   after the run       the pipeline: status and error of videos never begun
+ *
+ * Read meanwhile by the progress display: fields written while it runs are
+ * stored atomically (status, frames_*, sink_ended).
+ *
+ * A vs_frame is a pool slot: it carries
  * one decoded picture (an AVFrame reference: FFmpeg's own buffer pool
  * recycles the pixels), its place in the video, and - after postprocess -
  * its detections. Start and end of each video travel as frames of their own
@@ -49,7 +65,7 @@ typedef struct vs_video {
     int64_t frames_expected;          /* from the container, 0 when unknown */
     int time_base_num, time_base_den; /* of the video stream */
     int has_audio;
-    /* written by the decoder when the video ends */
+    /* The decoder's until it sends the END marker, then the sink's (see above). */
     vs_video_status status;
     int64_t frames_decoded, frames_analysed;
     /* Written by the sink, read by the progress display (atomic): decoded

@@ -91,7 +91,8 @@ typedef struct graph {
     int64_t run_id;
     int64_t output_shapes[VS_TORCH_MAX_OUTPUTS][4]; /* at max_batch, from the warmup */
     int output_count;
-    int next_video;
+    vs_video_list source; /* the run's videos, handed to the decoders in order */
+    int halt;             /* set by the sink when the store fails: the decoders stop */
     monitor monitor;
 } graph;
 
@@ -282,11 +283,10 @@ static void free_graph(graph *g)
     free(g->preprocessors);
     free(g->gather.held);
     free(g->post.scratch);
-    free(g->post.last_detections);
-    free(g->post.last_detection_count);
+    vs_inflight_free(&g->post.last);
     vs_track_stage_free(&g->track);
     vs_zones_config_free(&g->zones);
-    free(g->sink.per_video);
+    vs_sink_free(&g->sink);
     free(g->decoders);
     free(g->monitor.samples);
     vs_gpumon_close(g->monitor.gpu);
@@ -402,6 +402,7 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
         return vs_fail(err, VS_ENOMEM, "out of memory");
     /* On CPU, inference owns every core; on CUDA, decoding keeps the GPU fed (core/plan.c). */
     int codec_threads = vs_plan_codec_threads(vs_torch_is_cuda(g->torch), o->jobs);
+    vs_video_list_init(&g->source, videos, video_count);
     int on_cuda = vs_torch_is_cuda(g->torch);
     g->preprocess_on_torch = o->preprocess == VS_PREPROCESS_TORCH ||
                              (o->preprocess == VS_PREPROCESS_AUTO && on_cuda);
@@ -412,13 +413,11 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
     for (int j = 0; j < o->jobs; j++) {
         vs_decode_stage *d = &g->decoders[j];
         *d = (vs_decode_stage){
-            .videos = videos,
-            .video_count = video_count,
-            .next_video = &g->next_video,
+            .source = &g->source.source,
             .frames = &g->frames,
             .out = &g->queues[VS_QUEUE_DECODED],
             .stop = o->stop,
-            .halt = &g->sink.failed,
+            .halt = &g->halt,
             .budget = &g->budget,
             .working_set_pictures = working_set_pictures(o, codec_threads),
             .annotator_pictures = o->annotate ? vs_annotate_working_set_pictures : NULL,
@@ -488,11 +487,16 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
         .class_allowed = o->classes ? g->class_allowed : NULL,
     };
     vs_stats_init(&post->stats, "postprocess", "frame");
-    post->last_detections = calloc((size_t)video_count * VS_MAX_DETECTIONS, sizeof(vs_detection));
-    post->last_detection_count = calloc((size_t)video_count, sizeof(int));
+    /* Per-video state is sized by the videos in flight, whatever the run's
+     * count (inflight.h): --jobs being decoded, and one per frame slot that
+     * can hold an END marker between the decoders and a stage. */
+    int videos_in_flight = vs_inflight_bound(o->jobs, g->frames.count);
+    status = vs_inflight_init(&post->last, videos_in_flight, sizeof(vs_postprocess_video), err);
+    if (status != VS_OK)
+        return status;
     /* Sized from the real output (YOLO scratch grows with the anchor count). */
     post->scratch = malloc(vs_detect_scratch_size(manifest, g->output_shapes[0]) + 64);
-    if (!post->last_detections || !post->last_detection_count || !post->scratch)
+    if (!post->scratch)
         return vs_fail(err, VS_ENOMEM, "out of memory");
 
     vs_track_stage *track = &g->track;
@@ -528,17 +532,23 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
     sink->batches = &g->batches;
     sink->frames = &g->frames;
     sink->store = g->store;
-    sink->run_id = g->run_id;
-    sink->labels = g->labels;
-    sink->out_dir = o->out_dir;
-    sink->annotate = o->annotate;
-    sink->snapshots = o->snapshots;
-    sink->zones = track->zones;
-    vs_stats_init(&sink->stats, "sinks", "frame");
-    sink->per_video = calloc((size_t)video_count, sizeof *sink->per_video);
-    if (!sink->per_video)
-        return vs_fail(err, VS_ENOMEM, "out of memory");
-    return VS_OK;
+    sink->halt = &g->halt;
+    /* The outputs, the store first: it settles each video's output name
+     * before the others open, and records the video after they end. */
+    if (g->store)
+        status = vs_output_store(&sink->outputs[sink->output_count++], g->store, g->run_id,
+                                 g->labels, err);
+    if (status == VS_OK && o->annotate)
+        status = vs_output_annotate(&sink->outputs[sink->output_count++], o->out_dir, g->labels,
+                                    track->zones, g->store, err);
+    if (status == VS_OK && o->snapshots)
+        status = vs_output_snapshots(&sink->outputs[sink->output_count++], o->out_dir, g->labels,
+                                     g->store, err);
+    if (status != VS_OK) {
+        sink->output_count--; /* the one that failed was not made */
+        return status;
+    }
+    return vs_sink_init(sink, videos_in_flight, err);
 }
 
 static void summarize(graph *g, const vs_run_options *o, vs_video *videos, int video_count,

@@ -4,7 +4,8 @@
  * not analysed (carried by --skip-similar, or skipped by --every / --sample-fps
  * and kept only so the annotator draws every frame).
  *
- * Owns the per-video "last detections" table, sized once for the run. */
+ * Owns the last analysed boxes of each video in flight (START to END here),
+ * in a table sized by the pipeline from its pools, not by the run's videos. */
 #include <string.h>
 
 #include <libavutil/frame.h>
@@ -13,17 +14,20 @@
 
 static void carry(vs_postprocess_stage *stage, vs_frame *frame)
 {
-    int video = frame->video->index;
-    frame->detection_count = stage->last_detection_count[video];
-    memcpy(frame->detections, stage->last_detections + (size_t)video * VS_MAX_DETECTIONS,
-           (size_t)frame->detection_count * sizeof *frame->detections);
+    const vs_postprocess_video *last = vs_inflight_find(&stage->last, frame->video->index);
+    frame->detection_count = last ? last->detection_count : 0;
+    if (last)
+        memcpy(frame->detections, last->detections,
+               (size_t)frame->detection_count * sizeof *frame->detections);
 }
 
 static void remember(vs_postprocess_stage *stage, const vs_frame *frame)
 {
-    int video = frame->video->index;
-    stage->last_detection_count[video] = frame->detection_count;
-    memcpy(stage->last_detections + (size_t)video * VS_MAX_DETECTIONS, frame->detections,
+    vs_postprocess_video *last = vs_inflight_find(&stage->last, frame->video->index);
+    if (!last)
+        return; /* no slot (out of memory at its START): frames are carried empty */
+    last->detection_count = frame->detection_count;
+    memcpy(last->detections, frame->detections,
            (size_t)frame->detection_count * sizeof *frame->detections);
 }
 
@@ -57,7 +61,13 @@ void *vs_postprocess_thread(void *arg)
         for (int i = 0; i < batch->entry_count; i++) {
             vs_frame *frame = batch->entries[i];
             if (frame->kind == VS_FRAME_VIDEO_START) {
-                stage->last_detection_count[frame->video->index] = 0;
+                /* Zeroed: a frame carried before any analysed one has no boxes.
+                 * Out of memory (a few KiB): its pictures go on without boxes. */
+                vs_inflight_claim(&stage->last, frame->video->index);
+                continue;
+            }
+            if (frame->kind == VS_FRAME_VIDEO_END) {
+                vs_inflight_release(&stage->last, frame->video->index);
                 continue;
             }
             if (frame->kind != VS_FRAME_PICTURE)

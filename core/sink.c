@@ -1,23 +1,24 @@
-/* sink.c: the sink stage. For each frame, in order per video: detections to
- * the store, the picture to the video's annotator, crops to its snapshots;
+/* sink.c: the sink stage. For each frame, in order per video, the outputs
+ * (output.h: the store, the annotated video, the snapshots) each take it;
  * then the frame slot and, at the end of a batch, the batch slot go back to
- * their pools. A video's files are opened at its START marker and finalized
- * at its END marker, so several videos (--jobs) can be open at once.
+ * their pools. A video's outputs are opened at its START marker and ended
+ * at its END marker, so several videos (--jobs) can be open at once; their
+ * state lives in a table of the videos in flight (inflight.h), claimed at a
+ * video's first marker and released at its END.
  *
- * A failing annotator or snapshot fails that video only; a failing store
- * stops the run (the database is the record of what was done).
+ * A failing output fails that video only, unless it is one whose failure
+ * stops the run (the store: the database is the record of what was done).
  *
  * A video's output_name is settled by the store when its row is recorded
  * (vs_store_begin_video), so that no two videos of a database share an
- * annotated file or a snapshot directory; the outputs are opened after. */
+ * annotated file or a snapshot directory: the store is the first output,
+ * and the others open after it. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include <libavutil/frame.h>
 
-#include "annotate.h"
-#include "snapshot.h"
 #include "stages.h"
 #include "store.h"
 
@@ -31,130 +32,140 @@ void vs_frame_release(vs_pool *frames, vs_frame *frame)
     vs_pool_put(frames, frame);
 }
 
+int vs_sink_init(vs_sink_stage *stage, int videos_in_flight, vs_error *err)
+{
+    assert(stage->output_count <= VS_SINK_OUTPUTS_MAX);
+    vs_stats_init(&stage->stats, "sinks", "frame");
+    return vs_inflight_init(&stage->videos, videos_in_flight, sizeof(vs_sink_video), err);
+}
+
+void vs_sink_free(vs_sink_stage *stage)
+{
+    for (int i = 0; i < stage->output_count; i++)
+        if (stage->outputs[i].ops->close)
+            stage->outputs[i].ops->close(stage->outputs[i].self);
+    stage->output_count = 0;
+    vs_inflight_free(&stage->videos);
+}
+
 /* The decoder owns video->status until the END marker; until then the sink
  * keeps its own record of a failure and merges it at the end. */
 static void fail_video(vs_sink_video *state, const vs_error *error)
 {
-    if (state->failed)
+    if (state->shared.failed)
         return; /* keep the first reason */
-    state->failed = 1;
-    state->error = *error;
+    state->shared.failed = 1;
+    state->shared.error = *error;
 }
 
-/* Mirrors the input tree; ".mp4" is appended unless already there, so a.mkv
- * and a.mp4 side by side never collide. */
-static void annotated_path(const vs_sink_stage *stage, const vs_video *video, char *path,
-                           size_t size)
+/* The store failed: nothing more can be recorded, the decoders stop. */
+static int fail_run(vs_sink_stage *stage, const vs_error *error)
 {
-    size_t length = strlen(video->output_name);
-    int has_mp4 = length > 4 && !strcasecmp(video->output_name + length - 4, ".mp4");
-    snprintf(path, size, "%s/annotated/%s%s", stage->out_dir, video->output_name,
-             has_mp4 ? "" : ".mp4");
+    if (!stage->failed)
+        stage->error = *error;
+    __atomic_store_n(&stage->failed, 1, __ATOMIC_RELAXED);
+    if (stage->halt)
+        __atomic_store_n(stage->halt, 1, __ATOMIC_RELAXED);
+    return VS_EIO;
 }
 
-static int start_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *state)
+/* An output that failed on a video sees no more of it: its file is dropped
+ * (keep 0) and the video fails with the output's reason. */
+static int output_failed(vs_sink_stage *stage, vs_sink_video *state, int i, const vs_frame *marker,
+                         const vs_error *error)
 {
-    vs_error error = {{0}};
+    const vs_output *output = &stage->outputs[i];
+    if (output->ops->fails_run)
+        return fail_run(stage, error);
+    fail_video(state, error);
+    vs_error ignored;
+    output->ops->end_video(output->self, state->states[i], &state->shared, marker, 0, &ignored);
+    state->states[i] = NULL;
+    state->closed[i] = 1;
+    return VS_OK;
+}
+
+static int start_video(vs_sink_stage *stage, const vs_frame *marker, vs_sink_video *state)
+{
     state->started = 1;
-    if (stage->store && vs_store_begin_video(stage->store, stage->run_id, video, &state->video_id,
-                                             &stage->error) != VS_OK)
-        return VS_EIO;
-    if (stage->annotate) {
-        char path[8400];
-        annotated_path(stage, video, path, sizeof path);
-        if (vs_annotate_open(&state->annotate, video, path, &error) != VS_OK)
-            fail_video(state, &error);
-        else
-            vs_annotate_set_zones(state->annotate, stage->zones);
-    }
-    if (stage->snapshots) {
-        char dir[8400];
-        snprintf(dir, sizeof dir, "%s/snapshots/%s", stage->out_dir, video->output_name);
-        if (vs_snapshot_open(&state->snapshot, video, dir, &error) != VS_OK)
-            fail_video(state, &error);
+    for (int i = 0; i < stage->output_count; i++) {
+        const vs_output *output = &stage->outputs[i];
+        vs_error error = {{0}};
+        if (output->ops->open_video(output->self, &state->shared, &state->states[i], &error) !=
+                VS_OK &&
+            output_failed(stage, state, i, marker, &error) != VS_OK)
+            return VS_EIO;
     }
     return VS_OK;
 }
 
 static int add_picture(vs_sink_stage *stage, const vs_frame *frame, vs_sink_video *state)
 {
-    vs_error error = {{0}};
-    if (stage->store && (frame->analysed || frame->carried) &&
-        vs_store_add_frame(stage->store, state->video_id, frame, stage->labels, &stage->error) !=
-            VS_OK)
-        return VS_EIO;
-    if (state->annotate &&
-        vs_annotate_frame(state->annotate, frame, stage->labels, &error) != VS_OK) {
-        fail_video(state, &error);
-        vs_annotate_close(state->annotate, 0, &error);
-        state->annotate = NULL;
-    }
-    if (state->snapshot && frame->analysed &&
-        vs_snapshot_frame(state->snapshot, frame, stage->labels, &error) != VS_OK) {
-        fail_video(state, &error);
-        vs_snapshot_close(state->snapshot, NULL, 0, &error);
-        state->snapshot = NULL;
+    for (int i = 0; i < stage->output_count; i++) {
+        const vs_output *output = &stage->outputs[i];
+        vs_error error = {{0}};
+        if (state->closed[i])
+            continue;
+        if (output->ops->add_frame(output->self, state->states[i], &state->shared, frame, &error) !=
+                VS_OK &&
+            output_failed(stage, state, i, frame, &error) != VS_OK)
+            return VS_EIO;
     }
     __atomic_add_fetch(&stage->detections, frame->detection_count, __ATOMIC_RELAXED);
     return VS_OK;
 }
 
-static int end_video(vs_sink_stage *stage, vs_video *video, vs_sink_video *state)
+/* An output's failure becomes the video's, once the decoder is done with it. */
+static void settle_status(vs_sink_video *state)
 {
-    vs_error error = {{0}};
-    /* A video that never opened has no START marker: its row still records why. */
-    if (!state->started && stage->store &&
-        vs_store_begin_video(stage->store, stage->run_id, video, &state->video_id, &stage->error) !=
-            VS_OK)
-        return VS_EIO;
-    int finalize = video->status == VS_VIDEO_DONE || video->status == VS_VIDEO_FAILED;
-    if (state->annotate) {
-        /* An annotated copy the encoder cannot take is a warning, not a failure. */
-        int skipped = vs_annotate_skipped(state->annotate);
-        const char *note = vs_annotate_note(state->annotate);
-        size_t used = strlen(video->warning); /* the tracker may have said something */
-        if (note)
-            snprintf(video->warning + used, sizeof video->warning - used, "%s%s", used ? "; " : "",
-                     note);
-        int closed = vs_annotate_close(state->annotate, finalize, &error);
-        state->annotate = NULL; /* freed: abandon_video must not see it again */
-        if (closed != VS_OK) {
+    vs_video *video = state->shared.video;
+    if (state->shared.failed && video->status == VS_VIDEO_DONE) {
+        __atomic_store_n(&video->status, VS_VIDEO_FAILED, __ATOMIC_RELAXED); /* progress reads it */
+        video->error = state->shared.error;
+    }
+}
+
+/* Outputs end in reverse order: the store, first to open, records the video
+ * last, with the rows of the others in and its final status settled. */
+static int end_video(vs_sink_stage *stage, const vs_frame *marker, vs_sink_video *state)
+{
+    for (int i = stage->output_count - 1; i >= 0; i--) {
+        const vs_output *output = &stage->outputs[i];
+        vs_error error = {{0}};
+        if (state->closed[i])
+            continue;
+        if (output->ops->fails_run)
+            settle_status(state);
+        void *output_state = state->states[i];
+        state->states[i] = NULL; /* freed by end_video: abandon_video must not see it again */
+        state->closed[i] = 1;
+        int status =
+            output->ops->end_video(output->self, output_state, &state->shared, marker, 1, &error);
+        if (status != VS_OK) {
+            if (output->ops->fails_run)
+                return fail_run(stage, &error);
             fail_video(state, &error);
-        } else if (finalize && stage->store && !skipped) {
-            char path[8400];
-            annotated_path(stage, video, path, sizeof path);
-            if (vs_store_set_annotated(stage->store, state->video_id, path, &stage->error) != VS_OK)
-                return VS_EIO;
         }
     }
-    /* Snapshot rows go into the store before the video's status does, so a
-     * video marked 'done' has all of its rows. */
-    if (state->snapshot &&
-        vs_snapshot_close(state->snapshot, stage->store, state->video_id, &error) != VS_OK)
-        fail_video(state, &error);
-    state->snapshot = NULL;
-    if (state->failed && video->status == VS_VIDEO_DONE) {
-        __atomic_store_n(&video->status, VS_VIDEO_FAILED, __ATOMIC_RELAXED); /* progress reads it */
-        video->error = state->error;
-    }
-    if (stage->store &&
-        vs_store_end_video(stage->store, state->video_id, video, &stage->error) != VS_OK)
-        return VS_EIO;
+    settle_status(state);
     return VS_OK;
 }
 
-/* Once the store has failed no frame is consumed, yet the video open at that
- * moment still holds its annotator and snapshots: drop them (the .part file
- * goes too), and say in memory that the video's rows are not in the
- * database, so that the report and the exit status never call it done. */
-static void abandon_video(vs_sink_stage *stage, vs_video *video)
+/* Once the store has failed no frame is consumed, yet a video open at that
+ * moment still holds its outputs: drop them (the .part file goes too), and
+ * say in memory that the video's rows are not in the database, so that the
+ * report and the exit status never call it done. */
+static void abandon_video(vs_sink_stage *stage, const vs_frame *marker, vs_sink_video *state)
 {
-    vs_sink_video *state = &stage->per_video[video->index];
-    vs_error ignored;
-    vs_annotate_close(state->annotate, 0, &ignored);
-    state->annotate = NULL;
-    vs_snapshot_close(state->snapshot, NULL, 0, &ignored);
-    state->snapshot = NULL;
+    vs_video *video = marker->video;
+    for (int i = stage->output_count - 1; state && i >= 0; i--) {
+        vs_error ignored;
+        if (!state->closed[i])
+            stage->outputs[i].ops->end_video(stage->outputs[i].self, state->states[i],
+                                             &state->shared, marker, 0, &ignored);
+        state->states[i] = NULL;
+        state->closed[i] = 1;
+    }
     if (video->status == VS_VIDEO_DONE) {
         __atomic_store_n(&video->status, VS_VIDEO_FAILED, __ATOMIC_RELAXED); /* progress reads it */
         video->error = stage->error;
@@ -162,21 +173,35 @@ static void abandon_video(vs_sink_stage *stage, vs_video *video)
     }
 }
 
+/* The video's slot, claimed at its first marker: START, or END for a video
+ * that never opened. NULL only when out of memory. */
+static vs_sink_video *video_state(vs_sink_stage *stage, vs_video *video)
+{
+    vs_sink_video *state = vs_inflight_find(&stage->videos, video->index);
+    if (!state && (state = vs_inflight_claim(&stage->videos, video->index)))
+        state->shared.video = video;
+    return state;
+}
+
 static int consume(vs_sink_stage *stage, vs_frame *frame)
 {
     vs_video *video = frame->video;
-    vs_sink_video *state = &stage->per_video[video->index];
+    vs_sink_video *state = video_state(stage, video);
+    if (!state) {
+        vs_error error;
+        vs_fail(&error, VS_ENOMEM, "%s: out of memory for its outputs", VS_NAME(video->path));
+        return fail_run(stage, &error);
+    }
     switch (frame->kind) {
-    case VS_FRAME_VIDEO_START: return start_video(stage, video, state);
-    case VS_FRAME_VIDEO_END:
-        /* The tracker's last events (visits it closed, speeds) ride on the marker. */
-        if (stage->store && state->started && frame->event_count > 0 &&
-            vs_store_add_frame(stage->store, state->video_id, frame, stage->labels,
-                               &stage->error) != VS_OK)
-            return VS_EIO;
+    case VS_FRAME_VIDEO_START: return start_video(stage, frame, state);
+    case VS_FRAME_VIDEO_END: {
         __atomic_store_n(&video->sink_ended, 1, __ATOMIC_RELAXED);
-        return end_video(stage, video, state);
+        int status = end_video(stage, frame, state);
+        vs_inflight_release(&stage->videos, video->index);
+        return status;
+    }
     case VS_FRAME_PICTURE: {
+        assert(state->started); /* the decoder sends START before any picture */
         double started = vs_now_ms();
         int status = add_picture(stage, frame, state);
         vs_stats_add(&stage->stats, vs_now_ms() - started, 1);
@@ -196,22 +221,28 @@ void *vs_sink_thread(void *arg)
         vs_batch *batch = item;
         for (int i = 0; i < batch->entry_count; i++) {
             vs_frame *frame = batch->entries[i];
-            if (batch->failed && frame->kind == VS_FRAME_PICTURE && frame->analysed)
-                fail_video(&stage->per_video[frame->video->index], &batch->error);
-            if (!stage->failed && consume(stage, frame) != VS_OK) {
-                /* Keep draining so upstream never blocks; the decoders see the flag and stop. */
-                __atomic_store_n(&stage->failed, 1, __ATOMIC_RELAXED);
+            if (batch->failed && frame->kind == VS_FRAME_PICTURE && frame->analysed) {
+                vs_sink_video *state = vs_inflight_find(&stage->videos, frame->video->index);
+                if (state)
+                    fail_video(state, &batch->error);
             }
-            if (stage->failed && frame->kind == VS_FRAME_VIDEO_END)
-                abandon_video(stage, frame->video);
+            /* Keep draining so upstream never blocks; the decoders see the
+             * halt flag and stop. */
+            if (!stage->failed)
+                consume(stage, frame);
+            if (stage->failed && frame->kind == VS_FRAME_VIDEO_END) {
+                abandon_video(stage, frame, vs_inflight_find(&stage->videos, frame->video->index));
+                vs_inflight_release(&stage->videos, frame->video->index);
+            }
             vs_frame_release(stage->frames, frame);
         }
         vs_pool_put(stage->batches, batch);
         /* Commit before waiting for the next batch: a write transaction never
          * spans an inference, so another run sharing the database waits for
          * one batch's rows at most, never for the model. */
-        if (stage->store && !stage->failed && vs_store_commit(stage->store, &stage->error) != VS_OK)
-            __atomic_store_n(&stage->failed, 1, __ATOMIC_RELAXED);
+        vs_error error = {{0}};
+        if (stage->store && !stage->failed && vs_store_commit(stage->store, &error) != VS_OK)
+            fail_run(stage, &error);
     }
     return NULL;
 }

@@ -17,9 +17,12 @@
 #include "detect.h"
 #include "frame.h"
 #include "hwaccel.h"
+#include "inflight.h"
+#include "output.h"
 #include "pool.h"
 #include "preprocess.h"
 #include "queue.h"
+#include "source.h"
 #include "stats.h"
 #include "track.h"
 #include "vs_torch.h"
@@ -70,15 +73,15 @@ typedef struct vs_sampling {
 } vs_sampling;
 
 typedef struct vs_decode_stage {
-    vs_video *videos;
-    int video_count;
-    int *next_video; /* shared by the decoder threads */
+    vs_video_source *source; /* the next video to decode; shared by the decoder threads */
     vs_pool *frames;
     vs_queue *out;
     vs_sampling sampling;
     int codec_threads;
     const volatile sig_atomic_t *stop;
-    const int *halt;   /* set by the sink when the store fails: nothing more can be recorded */
+    /* The pipeline's flag, set by the sink when the store fails: nothing
+     * more can be recorded. */
+    const int *halt;
     vs_budget *budget; /* the run's, shared by the decoders */
     /* Pictures' worth of memory a video holds besides those in flight: its
      * decoder's references and threads, preprocessing, snapshots... */
@@ -136,8 +139,9 @@ typedef struct vs_postprocess_stage {
     const vs_manifest *manifest;
     vs_detect_params params;
     void *scratch;
-    vs_detection *last_detections; /* per video: VS_MAX_DETECTIONS each, for carried frames */
-    int *last_detection_count;
+    /* Per video in flight (START to END here): the last analysed frame's
+     * boxes, for the frames carried after it (vs_postprocess_video). */
+    vs_inflight last;
     vs_stage_stats stats; /* per frame */
 } vs_postprocess_stage;
 
@@ -155,29 +159,32 @@ typedef struct vs_track_stage {
     vs_stage_stats stats; /* per analysed frame */
 } vs_track_stage;
 
-struct vs_store;
-struct vs_annotate;
-struct vs_snapshot;
+typedef struct vs_postprocess_video {
+    int detection_count;
+    vs_detection detections[VS_MAX_DETECTIONS];
+} vs_postprocess_video;
 
+struct vs_store;
+
+#define VS_SINK_OUTPUTS_MAX 4
+
+/* A video in flight at the sink: each output's state, and what they share. */
 typedef struct vs_sink_video {
-    int64_t video_id; /* row in the store */
-    struct vs_annotate *annotate;
-    struct vs_snapshot *snapshot;
-    int started;
-    int failed; /* an output of this video failed; merged at its END */
-    vs_error error;
+    vs_output_video shared;
+    void *states[VS_SINK_OUTPUTS_MAX];
+    int closed[VS_SINK_OUTPUTS_MAX]; /* the output failed on it, or ended it */
+    int started;                     /* its START marker went through */
 } vs_sink_video;
 
 typedef struct vs_sink_stage {
     vs_queue *in;
     vs_pool *batches, *frames;
-    struct vs_store *store; /* NULL: no database */
-    int64_t run_id;
-    const char *const *labels;
-    const char *out_dir;
-    int annotate, snapshots;
-    const vs_zones_config *zones;    /* drawn on annotated videos; NULL: none */
-    vs_sink_video *per_video;        /* one per video of the run, allocated once */
+    struct vs_store *store; /* NULL: no database; committed after each batch */
+    /* In order (output.h): the store first, when there is one. */
+    vs_output outputs[VS_SINK_OUTPUTS_MAX];
+    int output_count;
+    vs_inflight videos;              /* a vs_sink_video per video in flight */
+    int *halt;                       /* the pipeline's: set with failed, read by the decoders */
     int64_t frames_done, detections; /* read by the progress monitor */
     vs_stage_stats stats;            /* per frame */
     int failed;                      /* a store error: the run cannot keep its promise */
@@ -193,6 +200,11 @@ void *vs_infer_thread(void *stage);
 void *vs_postprocess_thread(void *stage);
 void *vs_track_thread(void *stage);
 void vs_track_stage_free(vs_track_stage *stage);
+
+/* After outputs are set: the table of videos in flight (inflight.h), and
+ * the stats. vs_sink_free closes the outputs. */
+int vs_sink_init(vs_sink_stage *stage, int videos_in_flight, vs_error *err);
+void vs_sink_free(vs_sink_stage *stage);
 
 /* Releases a frame slot's picture and hands the slot back. */
 void vs_frame_release(vs_pool *frames, vs_frame *frame);

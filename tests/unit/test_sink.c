@@ -36,6 +36,9 @@ typedef struct sink_fixture {
     vs_queue in;
     vs_sink_stage stage;
     vs_video video;
+    int64_t run_id;
+    vs_video *current;           /* the video send_batch sends; NULL: video */
+    int in_use_left, in_use_max; /* the sink's videos in flight, as it ended */
     pthread_t thread;
 } sink_fixture;
 
@@ -47,8 +50,8 @@ static void fixture_start(sink_fixture *f, const char *name)
     snprintf(f->dir, sizeof f->dir, "%s", dir);
     snprintf(f->db_path, sizeof f->db_path, "%s/results.db", f->dir);
     assert_int_equal(vs_store_open(&f->store, f->db_path, &err), VS_OK);
-    int64_t run_id;
-    assert_int_equal(vs_store_begin_run(f->store, NULL, NULL, "cpu", NULL, &run_id, &err), VS_OK);
+    assert_int_equal(vs_store_begin_run(f->store, NULL, NULL, "cpu", NULL, &f->run_id, &err),
+                     VS_OK);
     assert_int_equal(vs_pool_init(&f->frames, sizeof(vs_frame), 2 * FRAMES_PER_BATCH + 4, &err),
                      VS_OK);
     assert_int_equal(vs_pool_init(&f->batches, sizeof(vs_batch), 2, &err), VS_OK);
@@ -68,13 +71,12 @@ static void fixture_start(sink_fixture *f, const char *name)
         .batches = &f->batches,
         .frames = &f->frames,
         .store = f->store,
-        .run_id = run_id,
-        .labels = labels,
-        .out_dir = f->dir,
-        .per_video = calloc(1, sizeof(vs_sink_video)),
     };
-    assert_non_null(f->stage.per_video);
-    vs_stats_init(&f->stage.stats, "sinks", "frame");
+    /* The store alone: one output, one video in flight. */
+    assert_int_equal(vs_output_store(&f->stage.outputs[0], f->store, f->run_id, labels, &err),
+                     VS_OK);
+    f->stage.output_count = 1;
+    assert_int_equal(vs_sink_init(&f->stage, 1, &err), VS_OK);
     assert_int_equal(pthread_create(&f->thread, NULL, vs_sink_thread, &f->stage), 0);
 }
 
@@ -87,7 +89,9 @@ static void fixture_stop(sink_fixture *f)
     vs_pool_destroy(&f->frames);
     vs_pool_destroy(&f->batches);
     vs_queue_destroy(&f->in);
-    free(f->stage.per_video);
+    f->in_use_left = f->stage.videos.in_use;
+    f->in_use_max = f->stage.videos.in_use_max;
+    vs_sink_free(&f->stage);
     vs_store_close(f->store);
 }
 
@@ -103,7 +107,7 @@ static void send_batch(sink_fixture *f, int start, int pictures, int end, int64_
         vs_frame *frame = vs_pool_get(&f->frames);
         assert_non_null(frame);
         memset(frame, 0, sizeof *frame);
-        frame->video = &f->video;
+        frame->video = f->current ? f->current : &f->video;
         if (start && i == 0) {
             frame->kind = VS_FRAME_VIDEO_START;
         } else if (end && i == start + pictures) {
@@ -209,8 +213,7 @@ static void test_outputs_where_the_store_says(void **state)
     snprintf(other.canonical_path, sizeof other.canonical_path, "/elsewhere/cam/clip.mp4");
     int64_t other_id;
     vs_error err = {{0}};
-    assert_int_equal(vs_store_begin_video(f->store, f->stage.run_id, &other, &other_id, &err),
-                     VS_OK);
+    assert_int_equal(vs_store_begin_video(f->store, f->run_id, &other, &other_id, &err), VS_OK);
     assert_string_equal(other.output_name, "cam/clip.mp4");
     int64_t next = 0;
     send_batch(f, 1, 0, 0, &next);
@@ -235,11 +238,111 @@ static void test_outputs_where_the_store_says(void **state)
     free(f);
 }
 
+/* ---- the output interface, with outputs that record what they see ---- */
+
+typedef struct fake_output {
+    char name;         /* 'a', 'b', ... in the log */
+    int fail_at_frame; /* fail add_frame at this frame index; -1: never */
+    char *log;         /* shared: one letter and one event per call */
+} fake_output;
+
+static void log_event(fake_output *o, const char *event, int video)
+{
+    char line[32];
+    snprintf(line, sizeof line, "%c:%s%d ", o->name, event, video);
+    strcat(o->log, line);
+}
+
+static int fake_open(void *output, vs_output_video *v, void **state, vs_error *err)
+{
+    (void)err;
+    log_event(output, "open", v->video->index);
+    *state = output;
+    return VS_OK;
+}
+
+static int fake_add(void *output, void *state, vs_output_video *v, const vs_frame *frame,
+                    vs_error *err)
+{
+    fake_output *o = output;
+    assert_ptr_equal(state, output);
+    if (frame->index == o->fail_at_frame)
+        return vs_fail(err, VS_EIO, "%s: output %c failed", v->video->path, o->name);
+    return VS_OK;
+}
+
+static int fake_end(void *output, void *state, vs_output_video *v, const vs_frame *marker, int keep,
+                    vs_error *err)
+{
+    (void)state, (void)marker, (void)err;
+    log_event(output, keep ? "end" : "drop", v->video->index);
+    return VS_OK;
+}
+
+static const vs_output_ops fake_ops = {
+    .name = "fake", .open_video = fake_open, .add_frame = fake_add, .end_video = fake_end};
+
+/* Outputs open in table order and end in reverse; one that fails on a
+ * frame is dropped for that video alone, which fails with its reason, while
+ * the others go on. Videos one after another reuse one in-flight slot: the
+ * per-video state does not grow with the number of videos. */
+static void test_outputs_order_and_failure(void **state)
+{
+    (void)state;
+    sink_fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    char log[1024] = "";
+    fake_output a = {'a', -1, log}, b = {'b', 1, log};
+    vs_error err = {{0}};
+    assert_int_equal(vs_pool_init(&f->frames, sizeof(vs_frame), 2 * FRAMES_PER_BATCH + 4, &err),
+                     VS_OK);
+    assert_int_equal(vs_pool_init(&f->batches, sizeof(vs_batch), 2, &err), VS_OK);
+    for (int i = 0; i < 2; i++) {
+        vs_batch *batch = vs_pool_slot(&f->batches, i);
+        batch->entries = calloc(FRAMES_PER_BATCH + 2, sizeof *batch->entries);
+        assert_non_null(batch->entries);
+    }
+    assert_int_equal(vs_queue_init(&f->in, 1, &err), VS_OK);
+    f->stage = (vs_sink_stage){.in = &f->in, .batches = &f->batches, .frames = &f->frames};
+    f->stage.outputs[0] = (vs_output){.ops = &fake_ops, .self = &a};
+    f->stage.outputs[1] = (vs_output){.ops = &fake_ops, .self = &b};
+    f->stage.output_count = 2;
+    assert_int_equal(vs_sink_init(&f->stage, 1, &err), VS_OK);
+    assert_int_equal(pthread_create(&f->thread, NULL, vs_sink_thread, &f->stage), 0);
+    enum { VIDEOS = 5 };
+    vs_video *videos = calloc(VIDEOS, sizeof *videos);
+    assert_non_null(videos);
+    for (int v = 0; v < VIDEOS; v++) {
+        videos[v].index = v;
+        snprintf(videos[v].path, sizeof videos[v].path, "/videos/v%d.mp4", v);
+        f->current = &videos[v];
+        int64_t next = 0;
+        send_batch(f, 1, FRAMES_PER_BATCH, 0, &next);
+        videos[v].status = VS_VIDEO_DONE; /* as the decoder sets it before the END marker */
+        send_batch(f, 0, 0, 1, &next);
+    }
+    fixture_stop(f);
+    assert_int_equal(f->stage.failed, 0);
+    for (int v = 0; v < VIDEOS; v++) {
+        char expected[128];
+        snprintf(expected, sizeof expected, "a:open%d b:open%d b:drop%d a:end%d ", v, v, v, v);
+        if (!strstr(log, expected))
+            fail_msg("video %d: expected \"%s\" in the log \"%s\"", v, expected, log);
+        assert_int_equal(videos[v].status, VS_VIDEO_FAILED);
+        assert_non_null(strstr(videos[v].error.msg, "output b failed"));
+    }
+    assert_int_equal(f->in_use_left, 0);
+    assert_int_equal(f->in_use_max, 1);
+    free(videos);
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_no_lock_between_batches),
         cmocka_unit_test(test_outputs_where_the_store_says),
+        cmocka_unit_test(test_outputs_order_and_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
