@@ -494,7 +494,8 @@ int cmd_run(int argc, char **argv)
                                      .html_written = html_written,
                                      .json_written = written,
                                      .annotated = o.annotate && result.videos_done > 0,
-                                     .snapshots = o.snapshots && result.videos_done > 0};
+                                     .snapshots = o.snapshots && result.videos_done > 0,
+                                     .zones_path = o.zones_path};
         vs_report_print_summary(stderr, &result, scan.videos, scan.video_count, store, &outputs);
         vs_store_close(store);
         vs_report_print(stderr, &result, scan.videos, scan.video_count, verbose);

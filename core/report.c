@@ -180,7 +180,7 @@ static void print_classes(FILE *out, vs_store *store, int64_t run_id)
 }
 
 /* Line crossings of the run, one line per line, class and direction. */
-static void print_crossings(FILE *out, vs_store *store, int64_t run_id)
+static void print_crossings(FILE *out, vs_store *store, int64_t run_id, const char *zones_path)
 {
     vs_store_filter filter = {.run_id = run_id};
     vs_store_cursor *cursor;
@@ -200,6 +200,9 @@ static void print_crossings(FILE *out, vs_store *store, int64_t run_id)
                 (long long)row.crossings);
     }
     vs_store_cursor_close(cursor);
+    /* Counting asked for and nothing counted: a result, not an omission. */
+    if (!rows && zones_path)
+        fprintf(out, "  crossings: none on the lines of %s\n", VS_NAME(zones_path));
 }
 
 void vs_report_print_summary(FILE *out, const vs_run_result *r, const vs_video *videos,
@@ -230,7 +233,7 @@ void vs_report_print_summary(FILE *out, const vs_run_result *r, const vs_video *
         fprintf(out, "  inputs: %d files skipped (not videos), %d duplicates analysed once\n",
                 r->files_skipped, r->duplicates_dropped);
     print_classes(out, store, r->run_id);
-    print_crossings(out, store, r->run_id);
+    print_crossings(out, store, r->run_id, outputs ? outputs->zones_path : NULL);
     if (outputs && outputs->out_dir) {
         fprintf(out, "  outputs in %s/:\n", VS_NAME(outputs->out_dir));
         if (outputs->html_written)

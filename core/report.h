@@ -15,6 +15,7 @@ typedef struct vs_report_outputs {
     const char *db_path;            /* --db as given; "": OUT/results.db; NULL: none */
     int html_written, json_written; /* OUT/report.html, OUT/report.json */
     int annotated, snapshots;       /* OUT/annotated/, OUT/snapshots/ were written */
+    const char *zones_path;         /* --zones FILE: a run that counted nothing says so */
 } vs_report_outputs;
 
 /* The user's part of the report, first: videos done, failed (with their
