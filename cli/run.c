@@ -46,10 +46,11 @@ static const cli_option options_table[] = {
     CLI_HEADING("inputs and outputs:"),
     CLI_RUN_OUTPUT_OPTIONS,
     {"shard", 0, "K/N|auto", OPT_SHARD,
-     "take only shard K of N (0-based) of the videos, split by a\n"
-     "fixed hash of each path below its input root; auto reads\n"
-     "SLURM_ARRAY_TASK_ID/MIN/COUNT or JOB_COMPLETION_INDEX"},
-    {"shards", 0, "N", OPT_SHARDS, "the shard count for --shard auto under JOB_COMPLETION_INDEX"},
+     "take only shard K of N (0-based) of the videos, split by\n"
+     "a fixed hash of each path below its input root; auto\n"
+     "reads SLURM_ARRAY_TASK_ID/MIN/COUNT or\n"
+     "JOB_COMPLETION_INDEX"},
+    {"shards", 0, "N", OPT_SHARDS, "the shard count for --shard auto under\nJOB_COMPLETION_INDEX"},
     CLI_HEADING("output to the terminal:"),
     {"quiet", 0, NULL, OPT_QUIET, "print nothing but errors"},
     {"json", 0, NULL, OPT_JSON, "print the JSON summary on stdout"},
@@ -67,8 +68,8 @@ static const cli_command command = {
                    "directories searched recursively) and writes OUT/results.db (SQLite),\n"
                    "OUT/annotated/*.mp4, OUT/snapshots/ and OUT/report.json.\n",
     .options = options_table,
-    .epilogue =
-        "exit status: 0 all videos done, 1 some failed, 2 usage or setup error, 130 interrupted\n",
+    .epilogue = "exit status: 0 all videos done, 1 some failed, 2 usage or setup error,\n"
+                "130 interrupted\n",
 };
 
 /* Set from signal handlers: the only state a handler may touch. */

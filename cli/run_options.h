@@ -46,32 +46,35 @@ enum {
 /* clang-format off */
 #define CLI_RUN_MODEL_OPTIONS                                                                      \
     {"model", 0, "NAME|PATH", CLI_RUN_MODEL,                                                       \
-     "model name in `vidsift models list`, a manifest path, or a\n"                                \
-     ".pt with its manifest beside it (yolov5s; $VIDSIFT_DEFAULT_MODEL)"},                         \
+     "a name in `vidsift models list`, a manifest path, or a\n"                                    \
+     ".pt with its manifest beside it ($VIDSIFT_DEFAULT_MODEL,\n"                                  \
+     "else yolov5s)"},                                                                             \
     {"device", 0, "DEV", CLI_RUN_DEVICE, "auto, cpu, cuda or cuda:N (auto)"},                      \
     {"half", 0, NULL, CLI_RUN_HALF, "FP16 inference (CUDA only)"},                                 \
     {"batch", 0, "N", CLI_RUN_BATCH, "frames per inference batch, 1-64 (8)"},                      \
     {"threads", 0, "N", CLI_RUN_THREADS, "CPU inference threads (0 = all cores)"},                 \
     {"imgsz", 0, "S|WxH", CLI_RUN_IMGSZ,                                                           \
      "YOLO models: input size in pixels, multiples of 32 (the\n"                                   \
-     "manifest's; e.g. 512 or 640x384 for 16:9 landscape video)"},                                 \
+     "manifest's; e.g. 512, or 640x384 for 16:9 landscape)"},                                      \
     {"hwaccel", 0, "auto|none|cuda", CLI_RUN_HWACCEL,                                              \
-     "decode on the GPU with NVDEC, or in software if it cannot\n"                                 \
-     "(auto: when the model runs on CUDA)"},                                                       \
+     "decode on the GPU with NVDEC, or in software if it\n"                                        \
+     "cannot (auto: when the model runs on CUDA)"},                                                \
     {"preprocess", 0, "auto|swscale|torch", CLI_RUN_PREPROCESS,                                    \
-     "resize and normalise frames with swscale on the CPU or with\n"                               \
-     "torch on the model's device (auto: torch on CUDA)"}
+     "resize and normalise frames with swscale on\n"                                               \
+     "the CPU or with torch on the model's device\n"                                               \
+     "(auto: torch on CUDA)"}
 
 #define CLI_RUN_DETECTION_OPTIONS                                                                  \
     {"conf", 0, "X", CLI_RUN_CONF, "minimum score, 0-1 (the model's default)"},                    \
     {"iou", 0, "X", CLI_RUN_IOU, "NMS overlap threshold, 0-1 (the model's default)"},              \
     {"classes", 0, "A,B", CLI_RUN_CLASSES,                                                         \
-     "keep only these labels or class ids, any case (e.g. person,car)"}
+     "keep only these labels or class ids, any case (e.g.\n"                                       \
+     "person,car)"}
 
 #define CLI_RUN_TRACKING_OPTIONS                                                                   \
     {"track", 0, "bytetrack|none", CLI_RUN_TRACK,                                                  \
-     "follow objects across frames: ids in detections.track_id,\n"                                 \
-     "the tracks table (bytetrack)"},                                                              \
+     "follow objects across frames: ids in\n"                                                      \
+     "detections.track_id, the tracks table (bytetrack)"},                                         \
     {"track-buffer", 0, "S", CLI_RUN_TRACK_BUFFER,                                                 \
      "seconds of video a track waits for its lost object (1)"},                                    \
     {"track-low", 0, "X", CLI_RUN_TRACK_LOW,                                                       \
@@ -80,15 +83,16 @@ enum {
     {"track-new", 0, "X", CLI_RUN_TRACK_NEW, "score a box needs to start a track (--conf + 0.1)"}, \
     {"track-match", 0, "X", CLI_RUN_TRACK_MATCH, "first-pass cost limit, 1 - IoU x score (0.8)"},  \
     {"zones", 0, "FILE", CLI_RUN_ZONES,                                                            \
-     "counting lines and zones (JSON, see the man page): crossings,\n"                             \
-     "visits and, with a calibration, speeds"}
+     "counting lines and zones (JSON, see the man page):\n"                                        \
+     "crossings, visits and, with a calibration, speeds"}
 
 #define CLI_RUN_SAMPLING_OPTIONS                                                                   \
     {"every", 0, "N", CLI_RUN_EVERY, "analyse every Nth frame (1)"},                               \
     {"sample-fps", 0, "F", CLI_RUN_SAMPLE_FPS, "analyse at most F frames per second of video"},    \
     {"skip-similar", 0, "T", CLI_RUN_SKIP_SIMILAR,                                                 \
-     "carry detections over frames whose 32x32 luma thumbnail differs\n"                           \
-     "from the last analysed one by less than T (0-1, e.g. 0.02)"}
+     "carry detections over frames whose 32x32 luma thumbnail\n"                                   \
+     "differs from the last analysed one by less than T\n"                                         \
+     "(0-1, e.g. 0.02)"}
 
 #define CLI_RUN_OUTPUT_OPTIONS                                                                     \
     {"jobs", 0, "N", CLI_RUN_JOBS, "videos decoded at once (1)"},                                  \
@@ -99,7 +103,7 @@ enum {
     {"out", 0, "DIR", CLI_RUN_OUT, "output directory (vidsift-out)"},                              \
     {"db", 0, "FILE", CLI_RUN_DB, "results database (OUT/results.db)"},                            \
     {"no-annotate", 0, NULL, CLI_RUN_NO_ANNOTATE, "do not write annotated videos"},                \
-    {"snapshots", 0, NULL, CLI_RUN_SNAPSHOTS, "write JPEG thumbnails and best crops per class"},    \
+    {"snapshots", 0, NULL, CLI_RUN_SNAPSHOTS, "write JPEG thumbnails and best crops per class"},   \
     {"force", 0, NULL, CLI_RUN_FORCE, "redo videos already complete in the database"}
 /* clang-format on */
 

@@ -117,5 +117,9 @@ status=0
 "$VIDSIFT" worker --classes ' ,' >"$WORK/out" 2>"$WORK/err" || status=$?
 [ "$status" -eq 2 ] && grep -q "vidsift worker: --classes: ' ,' has an empty class name" "$WORK/err" ||
     fail "worker --classes ' ,': exit $status: $(cat "$WORK/err")"
+for command in run worker; do
+    wide=$("$VIDSIFT" $command --help | awk 'length($0) > 80')
+    [ -z "$wide" ] || fail "vidsift $command --help: lines over 80 columns: $wide"
+done
 pass "worker takes run's options (--memory-budget, --track-*) with run's checks: only $only_run are run's alone"
 finish
