@@ -203,6 +203,7 @@ static int emit_picture(vs_decode_stage *stage, decoder *d, vs_video *video, vs_
     __atomic_store_n(&video->frames_decoded, index + 1, __ATOMIC_RELAXED);
     int64_t pts = picture->best_effort_timestamp;
     double t_s = vs_reader_time_s(video, pts, index);
+    stage->frames_on_gpu += picture->format == AV_PIX_FMT_CUDA;
     /* Thumbnails are made on the CPU; other pictures are copied only once
      * they are known to go on. */
     int status =

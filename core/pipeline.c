@@ -555,10 +555,20 @@ static void summarize(graph *g, const vs_run_options *o, vs_video *videos, int v
                       double wall_s, vs_run_result *r)
 {
     snprintf(r->device, sizeof r->device, "%s", vs_torch_device_name(g->torch));
-    snprintf(r->decoder, sizeof r->decoder, "%s", g->hwaccel.device ? "nvdec" : "software");
+    /* NVDEC only if it decoded frames: FFmpeg falls back to software for a
+     * stream it cannot take (a profile, or a driver without NVDEC). */
+    int64_t frames_on_gpu = 0;
+    for (int j = 0; j < o->jobs; j++)
+        frames_on_gpu += g->decoders[j].frames_on_gpu;
+    snprintf(r->decoder, sizeof r->decoder, "%s", frames_on_gpu > 0 ? "nvdec" : "software");
     snprintf(r->preprocess, sizeof r->preprocess, "%s",
              g->preprocess_on_torch ? "torch" : "swscale");
-    snprintf(r->hwaccel_note, sizeof r->hwaccel_note, "%s", g->hwaccel.note);
+    if (g->hwaccel.device && frames_on_gpu == 0)
+        snprintf(r->hwaccel_note, sizeof r->hwaccel_note,
+                 "--hwaccel %s: NVDEC decoded no frame (FFmpeg decoded every video in software)",
+                 vs_hwaccel_mode_name(o->hwaccel));
+    else
+        snprintf(r->hwaccel_note, sizeof r->hwaccel_note, "%s", g->hwaccel.note);
     for (int i = 0; i < video_count; i++) {
         vs_video *v = &videos[i];
         r->videos_done += v->status == VS_VIDEO_DONE;

@@ -95,6 +95,7 @@ typedef struct vs_decode_stage {
      * reads their pixels (preprocessing with torch on the device; no
      * annotation, snapshot or --skip-similar thumbnail). */
     int keep_on_gpu;
+    int64_t frames_on_gpu; /* pictures NVDEC decoded (this thread's), for the report */
     vs_stage_stats stats;
 } vs_decode_stage;
 
