@@ -81,7 +81,9 @@ static const cli_option options_table[] = {
      "frames taken from the start of each clip, and frames per\n"
      "inference measurement (64; 0 = whole clips)"},
     {"batches", 0, "LIST", OPT_BATCHES, "inference batch sizes to measure, 1-64 (1,8,16)"},
-    {"batch", 0, "N", OPT_BATCH, "the pipeline's batch size, 1-64 (8); measured alone too"},
+    {"batch", 0, "N", OPT_BATCH,
+     "the pipeline's batch size, 1-64 (1 on CPU, 8 on CUDA); measured\n"
+     "alone too"},
     {"no-annotate", 0, NULL, OPT_NO_ANNOTATE, "neither measure nor run the annotated-video writer"},
     {"no-store", 0, NULL, OPT_NO_STORE, "neither measure nor run the SQLite store"},
     {"sequential", 0, NULL, OPT_SEQUENTIAL,
@@ -1069,7 +1071,6 @@ static int parse_options(int argc, char **argv, bench_config *c)
     *c = (bench_config){.model = cli_default_model(),
                         .device = "auto",
                         .frames = 64,
-                        .batch = 8,
                         .batches = {1, 8, 16},
                         .batch_count = 3,
                         .annotate = 1,
@@ -1214,6 +1215,8 @@ int cmd_bench(int argc, char **argv)
             print_table(stdout, b, &summary);
         }
     }
+    if (c->batch == 0) /* as `vidsift run` picks it for the device (core/plan.c) */
+        c->batch = vs_plan_batch(0, vs_plan_device_is_cuda(c->device));
     remove_tree(b->temp_dir);
     free(b->geometry);
     free(b);

@@ -11,7 +11,7 @@
 void cli_run_defaults(vs_run_options *o, const volatile sig_atomic_t *stop)
 {
     *o = (vs_run_options){.device = "auto",
-                          .batch = 8,
+                          .batch = 0, /* the device's: core/plan.c */
                           .conf = -1,
                           .iou = -1,
                           .every = 1,

@@ -70,9 +70,11 @@ typedef struct vs_output {
  * VS_ENOMEM; labels and zones are kept by pointer. */
 int vs_output_store(vs_output *out, struct vs_store *store, int64_t run_id,
                     const char *const *labels, vs_error *err);
-/* Writes OUT_DIR/annotated/<output name>[.mp4]; records the path in store (may be NULL). */
+/* Writes OUT_DIR/annotated/<output name>[.mp4]; records the path in store (may be NULL).
+ * lean_encoder: x264 in less memory (vs_annotate_set_lean, vs_plan_lean_encoder). */
 int vs_output_annotate(vs_output *out, const char *out_dir, const char *const *labels,
-                       const struct vs_zones_config *zones, struct vs_store *store, vs_error *err);
+                       const struct vs_zones_config *zones, struct vs_store *store,
+                       int lean_encoder, vs_error *err);
 /* Writes OUT_DIR/snapshots/<output name>/; records the files in store (may be NULL). */
 int vs_output_snapshots(vs_output *out, const char *out_dir, const char *const *labels,
                         struct vs_store *store, vs_error *err);

@@ -85,7 +85,8 @@ typedef struct annotate_output {
     const char *out_dir;
     const char *const *labels;
     const vs_zones_config *zones;
-    vs_store *store; /* NULL: no database, nothing to record */
+    vs_store *store;  /* NULL: no database, nothing to record */
+    int lean_encoder; /* vs_annotate_set_lean */
 } annotate_output;
 
 /* Mirrors the input tree; ".mp4" is appended unless already there, so a.mkv
@@ -105,8 +106,10 @@ static int annotate_open_video(void *output, vs_output_video *v, void **state, v
     annotated_path(o, v->video, path, sizeof path);
     vs_annotate *annotate = NULL;
     int status = vs_annotate_open(&annotate, v->video, path, err);
-    if (status == VS_OK)
+    if (status == VS_OK) {
+        vs_annotate_set_lean(annotate, o->lean_encoder);
         vs_annotate_set_zones(annotate, o->zones);
+    }
     *state = annotate;
     return status;
 }
@@ -157,12 +160,17 @@ static const vs_output_ops annotate_ops = {
 };
 
 int vs_output_annotate(vs_output *out, const char *out_dir, const char *const *labels,
-                       const vs_zones_config *zones, vs_store *store, vs_error *err)
+                       const vs_zones_config *zones, vs_store *store, int lean_encoder,
+                       vs_error *err)
 {
     annotate_output *o = calloc(1, sizeof *o);
     if (!o)
         return vs_fail(err, VS_ENOMEM, "out of memory");
-    *o = (annotate_output){.out_dir = out_dir, .labels = labels, .zones = zones, .store = store};
+    *o = (annotate_output){.out_dir = out_dir,
+                           .labels = labels,
+                           .zones = zones,
+                           .store = store,
+                           .lean_encoder = lean_encoder};
     *out = (vs_output){.ops = &annotate_ops, .self = o};
     return VS_OK;
 }

@@ -40,7 +40,6 @@
 #include "stages.h"
 #include "store.h"
 
-#define DECODED_QUEUE 16
 #define BATCH_SLOTS 4
 #define MONITOR_PERIOD_MS 250
 #define MONITOR_SAMPLES 16384
@@ -213,7 +212,10 @@ static int make_pools(graph *g, const vs_run_options *o, vs_error *err)
     /* Room for markers of several short videos, and for frames that ride along
      * without being analysed when the annotator needs every frame. */
     g->entry_capacity = o->batch + 2 * o->jobs + 4 + (keeps_unanalysed ? 2 * o->batch + 32 : 0);
-    int frame_count = BATCH_SLOTS * g->entry_capacity + DECODED_QUEUE + o->jobs + 2;
+    /* Sized from the batch, not for the largest one: every picture waiting
+     * there is a whole decoded frame. */
+    int decoded_capacity = vs_plan_decoded_queue(o->batch, vs_torch_is_cuda(g->torch));
+    int frame_count = BATCH_SLOTS * g->entry_capacity + decoded_capacity + o->jobs + 2;
     int status = vs_budget_init(&g->budget,
                                 o->memory_budget > 0 ? o->memory_budget : vs_budget_default(), err);
     if (status != VS_OK)
@@ -241,7 +243,7 @@ static int make_pools(graph *g, const vs_run_options *o, vs_error *err)
             batch->tasks[p] = (vs_batch_task){.batch = batch, .position = p};
         batch->seal = (vs_batch_task){.batch = batch, .position = -1};
     }
-    static const int capacities[VS_QUEUE_COUNT] = {DECODED_QUEUE, 1, 1, 1, 1};
+    const int capacities[VS_QUEUE_COUNT] = {decoded_capacity, 1, 1, 1, 1};
     for (int q = 0; q < VS_QUEUE_COUNT; q++) {
         if ((status = vs_queue_init(&g->queues[q], capacities[q], err)) != VS_OK)
             return status;
@@ -402,7 +404,6 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
         return vs_fail(err, VS_ENOMEM, "out of memory");
     /* On CPU, inference owns every core; on CUDA, decoding keeps the GPU fed (core/plan.c). */
     int codec_threads = vs_plan_codec_threads(vs_torch_is_cuda(g->torch), o->jobs);
-    vs_video_list_init(&g->source, videos, video_count);
     int on_cuda = vs_torch_is_cuda(g->torch);
     g->preprocess_on_torch = o->preprocess == VS_PREPROCESS_TORCH ||
                              (o->preprocess == VS_PREPROCESS_AUTO && on_cuda);
@@ -410,6 +411,7 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
     /* NVDEC's pictures stay in GPU memory when only the model reads them. */
     int keep_on_gpu = g->preprocess_on_torch && on_cuda && !o->annotate && !o->snapshots &&
                       o->skip_similar <= 0;
+    vs_video_list_init(&g->source, videos, video_count);
     for (int j = 0; j < o->jobs; j++) {
         vs_decode_stage *d = &g->decoders[j];
         *d = (vs_decode_stage){
@@ -540,7 +542,8 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
                                  g->labels, err);
     if (status == VS_OK && o->annotate)
         status = vs_output_annotate(&sink->outputs[sink->output_count++], o->out_dir, g->labels,
-                                    track->zones, g->store, err);
+                                    track->zones, g->store,
+                                    vs_plan_lean_encoder(vs_torch_is_cuda(g->torch)), err);
     if (status == VS_OK && o->snapshots)
         status = vs_output_snapshots(&sink->outputs[sink->output_count++], o->out_dir, g->labels,
                                      g->store, err);
@@ -783,6 +786,11 @@ static void summarize_nothing_to_do(const vs_run_options *o, int video_count, vs
 int vs_pipeline_run(const vs_run_options *o, vs_video *videos, int video_count,
                     vs_run_result *result, vs_error *err)
 {
+    /* No --batch: the device's own (core/plan.c), recorded as the batch run. */
+    vs_run_options planned = *o;
+    if (planned.batch <= 0)
+        planned.batch = vs_plan_batch(0, vs_plan_device_is_cuda(o->device));
+    o = &planned;
     memset(result, 0, sizeof *result);
     result->files_skipped = o->files_skipped;
     result->duplicates_dropped = o->duplicates_dropped;

@@ -1,5 +1,6 @@
 /* plan.c: threads and model opening shared by run and bench (see plan.h). */
 #include <assert.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "plan.h"
@@ -29,6 +30,33 @@ int vs_plan_preprocess_threads(int requested, int inference_on_cpu)
         return requested < MOST ? requested : MOST;
     int half = online_cores() / 2;
     return inference_on_cpu ? 1 : half < 1 ? 1 : half < MOST ? half : MOST;
+}
+
+int vs_plan_device_is_cuda(const char *device)
+{
+    if (!device || !*device || !strcmp(device, "auto"))
+        return vs_torch_cuda_available();
+    return !strncmp(device, "cuda", 4);
+}
+
+int vs_plan_batch(int requested, int inference_on_cuda)
+{
+    if (requested > 0)
+        return requested;
+    return inference_on_cuda ? 8 : 1;
+}
+
+int vs_plan_decoded_queue(int batch, int inference_on_cuda)
+{
+    assert(batch >= 1);
+    if (inference_on_cuda)
+        return 2 * batch > 16 ? 2 * batch : 16;
+    return 2 * batch + 2 < 16 ? 2 * batch + 2 : 16;
+}
+
+int vs_plan_lean_encoder(int inference_on_cuda)
+{
+    return !inference_on_cuda;
 }
 
 int vs_plan_open_model(vs_torch **torch, const vs_manifest *manifest, const char *device, int half,

@@ -29,6 +29,33 @@ int vs_plan_codec_threads(int inference_on_cuda, int jobs);
  * what may starve it: half the cores, the decoders take the rest. */
 int vs_plan_preprocess_threads(int requested, int inference_on_cpu);
 
+/* 1 when inference will run on CUDA: device "cuda" or "cuda:N", or "auto"
+ * (also NULL or "") when libtorch finds a GPU. Lets the choices below be made
+ * before the model is open. */
+int vs_plan_device_is_cuda(const char *device);
+
+/* Frames per inference batch: requested (--batch) when > 0. Otherwise, on
+ * the CPU, 1: the smallest batch within 5% of the best throughput - with
+ * yolov5s at 512 on 2 cores, batch 1 was the fastest of 1, 2, 4 and 8 in
+ * inference alone in each of four runs (bench/RESULTS.md) - while each frame
+ * of a batch holds ~90 MB of activations (peak RSS 370 MB at batch 1, 990 MB
+ * at batch 8). On CUDA 8, where batching is what keeps the device busy. */
+int vs_plan_batch(int requested, int inference_on_cuda);
+
+/* Capacity of the decoded queue, pictures waiting for the batch stage. Each
+ * one is a whole decoded picture (3 MB at 1080p). Beside CPU inference,
+ * which takes a batch in hundreds of milliseconds, two batches' worth and
+ * two more keep it fed; on CUDA 16, or two batches if more, absorb the
+ * decoders' jitter at thousands of frames a second. */
+int vs_plan_decoded_queue(int batch, int inference_on_cuda);
+
+/* 1: annotated videos are encoded lean (vs_annotate_set_lean: one x264
+ * thread, a 5-frame lookahead; ~120 MB instead of ~230 MB at 1080p) beside
+ * CPU inference, which owns the cores and runs ten times slower than one
+ * encoder thread. 0 on CUDA: x264's defaults, since encoding may then be
+ * what limits the run. */
+int vs_plan_lean_encoder(int inference_on_cuda);
+
 /* Opens the manifest's model as a run does: 3-channel NCHW input at the
  * manifest's size, max_batch frames per slot, slots buffers, the planned
  * inference threads, one warmup batch (which checks the model runs). The

@@ -26,7 +26,7 @@ status=0
 pass "--help, a bad --batches and a missing model"
 
 status=0
-TMPDIR="$WORK" "$VIDSIFT" bench --frames 8 --batches 1,2 --sequential --json "$clip" \
+TMPDIR="$WORK" "$VIDSIFT" bench --frames 8 --batches 1,2 --batch 8 --sequential --json "$clip" \
     >"$WORK/bench.json" 2>"$WORK/stderr" || status=$?
 if [ "$status" != 0 ]; then
     cat "$WORK/stderr" >&2
@@ -70,10 +70,12 @@ leftover=$(find "$WORK" -maxdepth 1 -name 'vidsift-bench-*' | head -1)
 pass "temporary directory removed"
 
 status=0
-"$VIDSIFT" bench --frames 4 --batches 1 --batch 1 --no-annotate --no-store "$clip" \
+"$VIDSIFT" bench --device cpu --frames 4 --batches 1 --no-annotate --no-store "$clip" \
     >"$WORK/table" 2>"$WORK/stderr" || status=$?
 [ "$status" = 0 ] || { cat "$WORK/stderr" >&2; fail "bench (text) exited $status"; }
 grep -q "pipeline efficiency" "$WORK/table" || fail "no efficiency line: $(cat "$WORK/table")"
 ! grep -q "annotate" "$WORK/table" || fail "--no-annotate still measured annotate"
-pass "text table, --no-annotate and --no-store"
+# Without --batch the pipeline runs the device's batch: 1 on the CPU (core/plan.c).
+grep -q "pipeline (batch 1," "$WORK/table" || fail "CPU pipeline not at batch 1: $(cat "$WORK/table")"
+pass "text table, --no-annotate and --no-store; batch 1 on the CPU without --batch"
 finish

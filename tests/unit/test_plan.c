@@ -2,8 +2,10 @@
  * `vidsift bench` share: --threads wins, 0 means every online core; decoders
  * get one codec thread when inference is on the CPU and share the cores on
  * CUDA; preprocess workers are one beside CPU inference, more when it
- * leaves the cores free; the model opens at the manifest's input size with the planned
- * threads, and a missing model file is named. */
+ * leaves the cores free; the batch is 1 on the CPU and 8 on CUDA unless --batch says,
+ * the decoded queue and the encoder's memory follow it and the device; the model opens
+ * at the manifest's input size with the planned threads, and a missing model file is
+ * named. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,6 +40,31 @@ static void threads_follow_the_option_else_the_cores(void **state)
     assert_int_equal(vs_plan_preprocess_threads(1000, 0), 64);
     assert_int_equal(vs_plan_preprocess_threads(0, 1), 1);
     assert_int_equal(vs_plan_preprocess_threads(0, 0), cores / 2 > 1 ? (int)(cores / 2) : 1);
+}
+
+static void batch_and_pools_follow_the_device(void **state)
+{
+    (void)state;
+    assert_int_equal(vs_plan_device_is_cuda("cpu"), 0);
+    assert_int_equal(vs_plan_device_is_cuda("cuda"), 1);
+    assert_int_equal(vs_plan_device_is_cuda("cuda:1"), 1);
+    assert_int_equal(vs_plan_device_is_cuda("auto"), vs_torch_cuda_available());
+    assert_int_equal(vs_plan_device_is_cuda(NULL), vs_torch_cuda_available());
+    /* --batch wins; else 1 beside CPU inference (memory), 8 on CUDA. */
+    assert_int_equal(vs_plan_batch(3, 0), 3);
+    assert_int_equal(vs_plan_batch(3, 1), 3);
+    assert_int_equal(vs_plan_batch(0, 0), 1);
+    assert_int_equal(vs_plan_batch(0, 1), 8);
+    /* The decoded queue holds two batches and two more on the CPU, at most
+     * 16; on CUDA 16, or two batches when they are more. */
+    assert_int_equal(vs_plan_decoded_queue(1, 0), 4);
+    assert_int_equal(vs_plan_decoded_queue(8, 0), 16);
+    assert_int_equal(vs_plan_decoded_queue(64, 0), 16);
+    assert_int_equal(vs_plan_decoded_queue(1, 1), 16);
+    assert_int_equal(vs_plan_decoded_queue(32, 1), 64);
+    /* A lean encoder beside CPU inference; x264's defaults on CUDA. */
+    assert_int_equal(vs_plan_lean_encoder(0), 1);
+    assert_int_equal(vs_plan_lean_encoder(1), 0);
 }
 
 static void opens_the_manifest_model_at_its_size(void **state)
@@ -75,6 +102,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(threads_follow_the_option_else_the_cores),
+        cmocka_unit_test(batch_and_pools_follow_the_device),
         cmocka_unit_test(opens_the_manifest_model_at_its_size),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
