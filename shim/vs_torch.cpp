@@ -54,6 +54,7 @@ extern "C" {
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,7 +74,7 @@ struct Slot {
     std::optional<c10::cuda::CUDAStream> stream;
     std::unique_ptr<at::cuda::CUDAEvent> done; /* recorded after the last copy of a run */
     /* vs_torch_preprocess's results: [max_batch, C, H, W] float32 on the
-     * device (made at the first such frame), and per position whether it holds
+     * device (made at the slot's first such frame), and per position whether it holds
      * the frame (1) or the host input does (0). Set by the preprocessing
      * threads, read and cleared by submit: the batch queue orders them. */
     at::Tensor device_input;
@@ -95,6 +96,7 @@ struct vs_torch {
     /* Output shapes of one frame (dim 0 dropped) seen by warmup; used to size
      * every slot's output buffers up front. Empty without warmup. */
     std::vector<std::vector<int64_t>> frame_shapes;
+    std::mutex device_input_lock; /* creates a slot's device_input (vs_torch_preprocess) */
 };
 
 namespace
@@ -821,6 +823,16 @@ int preprocess(vs_torch *torch, float *input, const vs_torch_picture *picture,
             at::cuda::CUDAEvent decoded;
             decoded.record(decoder_stream);
             decoded.block(*slot.stream);
+        }
+        {
+            /* Made at the slot's first frame preprocessed on the device, so
+             * that a run preprocessing on the host keeps no copy of every slot
+             * on the GPU; several workers may get here for one slot at once. */
+            std::lock_guard<std::mutex> hold(torch->device_input_lock);
+            if (!slot.device_input.defined())
+                slot.device_input =
+                    at::empty({torch->max_batch, torch->channels, torch->height, torch->width},
+                              at::TensorOptions().dtype(at::kFloat).device(torch->device));
         }
         preprocess_into(torch, picture, placement, slot.device_input[position]);
         slot.on_device[position] = 1;
