@@ -1,6 +1,9 @@
 /* bench.c: `vidsift bench` - measures each stage of the pipeline alone, with
  * the code the pipeline runs, then the whole pipeline on the same frames, and
- * says how close the pipeline comes to its slowest stage.
+ * says how close the pipeline comes to its slowest stage. Then the pipeline
+ * again with inference a no-op (vs_run_options.infer_noop): its ceiling, what
+ * the CPU side sustains for a model that costs nothing, once with one
+ * preprocess worker and once with several, against the slowest CPU stage.
  *
  * Every stage measurement runs on this one thread with no other vidsift work
  * beside it, so a stage's frames/s is what it could sustain if it never
@@ -63,6 +66,8 @@ enum {
     OPT_SEQUENTIAL,
     OPT_JSON,
     OPT_IMGSZ,
+    OPT_PREPROCESS_THREADS,
+    OPT_CEILING_ONLY,
 };
 
 static const cli_option options_table[] = {
@@ -90,6 +95,12 @@ static const cli_option options_table[] = {
      "also run a baseline in this process: one thread, batch 1, no\n"
      "overlap - decode, preprocess, infer, postprocess, store and\n"
      "annotate one frame after the other - and compare it"},
+    {"preprocess-threads", 0, "N", OPT_PREPROCESS_THREADS,
+     "the pipeline's preprocess workers (0: as run plans);\n"
+     "its ceiling (inference a no-op) runs 1 and N (N >= 2)"},
+    {"ceiling-only", 0, NULL, OPT_CEILING_ONLY,
+     "measure decode and preprocess alone and the ceiling only\n"
+     "(no inference measured, no run with the model)"},
     {"json", 0, NULL, OPT_JSON, "print the figures as one JSON object on stdout"},
     CLI_END_OF_TABLE,
 };
@@ -138,6 +149,8 @@ typedef struct bench_config {
     int batches[MAX_BATCH_SIZES], batch_count;
     int annotate, store, sequential, json;
     int input_width, input_height; /* --imgsz; 0: the manifest's */
+    int preprocess_threads;        /* the pipeline's workers; 0: the run's plan */
+    int ceiling_only;              /* no inference measured, no real pipeline run */
 } bench_config;
 
 /* One measured figure. */
@@ -182,6 +195,9 @@ typedef struct bench {
     /* the whole pipeline */
     int pipeline_ran;
     vs_run_result pipeline;
+    /* the ceiling: inference a no-op, with 1 and with ceiling_workers preprocess workers */
+    int ceiling_ran, ceiling_workers;
+    vs_run_result ceiling_one, ceiling;
     /* the sequential baseline */
     int sequential_ran;
     vs_sequential_result sequential;
@@ -588,6 +604,10 @@ static int measure_model(bench *b, vs_error *err)
 
     vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
     int output_count = 0, last_batch = 1;
+    if (b->config.ceiling_only) {
+        vs_torch_close(torch);
+        return status;
+    }
     for (int i = 0; i < b->config.batch_count && status == VS_OK; i++) {
         say("inference FP32, batch %d", b->config.batches[i]);
         last_batch = b->config.batches[i];
@@ -685,14 +705,18 @@ static int videos_status(const vs_video *videos, int count, vs_error *err)
     return VS_OK;
 }
 
-static int run_pipeline(bench *b, vs_error *err)
+/* The whole pipeline into result; with noop, inference passes every batch
+ * on without calling the model (the ceiling). workers: preprocess workers,
+ * 0 for the run's plan. */
+static int run_pipeline(bench *b, int noop, int workers, vs_run_result *result, vs_error *err)
 {
     vs_scan_result scan;
     int status = scan_clips(b, &scan, err);
     if (status != VS_OK)
         return status;
     char out_dir[PATH_MAX];
-    snprintf(out_dir, sizeof out_dir, "%s/pipeline", b->temp_dir);
+    snprintf(out_dir, sizeof out_dir, "%s/%s%d", b->temp_dir, noop ? "ceiling" : "pipeline",
+             workers);
     mkdir(out_dir, 0777);
     vs_run_options o = {
         .manifest_path = b->manifest_path,
@@ -706,6 +730,8 @@ static int run_pipeline(bench *b, vs_error *err)
         .every = 1,
         .jobs = 1,
         .threads = b->config.threads,
+        .preprocess_threads = workers,
+        .infer_noop = noop,
         .out_dir = out_dir,
         .annotate = b->config.annotate,
         .store = b->config.store,
@@ -713,14 +739,29 @@ static int run_pipeline(bench *b, vs_error *err)
         .options_json = "{\"bench\":\"pipeline\"}",
         .stop = &stop_requested,
     };
-    say("the whole pipeline (batch %d%s%s%s)", o.batch, o.half ? ", FP16" : "",
-        o.annotate ? ", annotated videos" : "", o.store ? ", SQLite" : "");
-    status = vs_pipeline_run(&o, scan.videos, scan.video_count, &b->pipeline, err);
+    say("the whole pipeline (batch %d%s%s%s)%s", o.batch, o.half ? ", FP16" : "",
+        o.annotate ? ", annotated videos" : "", o.store ? ", SQLite" : "",
+        noop ? ", inference a no-op" : "");
+    status = vs_pipeline_run(&o, scan.videos, scan.video_count, result, err);
     if (status == VS_OK)
         status = videos_status(scan.videos, scan.video_count, err);
-    if (status == VS_OK)
-        b->pipeline_ran = 1;
     vs_scan_free(&scan);
+    return status;
+}
+
+/* The ceiling with one preprocess worker, then with --preprocess-threads or
+ * as many as the plan gives when inference leaves the cores free (2 at
+ * least): how far the CPU side goes, and how it scales with workers. */
+static int run_ceiling(bench *b, vs_error *err)
+{
+    int workers = b->config.preprocess_threads;
+    if (workers < 2)
+        workers = vs_plan_preprocess_threads(0, 0);
+    b->ceiling_workers = workers > 2 ? workers : 2;
+    int status = run_pipeline(b, 1, 1, &b->ceiling_one, err);
+    if (status == VS_OK)
+        status = run_pipeline(b, 1, b->ceiling_workers, &b->ceiling, err);
+    b->ceiling_ran = status == VS_OK;
     return status;
 }
 
@@ -844,6 +885,11 @@ typedef struct bench_summary {
     double batch_speedup;                 /* per-frame throughput, high over low */
     double sequential_fps, sequential_ratio;
     int64_t rss_peak_bytes; /* this process, every measurement included */
+    /* The ceiling's frames/s (1 worker, ceiling_workers), the slowest stage
+     * alone of those it runs (decode, preprocess, annotate: with no boxes
+     * there is nothing for postprocess and little for the store), and ratios. */
+    double ceiling_one_fps, ceiling_fps, ceiling_speedup, ceiling_ratio;
+    const figure *ceiling_slowest;
 } bench_summary;
 
 static void summarise(const bench *b, bench_summary *s)
@@ -887,6 +933,21 @@ static void summarise(const bench *b, bench_summary *s)
     struct rusage resources;
     if (getrusage(RUSAGE_SELF, &resources) == 0)
         s->rss_peak_bytes = (int64_t)resources.ru_maxrss * 1024;
+    if (!b->ceiling_ran || b->ceiling_one.wall_s <= 0 || b->ceiling.wall_s <= 0)
+        return;
+    s->ceiling_one_fps = b->ceiling_one.frames_decoded / b->ceiling_one.wall_s;
+    s->ceiling_fps = b->ceiling.frames_decoded / b->ceiling.wall_s;
+    if (s->ceiling_one_fps > 0)
+        s->ceiling_speedup = s->ceiling_fps / s->ceiling_one_fps;
+    for (int i = 0; i < b->figure_count; i++) {
+        const figure *f = &b->figures[i];
+        int cpu_stage = !strcmp(f->stage, "decode") || !strcmp(f->stage, "preprocess") ||
+                        !strcmp(f->stage, "annotate");
+        if (cpu_stage && f->fps > 0 && (!s->ceiling_slowest || f->fps < s->ceiling_slowest->fps))
+            s->ceiling_slowest = f;
+    }
+    if (s->ceiling_slowest)
+        s->ceiling_ratio = s->ceiling_fps / s->ceiling_slowest->fps;
 }
 
 static double mib(int64_t bytes)
@@ -923,6 +984,15 @@ static void print_table(FILE *out, const bench *b, const bench_summary *s)
         fprintf(out, "  %-30s %9lld %9.3f %11.1f  (all stages at once)\n", name,
                 (long long)b->pipeline.frames_decoded, b->pipeline.wall_s, s->pipeline_fps);
     }
+    if (b->ceiling_ran) {
+        fprintf(out, "  %-30s %9lld %9.3f %11.1f  (inference a no-op)\n",
+                "ceiling, 1 preprocess worker", (long long)b->ceiling_one.frames_decoded,
+                b->ceiling_one.wall_s, s->ceiling_one_fps);
+        char name[64];
+        snprintf(name, sizeof name, "ceiling, %d preprocess workers", b->ceiling_workers);
+        fprintf(out, "  %-30s %9lld %9.3f %11.1f  (inference a no-op)\n", name,
+                (long long)b->ceiling.frames_decoded, b->ceiling.wall_s, s->ceiling_fps);
+    }
     if (b->sequential_ran)
         fprintf(out, "  %-30s %9lld %9.3f %11.1f  (one thread, batch 1, no overlap)\n",
                 "sequential baseline", (long long)b->sequential.frames, b->sequential.seconds,
@@ -936,12 +1006,21 @@ static void print_table(FILE *out, const bench *b, const bench_summary *s)
     if (b->pipeline_ran && b->pipeline.bottleneck)
         fprintf(out, "pipeline's own bottleneck (from its stage timings): %s\n",
                 b->pipeline.bottleneck);
+    if (s->ceiling_slowest)
+        fprintf(out,
+                "ceiling: %.2fx the slowest CPU stage alone (%s, %.1f frames/s); %d preprocess "
+                "workers %.2fx 1; its own bottleneck: %s\n",
+                s->ceiling_ratio, s->ceiling_slowest->name, s->ceiling_slowest->fps,
+                b->ceiling_workers, s->ceiling_speedup,
+                b->ceiling.bottleneck ? b->ceiling.bottleneck : "none");
     if (s->batch_speedup > 0)
         fprintf(out, "batch speed-up: %.2fx frames/s at batch %d over batch %d (FP32)\n",
                 s->batch_speedup, s->batch_high->batch, s->batch_low->batch);
     if (b->sequential_ran && s->sequential_ratio > 0)
         fprintf(out, "pipeline / sequential: %.2fx\n", s->sequential_ratio);
-    fprintf(out, "peak RSS: %.0f MiB in the pipeline run", mib(b->pipeline.rss_peak_bytes));
+    fprintf(out, "peak RSS: %.0f MiB in the %s run",
+            mib((b->pipeline_ran ? &b->pipeline : &b->ceiling)->rss_peak_bytes),
+            b->pipeline_ran ? "pipeline" : "ceiling");
     fprintf(out, ", %.0f MiB for this whole process (every measurement)\n", mib(s->rss_peak_bytes));
     if (b->pipeline_ran && b->pipeline.gpu_monitored)
         fprintf(out,
@@ -1024,6 +1103,22 @@ static char *json_text(const bench *b, const bench_summary *s)
         cJSON_AddNumberToObject(speedup, "to_batch", s->batch_high->batch);
         cJSON_AddNumberToObject(speedup, "ratio", s->batch_speedup);
     }
+    if (b->ceiling_ran) {
+        cJSON *ceiling = cJSON_AddObjectToObject(root, "ceiling");
+        cJSON_AddNumberToObject(ceiling, "preprocess_workers", b->ceiling_workers);
+        cJSON_AddNumberToObject(ceiling, "frames", (double)b->ceiling.frames_decoded);
+        cJSON_AddNumberToObject(ceiling, "seconds", b->ceiling.wall_s);
+        cJSON_AddNumberToObject(ceiling, "fps", s->ceiling_fps);
+        cJSON_AddNumberToObject(ceiling, "one_worker_fps", s->ceiling_one_fps);
+        cJSON_AddNumberToObject(ceiling, "workers_speedup", s->ceiling_speedup);
+        cJSON_AddStringToObject(ceiling, "bottleneck",
+                                b->ceiling.bottleneck ? b->ceiling.bottleneck : "none");
+        if (s->ceiling_slowest) {
+            cJSON_AddStringToObject(ceiling, "slowest_cpu_stage", s->ceiling_slowest->name);
+            cJSON_AddNumberToObject(ceiling, "slowest_cpu_stage_fps", s->ceiling_slowest->fps);
+            cJSON_AddNumberToObject(ceiling, "ratio_to_slowest_cpu_stage", s->ceiling_ratio);
+        }
+    }
     if (b->sequential_ran) {
         cJSON *sequential = cJSON_AddObjectToObject(root, "sequential");
         cJSON_AddNumberToObject(sequential, "frames", (double)b->sequential.frames);
@@ -1103,6 +1198,12 @@ static int parse_options(int argc, char **argv, bench_config *c)
         case OPT_NO_STORE: c->store = 0; break;
         case OPT_SEQUENTIAL: c->sequential = 1; break;
         case OPT_JSON: c->json = 1; break;
+        case OPT_CEILING_ONLY: c->ceiling_only = 1; break;
+        case OPT_PREPROCESS_THREADS:
+            if (!cli_parse_int("vidsift bench", "preprocess-threads", optarg, 0, 64,
+                               &c->preprocess_threads))
+                return 2;
+            break;
         case OPT_IMGSZ: {
             vs_error err = {{0}};
             if (vs_parse_input_size(optarg, &c->input_width, &c->input_height, &err) != VS_OK) {
@@ -1114,6 +1215,8 @@ static int parse_options(int argc, char **argv, bench_config *c)
         default: return cli_exit_status(option);
         }
     }
+    if (c->batch == 0) /* as `vidsift run` picks it for the device (core/plan.c) */
+        c->batch = vs_plan_batch(0, vs_plan_device_is_cuda(c->device));
     /* The pipeline's batch size is always measured alone, for its efficiency. */
     int measured = 0;
     for (int i = 0; i < c->batch_count; i++)
@@ -1129,12 +1232,18 @@ static int measure_all(bench *b, char **paths, int path_count, vs_error *err)
     if (status == VS_OK)
         status = prepare_clips(b, paths, path_count, err);
     /* The pipeline first, while the process is fresh: its peak RSS is then its own. */
+    if (status == VS_OK && !b->config.ceiling_only) {
+        status = run_pipeline(b, 0, b->config.preprocess_threads, &b->pipeline, err);
+        b->pipeline_ran = status == VS_OK;
+    }
     if (status == VS_OK)
-        status = run_pipeline(b, err);
+        status = run_ceiling(b, err);
     if (status == VS_OK)
         malloc_trim(0);
     if (status == VS_OK)
         status = measure_model(b, err);
+    if (status == VS_OK && b->config.ceiling_only)
+        return stop_requested ? VS_EINTR : status;
     if (status == VS_OK && b->config.store)
         status = measure_store(b, err);
     if (status == VS_OK)
@@ -1215,8 +1324,6 @@ int cmd_bench(int argc, char **argv)
             print_table(stdout, b, &summary);
         }
     }
-    if (c->batch == 0) /* as `vidsift run` picks it for the device (core/plan.c) */
-        c->batch = vs_plan_batch(0, vs_plan_device_is_cuda(c->device));
     remove_tree(b->temp_dir);
     free(b->geometry);
     free(b);

@@ -41,6 +41,7 @@ enum {
     CLI_RUN_FORCE,
     CLI_RUN_HWACCEL,
     CLI_RUN_PREPROCESS,
+    CLI_RUN_PREPROCESS_THREADS,
 };
 
 /* clang-format off */
@@ -53,6 +54,9 @@ enum {
     {"half", 0, NULL, CLI_RUN_HALF, "FP16 inference (CUDA only)"},                                 \
     {"batch", 0, "N", CLI_RUN_BATCH, "frames per inference batch, 1-64 (8)"},                      \
     {"threads", 0, "N", CLI_RUN_THREADS, "CPU inference threads (0 = all cores)"},                 \
+    {"preprocess-threads", 0, "N", CLI_RUN_PREPROCESS_THREADS,                                     \
+     "preprocess workers filling each batch (0: one beside\n"                                      \
+     "CPU inference, half the cores on CUDA)"},                                                    \
     {"imgsz", 0, "S|WxH", CLI_RUN_IMGSZ,                                                           \
      "YOLO models: input size in pixels, multiples of 32 (the\n"                                   \
      "manifest's; e.g. 512, or 640x384 for 16:9 landscape)"},                                      \

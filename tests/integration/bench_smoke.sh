@@ -62,8 +62,28 @@ q = r["sequential"]
 assert q["frames"] == 8 and q["fps"] > 0 and q["pipeline_ratio"] > 0, q
 assert r["rss_peak_bytes"] > 0
 assert r["clips"][0]["width"] == 128 and r["clips"][0]["height"] == 96, r["clips"]
+c = r["ceiling"]  # the pipeline again, inference a no-op: 1 preprocess worker, then N >= 2
+assert c["frames"] == 8 and c["fps"] > 0 and c["one_worker_fps"] > 0, c
+assert c["preprocess_workers"] >= 2 and c["workers_speedup"] > 0, c
+assert c["slowest_cpu_stage"] in ("decode (FFmpeg)", "preprocess (swscale)") or \
+    c["slowest_cpu_stage"].startswith("annotate"), c
+assert c["ratio_to_slowest_cpu_stage"] > 0, c
 PY
-pass "every stage measured with frames/s > 0; pipeline, batch speed-up and sequential reported"
+pass "every stage measured with frames/s > 0; pipeline, ceiling, batch speed-up and sequential reported"
+
+status=0
+"$VIDSIFT" bench --ceiling-only --preprocess-threads 3 --frames 4 --no-annotate --no-store --json \
+    "$clip" >"$WORK/ceiling.json" 2>"$WORK/stderr" || status=$?
+[ "$status" = 0 ] || { cat "$WORK/stderr" >&2; fail "bench --ceiling-only exited $status"; }
+"$PYTHON" - "$WORK/ceiling.json" <<'PY' || fail "ceiling-only JSON: $(cat "$WORK/ceiling.json")"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert sorted(s["stage"] for s in r["stages"]) == ["decode", "preprocess"], r["stages"]
+assert "pipeline" not in r, "--ceiling-only ran the pipeline with the model"
+c = r["ceiling"]
+assert c["preprocess_workers"] == 3 and c["frames"] == 4 and c["fps"] > 0, c
+PY
+pass "--ceiling-only: decode, preprocess and the ceiling (3 workers) only"
 
 leftover=$(find "$WORK" -maxdepth 1 -name 'vidsift-bench-*' | head -1)
 [ -z "$leftover" ] || fail "the temporary directory $leftover was left behind"
