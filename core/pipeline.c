@@ -17,6 +17,7 @@
  * deadlock; a video that cannot fit even one picture fails alone. */
 #include "pipeline.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -216,6 +217,14 @@ static int make_pools(graph *g, const vs_run_options *o, vs_error *err)
      * there is a whole decoded frame. */
     int decoded_capacity = vs_plan_decoded_queue(o->batch, vs_torch_is_cuda(g->torch));
     int frame_count = BATCH_SLOTS * g->entry_capacity + decoded_capacity + o->jobs + 2;
+    /* The sizing rule as code (pool.h): a batch's entry list takes a full
+     * batch, so a batch is sealed by its frames, not cut short by markers;
+     * and the frame pool has a slot for every frame that can be held at once
+     * - the entry list of every batch slot (tasks and preprocess workers
+     * point into those), the decoded queue, the picture each decoder is
+     * sending - so an empty pool means "wait", never deadlock. */
+    assert(o->batch >= 1 && o->batch <= VS_BATCH_MAX && g->entry_capacity > o->batch);
+    assert(frame_count >= BATCH_SLOTS * g->entry_capacity + decoded_capacity + o->jobs);
     int status = vs_budget_init(&g->budget,
                                 o->memory_budget > 0 ? o->memory_budget : vs_budget_default(), err);
     if (status != VS_OK)
@@ -625,6 +634,8 @@ static void summarize(graph *g, const vs_run_options *o, vs_video *videos, int v
     r->memory_budget_max_used = g->budget.used_max;
     r->memory_budget_waits = g->budget.waits;
     r->batch_pool_gets = g->batches.gets;
+    r->frame_pool_waits = g->frames.empty_waits;
+    r->batch_pool_waits = g->batches.empty_waits;
 
     monitor *m = &g->monitor;
     struct rusage usage;

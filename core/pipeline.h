@@ -99,6 +99,9 @@ typedef struct vs_run_result {
     vs_queue_summary queues[VS_QUEUE_COUNT];
     int frame_pool_size, batch_pool_size, frame_pool_max_in_use;
     int64_t frame_pool_gets, batch_pool_gets;
+    /* Gets that found every slot out and waited: where backpressure held a
+     * stage back (a decoder ahead of inference waits on the frame pool). */
+    int64_t frame_pool_waits, batch_pool_waits;
     int64_t rss_peak_bytes, rss_final_bytes, rss_samples;
     /* The memory budget for pictures: its limit, the most taken at once, and
      * how often a decoder waited for it. */

@@ -96,7 +96,9 @@ char *vs_report_json(const vs_run_result *r, const vs_video *videos, int video_c
     cJSON_AddNumberToObject(memory, "rss_final_bytes", (double)r->rss_final_bytes);
     cJSON_AddNumberToObject(memory, "frame_pool_slots", r->frame_pool_size);
     cJSON_AddNumberToObject(memory, "frame_pool_max_in_use", r->frame_pool_max_in_use);
+    cJSON_AddNumberToObject(memory, "frame_pool_waits", (double)r->frame_pool_waits);
     cJSON_AddNumberToObject(memory, "batch_pool_slots", r->batch_pool_size);
+    cJSON_AddNumberToObject(memory, "batch_pool_waits", (double)r->batch_pool_waits);
     cJSON_AddNumberToObject(memory, "budget_bytes", (double)r->memory_budget_bytes);
     cJSON_AddNumberToObject(memory, "budget_max_used_bytes", (double)r->memory_budget_max_used);
     cJSON_AddNumberToObject(memory, "budget_waits", (double)r->memory_budget_waits);
@@ -287,6 +289,8 @@ void vs_report_print(FILE *out, const vs_run_result *r, const vs_video *videos, 
             mib(r->rss_final_bytes));
     fprintf(out, "  pools: %d frame slots (max %d in use), %d batch slots\n", r->frame_pool_size,
             r->frame_pool_max_in_use, r->batch_pool_size);
+    fprintf(out, "    waits for a free slot: %lld frame, %lld batch\n",
+            (long long)r->frame_pool_waits, (long long)r->batch_pool_waits);
     fprintf(out, "  memory budget for pictures: %.0f MiB, at most %.0f MiB taken, %lld waits\n",
             mib(r->memory_budget_bytes), mib(r->memory_budget_max_used),
             (long long)r->memory_budget_waits);

@@ -43,6 +43,8 @@ assert names == ["decode", "preprocess", "inference", "postprocess", "track", "s
 assert r["bottleneck"] in names
 assert all(s["count"] > 0 for s in r["stages"]), r["stages"]
 assert r["memory"]["rss_peak_bytes"] > 0
+assert all(isinstance(r["memory"][k], int) and r["memory"][k] >= 0
+           for k in ("frame_pool_waits", "batch_pool_waits")), r["memory"]
 PY
 pass "report.json has every stage, the bottleneck and memory"
 
