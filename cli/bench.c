@@ -57,6 +57,7 @@ enum {
     OPT_MODEL = 256,
     OPT_DEVICE,
     OPT_HALF,
+    OPT_OPTIMIZE,
     OPT_THREADS,
     OPT_FRAMES,
     OPT_BATCHES,
@@ -78,6 +79,9 @@ static const cli_option options_table[] = {
     {"half", 0, NULL, OPT_HALF,
      "the pipeline runs in FP16 (CUDA only); inference is measured in\n"
      "FP32 always, and in FP16 too on CUDA"},
+    {"optimize", 0, NULL, OPT_OPTIMIZE,
+     "the model is frozen and optimized for inference at load, for\n"
+     "the pipeline and every inference measurement"},
     {"threads", 0, "N", OPT_THREADS, "CPU inference threads (0 = all cores)"},
     {"imgsz", 0, "S|WxH", OPT_IMGSZ,
      "YOLO models: input size in pixels, multiples of 32 (the\n"
@@ -146,6 +150,7 @@ static const char *const default_clips[] = {
 typedef struct bench_config {
     const char *model, *device;
     int half, threads, frames, batch;
+    int optimize; /* --optimize: every model opened frozen and optimized */
     int batches[MAX_BATCH_SIZES], batch_count;
     int annotate, store, sequential, json;
     int input_width, input_height; /* --imgsz; 0: the manifest's */
@@ -401,8 +406,8 @@ static int prepare_clips(bench *b, char **paths, int path_count, vs_error *err)
  * comparable. */
 static int open_model(bench *b, vs_torch **torch, int half, int max_batch, vs_error *err)
 {
-    return vs_plan_open_model(torch, &b->manifest, b->config.device, half, max_batch, 1,
-                              b->config.threads, err);
+    return vs_plan_open_model(torch, &b->manifest, b->config.device, half, b->config.optimize,
+                              max_batch, 1, b->config.threads, err);
 }
 
 /* Decode and preprocess, each timed on its own, over every clip: decode is
@@ -724,6 +729,7 @@ static int run_pipeline(bench *b, int noop, int workers, vs_run_result *result, 
         .input_height = b->config.input_height,
         .device = b->config.device,
         .half = b->config.half,
+        .optimize = b->config.optimize,
         .batch = b->config.batch,
         .conf = -1,
         .iou = -1,
@@ -1178,6 +1184,7 @@ static int parse_options(int argc, char **argv, bench_config *c)
         case OPT_MODEL: c->model = optarg; break;
         case OPT_DEVICE: c->device = optarg; break;
         case OPT_HALF: c->half = 1; break;
+        case OPT_OPTIMIZE: c->optimize = 1; break;
         case OPT_THREADS:
             if (!cli_parse_int("vidsift bench", "threads", optarg, 0, 256, &c->threads))
                 return 2;

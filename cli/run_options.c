@@ -63,6 +63,7 @@ int cli_run_option(const char *command, int id, const char *value, vs_run_option
     case CLI_RUN_MODEL: *model = value; return 1;
     case CLI_RUN_DEVICE: o->device = value; return 1;
     case CLI_RUN_HALF: o->half = 1; return 1;
+    case CLI_RUN_OPTIMIZE: o->optimize = 1; return 1;
     case CLI_RUN_BATCH: return cli_parse_int(command, "batch", value, 1, 64, &o->batch);
     case CLI_RUN_THREADS: return cli_parse_int(command, "threads", value, 0, 256, &o->threads);
     case CLI_RUN_PREPROCESS_THREADS:

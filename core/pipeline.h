@@ -45,6 +45,7 @@ typedef struct vs_run_options {
     int input_width, input_height; /* --imgsz; 0: the manifest's input size */
     const char *device;            /* auto | cpu | cuda | cuda:N */
     int half;
+    int optimize;        /* --optimize: the model frozen and optimized for inference at load */
     int batch;           /* 1..64; 0: the device's (vs_plan_batch) */
     float conf, iou;     /* < 0: the manifest's default */
     const char *classes; /* comma-separated labels, NULL = all */

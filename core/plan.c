@@ -60,7 +60,7 @@ int vs_plan_lean_encoder(int inference_on_cuda)
 }
 
 int vs_plan_open_model(vs_torch **torch, const vs_manifest *manifest, const char *device, int half,
-                       int max_batch, int slots, int threads_requested, vs_error *err)
+                       int optimize, int max_batch, int slots, int threads_requested, vs_error *err)
 {
     assert(max_batch >= 1 && slots >= 1);
     vs_torch_options options = {
@@ -74,6 +74,7 @@ int vs_plan_open_model(vs_torch **torch, const vs_manifest *manifest, const char
         .width = manifest->input_width,
         .cpu_threads = vs_plan_inference_threads(threads_requested),
         .warmup = 1,
+        .optimize = optimize,
     };
     return vs_torch_open(torch, &options, err);
 }

@@ -50,7 +50,7 @@ int vs_plan_batch(int requested, int inference_on_cuda);
 int vs_plan_decoded_queue(int batch, int inference_on_cuda);
 
 /* 1: annotated videos are encoded lean (vs_annotate_set_lean: one x264
- * thread, a 5-frame lookahead; ~120 MB instead of ~230 MB at 1080p) beside
+ * thread, short lookahead; ~80 MB instead of ~230 MB at 1080p) beside
  * CPU inference, which owns the cores and runs ten times slower than one
  * encoder thread. 0 on CUDA: x264's defaults, since encoding may then be
  * what limits the run. */
@@ -58,9 +58,11 @@ int vs_plan_lean_encoder(int inference_on_cuda);
 
 /* Opens the manifest's model as a run does: 3-channel NCHW input at the
  * manifest's size, max_batch frames per slot, slots buffers, the planned
- * inference threads, one warmup batch (which checks the model runs). The
- * message names the model file. */
+ * inference threads, one warmup batch (which checks the model runs);
+ * optimize: frozen and optimized for inference (--optimize). The message
+ * names the model file. */
 int vs_plan_open_model(vs_torch **torch, const vs_manifest *manifest, const char *device, int half,
-                       int max_batch, int slots, int threads_requested, vs_error *err);
+                       int optimize, int max_batch, int slots, int threads_requested,
+                       vs_error *err);
 
 #endif

@@ -157,7 +157,7 @@ static int open_baseline(sequential *s, vs_error *err)
     if (!s->frame || !(s->frame->picture = av_frame_alloc()))
         return vs_fail(err, VS_ENOMEM, "out of memory");
     int status =
-        vs_plan_open_model(&s->torch, o->manifest, o->device, o->half, 1, 1, o->threads, err);
+        vs_plan_open_model(&s->torch, o->manifest, o->device, o->half, 0, 1, 1, o->threads, err);
     if (status == VS_OK && (status = vs_preprocess_init(&s->preprocess, o->manifest, err)) == VS_OK)
         s->preprocess_ready = 1;
     if (status == VS_OK && o->store_path) {

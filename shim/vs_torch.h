@@ -44,6 +44,7 @@ typedef struct vs_torch_options {
     int channels, height, width; /* input of one frame, NCHW float32 */
     int cpu_threads;             /* intra-op threads on CPU; 0 = libtorch default */
     int warmup;                  /* run one batch of zeros at open (validates shapes) */
+    int optimize;                /* freeze + optimize_for_inference at open (see vs_torch.cpp) */
 } vs_torch_options;
 
 typedef struct vs_torch_output {

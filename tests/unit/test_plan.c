@@ -6,6 +6,7 @@
  * the decoded queue and the encoder's memory follow it and the device; the model opens
  * at the manifest's input size with the planned threads, and a missing model file is
  * named. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -78,7 +79,7 @@ static void opens_the_manifest_model_at_its_size(void **state)
     if (vs_manifest_load(manifest, path, &err) != VS_OK)
         fail_msg("%s: %s (run models/prepare.sh BUILD/models)", path, err.msg);
     vs_torch *torch = NULL;
-    if (vs_plan_open_model(&torch, manifest, "cpu", 0, 2, 1, 1, &err) != VS_OK)
+    if (vs_plan_open_model(&torch, manifest, "cpu", 0, 0, 2, 1, 1, &err) != VS_OK)
         fail_msg("vs_plan_open_model: %s", err.msg);
     /* The warmup ran at max_batch: the outputs the decoder will read exist. */
     vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
@@ -92,9 +93,54 @@ static void opens_the_manifest_model_at_its_size(void **state)
              test_models_dir());
     torch = NULL;
     err = (vs_error){{0}};
-    assert_int_not_equal(vs_plan_open_model(&torch, manifest, "cpu", 0, 1, 1, 1, &err), VS_OK);
+    assert_int_not_equal(vs_plan_open_model(&torch, manifest, "cpu", 0, 0, 1, 1, 1, &err), VS_OK);
     assert_null(torch);
     assert_non_null(strstr(err.msg, "no-such-model.pt"));
+    free(manifest);
+}
+
+/* --optimize: the frozen, optimized model gives the plain model's outputs. */
+static void optimized_model_gives_the_same_outputs(void **state)
+{
+    (void)state;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/test/tiny_yolov5.manifest.json", test_models_dir());
+    vs_manifest *manifest = calloc(1, sizeof *manifest);
+    assert_non_null(manifest);
+    vs_error err = {{0}};
+    if (vs_manifest_load(manifest, path, &err) != VS_OK)
+        fail_msg("%s: %s (run models/prepare.sh BUILD/models)", path, err.msg);
+    vs_torch *models[2] = {NULL, NULL};
+    vs_torch_output outputs[2][VS_TORCH_MAX_OUTPUTS];
+    int counts[2] = {0, 0};
+    size_t floats = (size_t)3 * manifest->input_height * manifest->input_width;
+    for (int optimize = 0; optimize < 2; optimize++) {
+        if (vs_plan_open_model(&models[optimize], manifest, "cpu", 0, optimize, 1, 1, 1, &err) !=
+            VS_OK)
+            fail_msg("vs_plan_open_model (optimize %d): %s", optimize, err.msg);
+        float *input = vs_torch_input(models[optimize], 0);
+        for (size_t i = 0; i < floats; i++) /* smooth, image-like values in 0..1 */
+            input[i] = 0.5f + 0.5f * sinf((float)(i % 977) * 0.01f + (float)(i / 4099));
+        assert_int_equal(vs_torch_submit(models[optimize], 0, 1, &err), VS_OK);
+        assert_int_equal(
+            vs_torch_wait(models[optimize], 0, outputs[optimize], &counts[optimize], &err), VS_OK);
+    }
+    assert_int_equal(counts[0], counts[1]);
+    for (int o = 0; o < counts[0]; o++) {
+        int64_t numel = 1;
+        for (int d = 0; d < outputs[0][o].ndim; d++) {
+            assert_int_equal(outputs[0][o].shape[d], outputs[1][o].shape[d]);
+            numel *= outputs[0][o].shape[d];
+        }
+        for (int64_t i = 0; i < numel; i++) {
+            float a = outputs[0][o].data[i], b = outputs[1][o].data[i];
+            /* float reassociation only: relative to the value, or absolute near 0 */
+            if (fabsf(a - b) > 1e-3f * (fabsf(a) > 1 ? fabsf(a) : 1))
+                fail_msg("output %d value %lld: %g plain, %g optimized", o, (long long)i, a, b);
+        }
+    }
+    vs_torch_close(models[0]);
+    vs_torch_close(models[1]);
     free(manifest);
 }
 
@@ -104,6 +150,7 @@ int main(void)
         cmocka_unit_test(threads_follow_the_option_else_the_cores),
         cmocka_unit_test(batch_and_pools_follow_the_device),
         cmocka_unit_test(opens_the_manifest_model_at_its_size),
+        cmocka_unit_test(optimized_model_gives_the_same_outputs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
