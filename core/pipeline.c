@@ -174,8 +174,8 @@ static int load_manifest(graph *g, const vs_run_options *o, vs_error *err)
 static int open_model(graph *g, const vs_run_options *o, vs_error *err)
 {
     /* The same plan as `vidsift bench` (core/plan.c). */
-    int status = vs_plan_open_model(&g->torch, g->manifest, o->device, o->half, o->optimize,
-                                    o->batch, BATCH_SLOTS, o->threads, err);
+    int status = vs_plan_open_model(&g->torch, g->manifest, o->device, o->half, o->batch,
+                                    BATCH_SLOTS, o->threads, err);
     if (status != VS_OK)
         return VS_EMODEL;
     /* The warmup batch's outputs must be what the manifest's decoder reads:
@@ -417,9 +417,13 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
     g->preprocess_on_torch = o->preprocess == VS_PREPROCESS_TORCH ||
                              (o->preprocess == VS_PREPROCESS_AUTO && on_cuda);
     vs_hwaccel_open(&g->hwaccel, o->hwaccel, on_cuda, cuda_index(o->device));
-    /* NVDEC's pictures stay in GPU memory when only the model reads them. */
+    /* NVDEC's pictures stay in GPU memory when only the model reads them,
+     * and the model letterboxes: a stretch model's pictures are converted
+     * to RGB by swscale as on the CPU path (torch's own conversion of
+     * NVDEC's YUV differs where the chroma changes sharply, see
+     * test_preprocess_torch), the resize is still done on the GPU. */
     int keep_on_gpu = g->preprocess_on_torch && on_cuda && !o->annotate && !o->snapshots &&
-                      o->skip_similar <= 0;
+                      o->skip_similar <= 0 && manifest->resize == VS_RESIZE_LETTERBOX;
     vs_video_list_init(&g->source, videos, video_count);
     for (int j = 0; j < o->jobs; j++) {
         vs_decode_stage *d = &g->decoders[j];
