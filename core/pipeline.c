@@ -174,8 +174,8 @@ static int load_manifest(graph *g, const vs_run_options *o, vs_error *err)
 static int open_model(graph *g, const vs_run_options *o, vs_error *err)
 {
     /* The same plan as `vidsift bench` (core/plan.c). */
-    int status = vs_plan_open_model(&g->torch, g->manifest, o->device, o->half, o->batch,
-                                    BATCH_SLOTS, o->threads, err);
+    int status = vs_plan_open_model(&g->torch, g->manifest, o->device, o->half, o->optimize,
+                                    o->batch, BATCH_SLOTS, o->threads, err);
     if (status != VS_OK)
         return VS_EMODEL;
     /* The warmup batch's outputs must be what the manifest's decoder reads:
