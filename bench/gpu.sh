@@ -15,12 +15,14 @@
 #   shim     the shim's unit tests (ctest unit/test_shim), CUDA cases included
 #   clips    720p and 1080p H.264 clips from vidsift's own generator (vs_mkclip), in parallel
 #   bench    vidsift bench --device cuda --half --batches 1,8,16,32 --no-annotate --json
-#   ceiling  the pipeline with inference replaced by a no-op, when this vidsift has the option
+#   ceiling  the pipeline with inference replaced by a no-op (bench --ceiling-only, 1 and N
+#            preprocess workers), when this vidsift has the option
 #   run-*    vidsift run --device cuda --half --no-annotate on the 720p and the 1080p clips (NVML
-#            figure in each report.json), and with --hwaccel cuda when this vidsift has it
+#            figure and advice in each report.json; decoding and preprocessing where `auto` puts
+#            them), --jobs 4, and --hwaccel none --preprocess swscale (the CPU side) to compare
 #   compare  bench/compare.sh --device cuda --rounds 1 (vidsift against the Python loop)
-# The whole fits --budget seconds (470: under 8 minutes with the unpacking); a step that would
-# start with less than 15 s left is recorded as skipped.
+# The whole fits --budget seconds (470: under 8 minutes; 3600 with --rehearse); a step that
+# would start with less than 15 s left is recorded as skipped.
 #
 # OUT receives at most 8 files (what the `run` tool brings back): progress.log (this script's
 # lines), summary.json (every step's status and the figures of issue 18 item 6) and
@@ -35,7 +37,7 @@ set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-rehearse=0 deps=$root/.gpu-deps budget=470
+rehearse=0 deps=$root/.gpu-deps budget=
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -55,7 +57,7 @@ out=$(cd "$1" && pwd)
 # --rehearse: rerun in a private mount namespace where the system's development files for what
 # DIR provides are hidden, so that a build that still finds them fails here as it would there.
 if [ "$rehearse" = 1 ] && [ -z "${VS_GPU_HIDDEN-}" ]; then
-    exec unshare -m env VS_GPU_HIDDEN=1 bash "$0" --rehearse --deps "$deps" --budget "$budget" "$out"
+    exec unshare -m env VS_GPU_HIDDEN=1 bash "$0" --rehearse --deps "$deps" ${budget:+--budget "$budget"} "$out"
 fi
 if [ -n "${VS_GPU_HIDDEN-}" ]; then
     empty=$(mktemp -d) && touch "$empty/file"
@@ -82,9 +84,11 @@ say() { printf '[gpu.sh %4ds] %s\n' $(($(date +%s) - start)) "$*" | tee -a "$out
 
 if [ "$rehearse" = 1 ]; then
     device=cpu half=() cuda=OFF jobs=2 scale=8 # this 2-core machine builds and runs slower
-    n720=2 f720=24 n1080=1 f1080=12 ncmp=1 fcmp=12 bench_frames=8 batches=1,2
+    python=${VIDSIFT_PYTHON:-/usr/bin/python3} budget=${budget:-3600}
+    n720=2 f720=16 n1080=1 f1080=8 ncmp=1 fcmp=8 bench_frames=8 batches=1,2
 else
     device=cuda half=(--half) cuda=ON jobs=$(nproc) scale=1
+    python=${VIDSIFT_PYTHON:-python3} budget=${budget:-470} # python3: the one with torch
     # Several minutes of video: 4 x 60 s at 720p, 2 x 60 s at 1080p (25 frames/s).
     n720=4 f720=1500 n1080=2 f1080=1500 ncmp=2 fcmp=500 bench_frames=512 batches=1,8,16,32
 fi
@@ -96,7 +100,7 @@ models=$build/models
 export VIDSIFT_MODELS=$models
 
 finish_outputs() {
-    python3 - "$work" "$out/summary.json" "$device" "$rehearse" <<'PY' >>"$logs/summary.log" 2>&1
+    "$python" - "$work" "$out/summary.json" "$device" "$rehearse" <<'PY' >>"$logs/summary.log" 2>&1
 import glob, json, os, re, sys
 work, dest, device, rehearse = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
 summary = {"device": device, "rehearsal": rehearse, "steps": [], "figures": {}}
@@ -126,13 +130,17 @@ if bench:
     for key in ("pipeline", "batch_speedup", "rss_peak_bytes", "notes", "gpu", "ceiling"):
         if key in bench:
             fig["bench_" + key] = bench[key]
+ceiling = load(os.path.join(work, "ceiling.json"))
+if ceiling:
+    fig["ceiling_only"] = {"ceiling": ceiling.get("ceiling"), "notes": ceiling.get("notes"),
+                           "stages": {st.get("name"): st.get("fps") for st in ceiling.get("stages", [])}}
 for report in sorted(glob.glob(os.path.join(work, "run-*", "report.json"))):
     r = load(report)
     if not r:
         continue
     name = os.path.basename(os.path.dirname(report))
     fig[name] = {k: r.get(k) for k in ("device", "frames_decoded", "fps_decoded", "wall_s",
-                                       "bottleneck", "gpu", "advice")}
+                                       "bottleneck", "gpu", "decoding", "advice")}
     fig[name]["rss_peak_bytes"] = r.get("memory", {}).get("rss_peak_bytes")
 try:
     for line in open(os.path.join(work, "logs", "compare.log")):
@@ -180,7 +188,7 @@ step() {
 cat >"$work/env.sh" <<EOF
 set -o pipefail
 root='$root' deps='$deps' work='$work' logs='$logs' build='$build' D='$D' ML='$ML' VS='$VS'
-models='$models' device='$device' cuda='$cuda' jobs='$jobs' rehearse='$rehearse'
+models='$models' device='$device' cuda='$cuda' jobs='$jobs' rehearse='$rehearse' python='$python'
 half=(${half[*]-}) n720=$n720 f720=$f720 n1080=$n1080 f1080=$f1080 ncmp=$ncmp fcmp=$fcmp
 bench_frames=$bench_frames batches=$batches
 export VIDSIFT_MODELS='$models'
@@ -190,7 +198,9 @@ env_info() {
     date -u; uname -a; cat /etc/os-release 2>/dev/null | head -n 4; ldd --version | head -n 1
     nproc; free -g | head -n 2
     nvidia-smi 2>&1 | head -n 15
-    python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())' 2>&1
+    command -v "$python"
+    "$python" -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())' 2>&1
+    "$python" -c 'import cv2; print("cv2", cv2.__version__)' 2>&1
     cmake --version | head -n 1; cc --version | head -n 1; c++ --version | head -n 1
     command -v nvcc && nvcc --version | tail -n 2
     ldconfig -p | grep -E 'libnvcuvid|libnvidia-ml|libcuda\.so' || echo "no libnvcuvid/libnvidia-ml/libcuda in ldconfig"
@@ -198,7 +208,10 @@ env_info() {
 
 unpack_deps() {
     rm -rf "$D" && mkdir -p "$D" && tar -C "$D" -xJf "$deps/deps.tar.xz" || return 1
-    cat "$D/PACKAGES" | wc -l
+    wc -l <"$D/PACKAGES"
+    # Some Debian .pc files name /usr/lib where the library is in the multiarch directory
+    # (hiredis): CMake would then take the system's copy, and on the device find none.
+    sed -i 's|^libdir=/usr/lib$|libdir=/usr/lib/x86_64-linux-gnu|' "$ML"/pkgconfig/*.pc
     # pkg-config from DIR, reading only DIR's .pc files, their /usr turned into DIR/usr.
     cat >"$D/pkg-config" <<PC
 #!/bin/sh
@@ -211,11 +224,13 @@ PC
     # On the device: the device's own library where it has one of the same soname (what torch
     # and python load in the same process), except those vidsift links directly.
     mkdir -p "$D/aside"
+    local system soname
+    system=$(ldconfig -p)
     for f in "$ML"/*.so.*; do
         [ -f "$f" ] && [ ! -L "$f" ] || continue
         soname=$(objdump -p "$f" 2>/dev/null | awk '$1 == "SONAME" { print $2 }')
         case $soname in libav* | libsw* | libsqlite3* | libturbojpeg* | libcjson* | libhiredis* | libcmocka* | libx264* | libpkgconf*) continue ;; esac
-        if [ -n "$soname" ] && ldconfig -p | grep -q "^[[:space:]]*$soname (.*x86-64"; then
+        if [ -n "$soname" ] && grep -q "^[[:space:]]*$soname (.*x86-64" <<<"$system"; then
             echo "device has $soname: using it"
             mv "$f" "$D/aside/" && rm -f "$ML/$soname"
         fi
@@ -232,6 +247,15 @@ build_vidsift() {
     cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release "${torch[@]}" \
         -DPKG_CONFIG_EXECUTABLE="$D/pkg-config" \
         -DCMAKE_EXE_LINKER_FLAGS="$rpath" -DCMAKE_SHARED_LINKER_FLAGS="$rpath" || return 1
+    # Every FFmpeg/SQLite/... library the links name is DIR's (a .pc file that points elsewhere
+    # lets CMake take the system's copy here, and find none on the device).
+    local named
+    named=$(cat "$build"/CMakeFiles/{vidsift,test_shim}.dir/link.txt | tr ' ' '\n' |
+        grep -E 'lib(av|sw|sqlite3|turbojpeg|cjson|hiredis|cmocka)[a-z]*\.so|^-l(av|sw|sqlite3|turbojpeg|cjson|hiredis|cmocka)' | sort -u)
+    echo "$named"
+    if echo "$named" | grep -v "^$D/"; then
+        echo "the libraries above are not DIR's"; return 1
+    fi
     cmake --build "$build" -j "$jobs" --target vidsift test_shim vs_mkclip || return 1
     # Every FFmpeg/SQLite/... library vidsift loads comes from DIR.
     ldd "$VS" | tee "$logs/ldd.txt" | grep -E 'libav|libsw|sqlite|turbojpeg|cjson|hiredis|libx264|not found'
@@ -248,7 +272,7 @@ build_vidsift() {
 
 prepare_models() {
     mkdir -p "$models" || return 1
-    python3 - "$deps/yolov5s.fp16.pt" "$models/yolov5s.pt" <<'PY' || return 1
+    "$python" - "$deps/yolov5s.fp16.pt" "$models/yolov5s.pt" <<'PY' || return 1
 import sys, torch
 m = torch.jit.load(sys.argv[1], map_location="cpu")
 m.float()
@@ -256,7 +280,7 @@ torch.jit.save(m, sys.argv[2])
 print("yolov5s.pt: FP32 weights again")
 PY
     cp "$root/models/yolov5s.manifest.json" "$root/models/coco.labels" "$models/" || return 1
-    python3 "$root/models/make_test_models.py" "$models/test" || return 1
+    "$python" "$root/models/make_test_models.py" "$models/test" || return 1
     "$VS" models list
 }
 
@@ -291,8 +315,8 @@ run_ceiling() {
     option=$("$VS" bench --help 2>&1 | grep -Eio -- '--[a-z-]*(noop|no-op|ceiling)[a-z-]*' | head -n 1)
     [ -n "$option" ] || { echo "this vidsift bench has no no-op inference option (H18b's)"; return 3; }
     echo "option: $option"
-    "$VS" bench --device "$device" "${half[@]}" "$option" --frames 0 --no-annotate --json \
-        "$work"/clips720/*.mkv >"$work/ceiling.json"
+    "$VS" bench --device "$device" "${half[@]}" "$option" --frames "$bench_frames" \
+        --no-annotate --json "$work"/clips720/*.mkv >"$work/ceiling.json"
     local status=$?
     cat "$work/ceiling.json"
     return $status
@@ -305,20 +329,24 @@ run_clips() {
     "$VS" run --progress never --force --device "$device" "${half[@]}" --no-annotate \
         --out "$work/run-$name" "$@" "$dir"
     local status=$?
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("fps_decoded", r["fps_decoded"], "gpu", r.get("gpu"))' \
+    "$python" -c 'import json,sys; r=json.load(open(sys.argv[1])); print("fps_decoded", r["fps_decoded"], "gpu", r.get("gpu"), "advice", r.get("advice"))' \
         "$work/run-$name/report.json"
     return $status
 }
 
-# --hwaccel cuda (issue 18 item 4; MARKED: helper H18d's option): used when this vidsift has it.
-run_hwaccel() {
-    "$VS" run --help 2>&1 | grep -q -- '--hwaccel' ||
+# The same run with decoding and preprocessing on the CPU (--hwaccel none --preprocess swscale,
+# issue 18 item 4, helper H18d's options), against run-720p where `auto` puts them on the GPU.
+run_cpu_side() {
+    local help pre=()
+    help=$("$VS" run --help 2>&1) # not piped into grep -q: pipefail would see SIGPIPE
+    grep -q -- '--hwaccel' <<<"$help" ||
         { echo "this vidsift run has no --hwaccel option (H18d's)"; return 3; }
-    run_clips 720p-hwaccel "$work/clips720" --hwaccel "$device"
+    grep -q -- '--preprocess ' <<<"$help" && pre=(--preprocess swscale)
+    run_clips 720p-cpu-side "$work/clips720" --hwaccel none "${pre[@]}"
 }
 
 run_compare() {
-    VIDSIFT=$VS VIDSIFT_MODELS=$models PYTHON=$(command -v python3) \
+    VIDSIFT=$VS VIDSIFT_MODELS=$models PYTHON=$(command -v "$python") \
         bash "$root/bench/compare.sh" --device "$device" --rounds 1 "$work"/clipscmp/*.mkv
 }
 EOF
@@ -335,7 +363,7 @@ step ceiling 60 run_ceiling
 step run-720p 60 "run_clips 720p \"\$work/clips720\""
 step run-1080p 60 "run_clips 1080p \"\$work/clips1080\""
 step run-720p-jobs4 60 "run_clips 720p-jobs4 \"\$work/clips720\" --jobs 4"
-step run-720p-hwaccel 60 run_hwaccel
+step run-720p-cpu-side 60 run_cpu_side
 step compare 150 run_compare
 say "done in $(($(date +%s) - start))s: $(awk '{ print $1 "=" $2 }' "$work/steps.txt" | tr '\n' ' ')"
 finish_outputs
