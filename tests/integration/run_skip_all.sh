@@ -34,9 +34,11 @@ pass "an all-skipped rerun exits 0, says 'nothing to do: 2 videos already analys
 
 first_rss=$(json_field "$WORK/first.json" memory.rss_peak_bytes)
 second_rss=$(json_field "$WORK/second.json" memory.rss_peak_bytes)
-# The model's weights, its warmup batch and the pools are what the first run adds.
-[ "$second_rss" -gt 0 ] && [ $((second_rss * 2)) -lt "$first_rss" ] ||
-    fail "the rerun's peak RSS ($second_rss B) is not far below the first run's ($first_rss B)"
+# The model's weights, libtorch's state, the warmup batch and the pools are what the first
+# run adds (measured: 153 MiB against 361 MiB at batch 1 on the CPU); three quarters leaves
+# room for the first run to shrink further. model_loaded above is the exact signal.
+[ "$second_rss" -gt 0 ] && [ $((second_rss * 4)) -lt $((first_rss * 3)) ] ||
+    fail "the rerun's peak RSS ($second_rss B) is not well below the first run's ($first_rss B)"
 pass "the rerun's peak RSS is $((second_rss >> 20)) MiB against $((first_rss >> 20)) MiB with the model"
 
 [ "$(md5sum "$out/report.json" "$out/report.html")" = "$before" ] ||
