@@ -54,8 +54,8 @@ enum {
     {"device", 0, "DEV", CLI_RUN_DEVICE, "auto, cpu, cuda or cuda:N (auto)"},                      \
     {"half", 0, NULL, CLI_RUN_HALF, "FP16 inference (CUDA only)"},                                 \
     {"optimize", 0, NULL, CLI_RUN_OPTIMIZE,                                                        \
-     "freeze and optimize the model at load (CPU: 1.15-1.25x\n"                                    \
-     "here, ~30 MB less; outputs within ~1e-3)"},                                                  \
+     "freeze and optimize the model at load (CPU: 1.2-1.4x\n"                                      \
+     "inference here, ~30 MB less; outputs within ~1e-3)"},                                        \
     {"batch", 0, "N", CLI_RUN_BATCH, "frames per inference batch, 1-64 (1 on CPU, 8 on CUDA)"},    \
     {"threads", 0, "N", CLI_RUN_THREADS, "CPU inference threads (0 = all cores)"},                 \
     {"preprocess-threads", 0, "N", CLI_RUN_PREPROCESS_THREADS,                                     \

@@ -585,8 +585,8 @@ int open_model(vs_torch **out, const vs_torch_options *options, vs_error *err)
              * optimize_for_inference fold and fuse them and, on the CPU, run
              * convolutions through oneDNN with weights packed once. Same
              * outputs within ~1e-3 (float reassociation); yolov5s at 512 on 2
-             * cores: 1.15-1.25x in inference alone and ~30 MB less peak
-             * memory, short of what a default needs (bench/RESULTS.md). The
+             * loaded cores: 1.2-1.4x in inference alone, ~1.0x end to end,
+             * ~30 MB less peak memory: not yet a default (bench/RESULTS.md). The
              * result cannot be saved and reloaded: it is redone at each open. */
             torch::jit::Module frozen = torch::jit::freeze(torch->module);
             torch->module = torch::jit::optimize_for_inference(frozen);
