@@ -40,8 +40,20 @@ persons=$(sql "$WORK/all/results.db" "select count(*) from detections where labe
 [ "$all" -gt 0 ] || fail "no detections at all at --conf 0.05: cannot check --classes"
 pass "--classes person keeps only persons ($all detections in all, $persons persons unfiltered)"
 
+# Preprocess workers fill positions of the same batches and batches leave in order: three
+# workers store what one stores (two clips interleaved in batches of 4).
+for workers in 1 3; do
+    run_vidsift 0 --out "$WORK/workers$workers" --no-annotate --conf 0.05 --batch 4 \
+        --preprocess-threads "$workers" "$WORK/moving.mp4" "$WORK/flicker.mp4"
+    detections "$WORK/workers$workers/results.db" >"$WORK/workers$workers.txt"
+done
+[ -s "$WORK/workers1.txt" ] || fail "no detections at --conf 0.05: cannot compare workers"
+same_detections "$WORK/workers1.txt" "$WORK/workers3.txt" ||
+    fail "3 preprocess workers stored other detections than 1"
+pass "--preprocess-threads 3 stores what 1 worker stores ($(wc -l <"$WORK/workers1.txt") rows)"
+
 for bad in "--batch 0" "--batch -1" "--batch 65" "--batch abc" "--conf 2" "--every 0" \
-    "--jobs 0" "--progress sometimes" "--device tpu" "--classes unicorn" "--model /nonexistent.json"; do
+    "--jobs 0" "--preprocess-threads 65" "--progress sometimes" "--device tpu" "--classes unicorn" "--model /nonexistent.json"; do
     status=0
     # shellcheck disable=SC2086
     "$VIDSIFT" run --out "$WORK/bad" $bad "$WORK/moving.mp4" 2>"$WORK/stderr" >/dev/null || status=$?
