@@ -12,7 +12,8 @@
 #   build    cmake -DVS_CUDA=ON against the torch package's libtorch, the deps as the only
 #            FFmpeg/SQLite/... (pkg-config from DIR with its sysroot; DT_RPATH to DIR's libraries)
 #   models   yolov5s.pt back to FP32 weights (device torch), the shim test models
-#   shim     the shim's unit tests (ctest unit/test_shim), CUDA cases included
+#   shim     the shim's unit tests (ctest unit/test_shim) and torch preprocessing against the C
+#            path (unit/test_preprocess_torch), CUDA cases included
 #   clips    720p and 1080p H.264 clips from vidsift's own generator (vs_mkclip), in parallel
 #   bench    vidsift bench --device cuda --half --batches 1,8,16,32 --no-annotate --json
 #   ceiling  the pipeline with inference replaced by a no-op (bench --ceiling-only, 1 and N
@@ -192,6 +193,8 @@ models='$models' device='$device' cuda='$cuda' jobs='$jobs' rehearse='$rehearse'
 half=(${half[*]-}) n720=$n720 f720=$f720 n1080=$n1080 f1080=$f1080 ncmp=$ncmp fcmp=$fcmp
 bench_frames=$bench_frames batches=$batches
 export VIDSIFT_MODELS='$models'
+# The shim's tests, and torch preprocessing against the C path (issue 18 item 4) where present.
+unit_tests="test_shim\$([ -f '$root/tests/unit/test_preprocess_torch.c' ] && echo ' test_preprocess_torch')"
 EOF
 cat >>"$work/env.sh" <<'EOF'
 env_info() {
@@ -256,7 +259,7 @@ build_vidsift() {
     if echo "$named" | grep -v "^$D/"; then
         echo "the libraries above are not DIR's"; return 1
     fi
-    cmake --build "$build" -j "$jobs" --target vidsift test_shim vs_mkclip || return 1
+    cmake --build "$build" -j "$jobs" --target vidsift vs_mkclip $unit_tests || return 1
     # Every FFmpeg/SQLite/... library vidsift loads comes from DIR.
     ldd "$VS" | tee "$logs/ldd.txt" | grep -E 'libav|libsw|sqlite|turbojpeg|cjson|hiredis|libx264|not found'
     if grep -E 'libav|libsw|sqlite|turbojpeg|cjson|hiredis' "$logs/ldd.txt" | grep -v "=> $ML/"; then
@@ -285,7 +288,9 @@ PY
 }
 
 shim_tests() {
-    cd "$build" && ctest -R 'unit/test_shim$' --output-on-failure -V 2>&1 | tail -n 60
+    local names
+    names=$(echo "$unit_tests" | sed 's/ /$|unit\//g')
+    cd "$build" && ctest -R "unit/$names\$" --output-on-failure -V 2>&1 | tail -n 120
 }
 
 make_clips() {
