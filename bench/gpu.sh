@@ -364,7 +364,7 @@ step models 60 prepare_models
 step shim 90 shim_tests
 step clips 90 make_clips
 step bench 120 run_bench
-step ceiling 60 run_ceiling
+step ceiling 120 run_ceiling
 step run-720p 60 "run_clips 720p \"\$work/clips720\""
 step run-1080p 60 "run_clips 1080p \"\$work/clips1080\""
 step run-720p-jobs4 60 "run_clips 720p-jobs4 \"\$work/clips720\" --jobs 4"
