@@ -35,11 +35,13 @@ int vs_plan_preprocess_threads(int requested, int inference_on_cpu);
 int vs_plan_device_is_cuda(const char *device);
 
 /* Frames per inference batch: requested (--batch) when > 0. Otherwise, on
- * the CPU, 1: the smallest batch within 5% of the best throughput - with
- * yolov5s at 512 on 2 cores, batch 1 was the fastest of 1, 2, 4 and 8 in
- * inference alone in each of four runs (bench/RESULTS.md) - while each frame
- * of a batch holds ~90 MB of activations (peak RSS 370 MB at batch 1, 990 MB
- * at batch 8). On CUDA 8, where batching is what keeps the device busy. */
+ * the CPU, 1, for memory: each frame of a batch holds ~90 MB of activations
+ * (peak RSS 370 MB at batch 1, 990 MB at batch 8), and batch 1 is what keeps
+ * a run under 500 MiB. It costs speed on an idle machine: yolov5s at 512 on 2
+ * cores ran batch 4 and 8 ~1.25x faster than batch 1 in inference alone and
+ * 1.3-1.6x end to end (under load batch 1 was the fastest; bench/RESULTS.md).
+ * --batch 4 is within 6% of batch 8 at ~60% of its memory. On CUDA 8, where
+ * batching is what keeps the device busy. */
 int vs_plan_batch(int requested, int inference_on_cuda);
 
 /* Capacity of the decoded queue, pictures waiting for the batch stage. Each
