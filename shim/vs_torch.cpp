@@ -606,11 +606,6 @@ int open_model(vs_torch **out, const vs_torch_options *options, vs_error *err)
         if (device.is_cuda()) {
             slot.stream = c10::cuda::getStreamFromPool(/*isHighPriority=*/false, device.index());
             slot.done = std::make_unique<at::cuda::CUDAEvent>();
-            /* Made here, not at the first frame preprocessed on the device:
-             * several threads may fill one slot at once. */
-            slot.device_input =
-                at::empty({options->max_batch, options->channels, options->height, options->width},
-                          at::TensorOptions().dtype(at::kFloat).device(device));
             slot.on_device = std::make_unique<char[]>((size_t)options->max_batch);
             memset(slot.on_device.get(), 0, (size_t)options->max_batch);
         }
