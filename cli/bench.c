@@ -91,7 +91,7 @@ static const cli_option options_table[] = {
      "inference measurement (64; 0 = whole clips)"},
     {"batches", 0, "LIST", OPT_BATCHES, "inference batch sizes to measure, 1-64 (1,8,16)"},
     {"batch", 0, "N", OPT_BATCH,
-     "the pipeline's batch size, 1-64 (1 on CPU, 8 on CUDA); measured\n"
+     "the pipeline's batch size, 1-64 (4 on CPU, 8 on CUDA); measured\n"
      "alone too"},
     {"no-annotate", 0, NULL, OPT_NO_ANNOTATE, "neither measure nor run the annotated-video writer"},
     {"no-store", 0, NULL, OPT_NO_STORE, "neither measure nor run the SQLite store"},

@@ -43,7 +43,7 @@ int vs_plan_batch(int requested, int inference_on_cuda)
 {
     if (requested > 0)
         return requested;
-    return inference_on_cuda ? 8 : 1;
+    return inference_on_cuda ? 8 : 4;
 }
 
 int vs_plan_decoded_queue(int batch, int inference_on_cuda)

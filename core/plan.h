@@ -35,13 +35,12 @@ int vs_plan_preprocess_threads(int requested, int inference_on_cpu);
 int vs_plan_device_is_cuda(const char *device);
 
 /* Frames per inference batch: requested (--batch) when > 0. Otherwise, on
- * the CPU, 1, for memory: each frame of a batch holds ~90 MB of activations
- * (peak RSS 370 MB at batch 1, 990 MB at batch 8), and batch 1 is what keeps
- * a run under 500 MiB. It costs speed on an idle machine: yolov5s at 512 on 2
- * cores ran batch 4 and 8 ~1.25x faster than batch 1 in inference alone and
- * 1.3-1.6x end to end (under load batch 1 was the fastest; bench/RESULTS.md).
- * --batch 4 is within 6% of batch 8 at ~60% of its memory. On CUDA 8, where
- * batching is what keeps the device busy. */
+ * the CPU, 4: each frame of a batch holds ~90 MB of activations, and on an
+ * idle 2-core machine yolov5s at 512 ran batch 4 at 0.94x batch 8's frames/s
+ * for 822 MiB of peak RSS instead of 1288; batch 1 fits in 500 MiB but runs at
+ * 0.56-0.74x, a price a user asks for with --batch 1 rather than pays by
+ * default (bench/RESULTS.md). On CUDA 8, where batching is what keeps the
+ * device busy. */
 int vs_plan_batch(int requested, int inference_on_cuda);
 
 /* Capacity of the decoded queue, pictures waiting for the batch stage. Each

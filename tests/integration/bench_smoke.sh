@@ -95,7 +95,7 @@ status=0
 [ "$status" = 0 ] || { cat "$WORK/stderr" >&2; fail "bench (text) exited $status"; }
 grep -q "pipeline efficiency" "$WORK/table" || fail "no efficiency line: $(cat "$WORK/table")"
 ! grep -q "annotate" "$WORK/table" || fail "--no-annotate still measured annotate"
-# Without --batch the pipeline runs the device's batch: 1 on the CPU (core/plan.c).
-grep -q "pipeline (batch 1," "$WORK/table" || fail "CPU pipeline not at batch 1: $(cat "$WORK/table")"
-pass "text table, --no-annotate and --no-store; batch 1 on the CPU without --batch"
+# Without --batch the pipeline runs the device's batch: 4 on the CPU (core/plan.c).
+grep -q "pipeline (batch 4," "$WORK/table" || fail "CPU pipeline not at batch 4: $(cat "$WORK/table")"
+pass "text table, --no-annotate and --no-store; batch 4 on the CPU without --batch"
 finish

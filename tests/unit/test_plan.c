@@ -54,7 +54,7 @@ static void batch_and_pools_follow_the_device(void **state)
     /* --batch wins; else 1 beside CPU inference (memory), 8 on CUDA. */
     assert_int_equal(vs_plan_batch(3, 0), 3);
     assert_int_equal(vs_plan_batch(3, 1), 3);
-    assert_int_equal(vs_plan_batch(0, 0), 1);
+    assert_int_equal(vs_plan_batch(0, 0), 4);
     assert_int_equal(vs_plan_batch(0, 1), 8);
     /* The decoded queue holds two batches and two more on the CPU, at most
      * 16; on CUDA 16, or two batches when they are more. */
