@@ -65,11 +65,7 @@ int main(int argc, char **argv)
     const char *names[COMMAND_COUNT];
     for (int i = 0; i < COMMAND_COUNT; i++)
         names[i] = commands[i].name;
-    const char *nearest = cli_nearest_name(name, names, COMMAND_COUNT);
-    fprintf(stderr, "vidsift: unknown command '%s'", VS_NAME(name));
-    if (nearest)
-        fprintf(stderr, ": did you mean %s?", nearest);
-    fprintf(stderr, "\nusage: vidsift COMMAND [OPTIONS] [ARGS] (`vidsift --help` lists the "
-                    "commands)\n");
-    return 2;
+    return cli_unknown_command("vidsift", name, names, COMMAND_COUNT,
+                               "vidsift COMMAND [OPTIONS] [ARGS] (`vidsift --help` lists the "
+                               "commands)");
 }

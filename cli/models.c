@@ -1410,11 +1410,7 @@ int cmd_models(int argc, char **argv)
     const char *names[SUBCOMMAND_COUNT];
     for (int i = 0; i < SUBCOMMAND_COUNT; i++)
         names[i] = subcommands[i].name;
-    const char *nearest = cli_nearest_name(name, names, SUBCOMMAND_COUNT);
-    fprintf(stderr, "vidsift models: unknown command '%s'", VS_NAME(name));
-    if (nearest)
-        fprintf(stderr, ": did you mean %s?", nearest);
-    fprintf(stderr, "\nusage: vidsift models COMMAND [OPTIONS] (`vidsift models --help` lists "
-                    "them)\n");
-    return 2;
+    return cli_unknown_command("vidsift models", name, names, SUBCOMMAND_COUNT,
+                               "vidsift models COMMAND [OPTIONS] (`vidsift models --help` "
+                               "lists them)");
 }

@@ -13,6 +13,7 @@
 #include <turbojpeg.h>
 
 #include "options.h"
+#include "vs_error.h"
 #include "vs_torch.h"
 
 /* Ids of the two options every table answers: above any id a table uses
@@ -92,8 +93,15 @@ int cli_option_distance(const char *given, const char *name)
     return previous[m] > 255 ? 255 : previous[m];
 }
 
-/* The option name nearest to given, or NULL when none is near enough to be
- * a likely typo (git's rule of thumb: a third of the word, at least 2). */
+/* Whether a name distance away from given is near enough to be a likely
+ * typo (git's rule of thumb: a third of the word, at least 2). */
+static int likely_typo(const char *given, int distance)
+{
+    int limit = (int)strlen(given) / 3;
+    return distance <= (limit > 2 ? limit : 2);
+}
+
+/* The option name nearest to given, or NULL when none is a likely typo. */
 static const char *nearest_option(const cli_command *command, const char *given)
 {
     const char *best = NULL;
@@ -110,8 +118,7 @@ static const char *nearest_option(const cli_command *command, const char *given)
             best = o->name;
         }
     }
-    int limit = (int)strlen(given) / 3;
-    return best_distance <= (limit > 2 ? limit : 2) ? best : NULL;
+    return likely_typo(given, best_distance) ? best : NULL;
 }
 
 const char *cli_nearest_name(const char *given, const char *const *names, int count)
@@ -125,8 +132,18 @@ const char *cli_nearest_name(const char *given, const char *const *names, int co
             best = names[i];
         }
     }
-    int limit = (int)strlen(given) / 3;
-    return best_distance <= (limit > 2 ? limit : 2) ? best : NULL;
+    return likely_typo(given, best_distance) ? best : NULL;
+}
+
+int cli_unknown_command(const char *context, const char *given, const char *const *names, int count,
+                        const char *usage)
+{
+    const char *nearest = cli_nearest_name(given, names, count);
+    fprintf(stderr, "%s: unknown command '%s'", context, VS_NAME(given));
+    if (nearest)
+        fprintf(stderr, ": did you mean %s?", nearest);
+    fprintf(stderr, "\nusage: %s\n", usage);
+    return 2;
 }
 
 static int usage_error(const cli_parser *parser, int argc, char **argv, int result)

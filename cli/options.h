@@ -89,4 +89,10 @@ int cli_option_distance(const char *given, const char *name);
  * none is near enough to be a likely typo: the rule options use. */
 const char *cli_nearest_name(const char *given, const char *const *names, int count);
 
+/* "CONTEXT: unknown command 'GIVEN': did you mean NAME?" (the nearest of
+ * names, when one is a likely typo) and "usage: USAGE" on stderr; returns
+ * 2, the exit status of a usage error. */
+int cli_unknown_command(const char *context, const char *given, const char *const *names, int count,
+                        const char *usage);
+
 #endif
