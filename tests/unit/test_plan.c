@@ -71,13 +71,10 @@ static void batch_and_pools_follow_the_device(void **state)
 static void opens_the_manifest_model_at_its_size(void **state)
 {
     (void)state;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/test/tiny_yolov5.manifest.json", test_models_dir());
     vs_manifest *manifest = calloc(1, sizeof *manifest);
     assert_non_null(manifest);
+    test_load_model(manifest, "tiny_yolov5");
     vs_error err = {{0}};
-    if (vs_manifest_load(manifest, path, &err) != VS_OK)
-        fail_msg("%s: %s (run models/prepare.sh BUILD/models)", path, err.msg);
     vs_torch *torch = NULL;
     if (vs_plan_open_model(&torch, manifest, "cpu", 0, 0, 2, 1, 1, &err) != VS_OK)
         fail_msg("vs_plan_open_model: %s", err.msg);
@@ -103,13 +100,10 @@ static void opens_the_manifest_model_at_its_size(void **state)
 static void optimized_model_gives_the_same_outputs(void **state)
 {
     (void)state;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/test/tiny_yolov5.manifest.json", test_models_dir());
     vs_manifest *manifest = calloc(1, sizeof *manifest);
     assert_non_null(manifest);
+    test_load_model(manifest, "tiny_yolov5");
     vs_error err = {{0}};
-    if (vs_manifest_load(manifest, path, &err) != VS_OK)
-        fail_msg("%s: %s (run models/prepare.sh BUILD/models)", path, err.msg);
     vs_torch *models[2] = {NULL, NULL};
     vs_torch_output outputs[2][VS_TORCH_MAX_OUTPUTS];
     int counts[2] = {0, 0};

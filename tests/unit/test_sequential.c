@@ -45,10 +45,7 @@ static int setup(void **state)
         if (vs_clip_generate(f->clips[i], sizes[i][0], sizes[i][1], CLIP_FRAMES, &err) != VS_OK)
             fail_msg("vs_clip_generate: %s", err.msg);
     }
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/test/tiny_yolov5.manifest.json", test_models_dir());
-    if (vs_manifest_load(&f->manifest, path, &err) != VS_OK)
-        fail_msg("%s: %s (run models/prepare.sh BUILD/models)", path, err.msg);
+    test_load_model(&f->manifest, "tiny_yolov5");
     *state = f;
     return 0;
 }

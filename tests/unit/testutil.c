@@ -1,9 +1,15 @@
 #include "testutil.h"
 
+#include <setjmp.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
+
+#include <cmocka.h>
+
+#include "manifest.h"
 
 const char *test_tmpdir(const char *name)
 {
@@ -32,4 +38,13 @@ const char *test_models_dir(void)
 {
     const char *dir = getenv("VS_MODELS_DIR");
     return dir && *dir ? dir : "build/models";
+}
+
+void test_load_model(vs_manifest *manifest, const char *name)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/test/%s.manifest.json", test_models_dir(), name);
+    vs_error err = {{0}};
+    if (vs_manifest_load(manifest, path, &err) != VS_OK)
+        fail_msg("%s: %s (run models/prepare.sh BUILD/models)", path, err.msg);
 }

@@ -10,4 +10,9 @@ int test_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Directory with the built models ($VS_MODELS_DIR). */
 const char *test_models_dir(void);
 
+struct vs_manifest;
+/* Loads the tiny test model NAME (test/NAME.manifest.json under
+ * test_models_dir()) into manifest, or fails the test saying how to make it. */
+void test_load_model(struct vs_manifest *manifest, const char *name);
+
 #endif
