@@ -42,6 +42,21 @@ typedef struct sink_fixture {
     pthread_t thread;
 } sink_fixture;
 
+/* The frame and batch pools the sink returns slots to, and its input queue. */
+static void fixture_pools(sink_fixture *f)
+{
+    vs_error err = {{0}};
+    assert_int_equal(vs_pool_init(&f->frames, sizeof(vs_frame), 2 * FRAMES_PER_BATCH + 4, &err),
+                     VS_OK);
+    assert_int_equal(vs_pool_init(&f->batches, sizeof(vs_batch), 2, &err), VS_OK);
+    for (int i = 0; i < 2; i++) {
+        vs_batch *batch = vs_pool_slot(&f->batches, i);
+        batch->entries = calloc(FRAMES_PER_BATCH + 2, sizeof *batch->entries);
+        assert_non_null(batch->entries);
+    }
+    assert_int_equal(vs_queue_init(&f->in, 1, &err), VS_OK);
+}
+
 static void fixture_start(sink_fixture *f, const char *name)
 {
     vs_error err = {{0}};
@@ -52,15 +67,7 @@ static void fixture_start(sink_fixture *f, const char *name)
     assert_int_equal(vs_store_open(&f->store, f->db_path, &err), VS_OK);
     assert_int_equal(vs_store_begin_run(f->store, NULL, NULL, "cpu", NULL, &f->run_id, &err),
                      VS_OK);
-    assert_int_equal(vs_pool_init(&f->frames, sizeof(vs_frame), 2 * FRAMES_PER_BATCH + 4, &err),
-                     VS_OK);
-    assert_int_equal(vs_pool_init(&f->batches, sizeof(vs_batch), 2, &err), VS_OK);
-    for (int i = 0; i < 2; i++) {
-        vs_batch *batch = vs_pool_slot(&f->batches, i);
-        batch->entries = calloc(FRAMES_PER_BATCH + 2, sizeof *batch->entries);
-        assert_non_null(batch->entries);
-    }
-    assert_int_equal(vs_queue_init(&f->in, 1, &err), VS_OK);
+    fixture_pools(f);
     snprintf(f->video.path, sizeof f->video.path, "/videos/cam/clip.mp4");
     snprintf(f->video.canonical_path, sizeof f->video.canonical_path, "/videos/cam/clip.mp4");
     snprintf(f->video.output_name, sizeof f->video.output_name, "cam/clip.mp4");
@@ -294,15 +301,7 @@ static void test_outputs_order_and_failure(void **state)
     char log[1024] = "";
     fake_output a = {'a', -1, log}, b = {'b', 1, log};
     vs_error err = {{0}};
-    assert_int_equal(vs_pool_init(&f->frames, sizeof(vs_frame), 2 * FRAMES_PER_BATCH + 4, &err),
-                     VS_OK);
-    assert_int_equal(vs_pool_init(&f->batches, sizeof(vs_batch), 2, &err), VS_OK);
-    for (int i = 0; i < 2; i++) {
-        vs_batch *batch = vs_pool_slot(&f->batches, i);
-        batch->entries = calloc(FRAMES_PER_BATCH + 2, sizeof *batch->entries);
-        assert_non_null(batch->entries);
-    }
-    assert_int_equal(vs_queue_init(&f->in, 1, &err), VS_OK);
+    fixture_pools(f);
     f->stage = (vs_sink_stage){.in = &f->in, .batches = &f->batches, .frames = &f->frames};
     f->stage.outputs[0] = (vs_output){.ops = &fake_ops, .self = &a};
     f->stage.outputs[1] = (vs_output){.ops = &fake_ops, .self = &b};
