@@ -68,6 +68,8 @@ int cli_run_option(const char *command, int id, const char *value, vs_run_option
     case CLI_RUN_THREADS: return cli_parse_int(command, "threads", value, 0, 256, &o->threads);
     case CLI_RUN_PREPROCESS_THREADS:
         return cli_parse_int(command, "preprocess-threads", value, 0, 64, &o->preprocess_threads);
+    case CLI_RUN_ENCODE_THREADS:
+        return cli_parse_int(command, "encode-threads", value, 0, 64, &o->encode_threads);
     case CLI_RUN_IMGSZ: {
         vs_error err = {{0}};
         if (vs_parse_input_size(value, &o->input_width, &o->input_height, &err) == VS_OK)

@@ -43,6 +43,7 @@ enum {
     CLI_RUN_HWACCEL,
     CLI_RUN_PREPROCESS,
     CLI_RUN_PREPROCESS_THREADS,
+    CLI_RUN_ENCODE_THREADS,
 };
 
 /* clang-format off */
@@ -111,6 +112,10 @@ enum {
     {"out", 0, "DIR", CLI_RUN_OUT, "output directory (vidsift-out)"},                              \
     {"db", 0, "FILE", CLI_RUN_DB, "results database (OUT/results.db)"},                            \
     {"no-annotate", 0, NULL, CLI_RUN_NO_ANNOTATE, "do not write annotated videos"},                \
+    {"encode-threads", 0, "N", CLI_RUN_ENCODE_THREADS,                                             \
+     "workers drawing and encoding annotated videos, one video\n"                                  \
+     "each at a time (0: one beside CPU inference; on CUDA one\n"                                  \
+     "per --jobs, up to half the cores)"},                                                         \
     {"snapshots", 0, NULL, CLI_RUN_SNAPSHOTS, "write JPEG thumbnails and best crops per class"},   \
     {"force", 0, NULL, CLI_RUN_FORCE, "redo videos already complete in the database"}
 /* clang-format on */

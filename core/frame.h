@@ -101,6 +101,9 @@ typedef struct vs_frame {
      * a VIDEO_END marker the video's working set - given back on release. */
     struct vs_budget *budget;
     int64_t budget_bytes;
+    /* Holders of the slot besides the stage that pops it (an encoder
+     * worker, core/encoders.h), atomic: the last release returns it. */
+    int holds;
     /* The tracker's news of this frame (core/track_stage.c): line crossings,
      * zone visits that ended, tracks that ended (more wait for later frames
      * of the video when a frame's are full). */

@@ -29,6 +29,7 @@
 #include "frame.h"
 #include "vs_error.h"
 
+struct vs_pool;
 struct vs_store;
 struct vs_zones_config;
 
@@ -50,8 +51,10 @@ typedef struct vs_output_ops {
     const char *name;
     int fails_run; /* 1: a failure stops the run; 0: it fails the video */
     int (*open_video)(void *output, vs_output_video *video, void **state, vs_error *err);
-    /* frame: a picture of video (analysed, carried or only kept for drawing). */
-    int (*add_frame)(void *output, void *state, vs_output_video *video, const vs_frame *frame,
+    /* frame: a picture of video (analysed, carried or only kept for drawing).
+     * Read-only; an output that reads it after returning holds the slot
+     * (vs_frame_hold) and releases it when done, as the encoders do. */
+    int (*add_frame)(void *output, void *state, vs_output_video *video, vs_frame *frame,
                      vs_error *err);
     /* marker: the END marker (the tracker's last events ride on it). keep 0:
      * drop what was written for the video (an output or the store failed);
@@ -71,10 +74,16 @@ typedef struct vs_output {
 int vs_output_store(vs_output *out, struct vs_store *store, int64_t run_id,
                     const char *const *labels, vs_error *err);
 /* Writes OUT_DIR/annotated/<output name>[.mp4]; records the path in store (may be NULL).
- * lean_encoder: x264 in less memory (vs_annotate_set_lean, vs_plan_lean_encoder). */
+ * lean_encoder: x264 in less memory (vs_annotate_set_lean, vs_plan_lean_encoder).
+ * Pictures are drawn and encoded on encode_threads workers (core/encoders.h),
+ * which hold their frame slots until then and release them to frames; the
+ * output's end_video waits for the video's last frame. */
 int vs_output_annotate(vs_output *out, const char *out_dir, const char *const *labels,
                        const struct vs_zones_config *zones, struct vs_store *store,
-                       int lean_encoder, vs_error *err);
+                       int lean_encoder, struct vs_pool *frames, int encode_threads, vs_error *err);
+/* Pictures the annotated-video output's encoder worker `worker` has encoded
+ * (-1: no such worker). */
+int64_t vs_output_annotate_frames(const vs_output *out, int worker);
 /* Writes OUT_DIR/snapshots/<output name>/; records the files in store (may be NULL). */
 int vs_output_snapshots(vs_output *out, const char *out_dir, const char *const *labels,
                         struct vs_store *store, vs_error *err);

@@ -2,12 +2,14 @@
  * store, the annotated video and the snapshots. Each is a thin adapter over
  * its module (store.h, annotate.h, snapshot.h); what they share about a
  * video travels in vs_output_video, never by one calling another. */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "annotate.h"
+#include "encoders.h"
 #include "output.h"
 #include "snapshot.h"
 #include "store.h"
@@ -29,7 +31,7 @@ static int store_open_video(void *output, vs_output_video *v, void **state, vs_e
     return status;
 }
 
-static int store_add_frame(void *output, void *state, vs_output_video *v, const vs_frame *frame,
+static int store_add_frame(void *output, void *state, vs_output_video *v, vs_frame *frame,
                            vs_error *err)
 {
     store_output *o = output;
@@ -79,7 +81,11 @@ int vs_output_store(vs_output *out, vs_store *store, int64_t run_id, const char 
     return VS_OK;
 }
 
-/* ---- the annotated video ---- */
+/* ---- the annotated video ----
+ *
+ * Opened and ended here, in the sink's thread; drawn and encoded by the
+ * encoder workers (encoders.h), each video by one of them, in order. Its
+ * state is the video's vs_encoder_video, which holds the annotator. */
 
 typedef struct annotate_output {
     const char *out_dir;
@@ -87,6 +93,7 @@ typedef struct annotate_output {
     const vs_zones_config *zones;
     vs_store *store;  /* NULL: no database, nothing to record */
     int lean_encoder; /* vs_annotate_set_lean */
+    vs_encoders *encoders;
 } annotate_output;
 
 /* Mirrors the input tree; ".mp4" is appended unless already there, so a.mkv
@@ -105,21 +112,30 @@ static int annotate_open_video(void *output, vs_output_video *v, void **state, v
     char path[sizeof v->annotated_path];
     annotated_path(o, v->video, path, sizeof path);
     vs_annotate *annotate = NULL;
+    vs_encoder_video *encoder = NULL;
     int status = vs_annotate_open(&annotate, v->video, path, err);
     if (status == VS_OK) {
         vs_annotate_set_lean(annotate, o->lean_encoder);
         vs_annotate_set_zones(annotate, o->zones);
+        status = vs_encoders_open(o->encoders, annotate, &encoder, err);
     }
-    *state = annotate;
+    if (status != VS_OK) {
+        vs_error ignored;
+        vs_annotate_close(annotate, 0, &ignored); /* NULL is ignored */
+    }
+    *state = encoder;
     return status;
 }
 
-static int annotate_add_frame(void *output, void *state, vs_output_video *v, const vs_frame *frame,
+static int annotate_add_frame(void *output, void *state, vs_output_video *v, vs_frame *frame,
                               vs_error *err)
 {
     annotate_output *o = output;
     (void)v;
-    return vs_annotate_frame(state, frame, o->labels, err);
+    if (frame->kind != VS_FRAME_PICTURE)
+        return VS_OK;
+    /* The worker holds the slot until it is encoded. */
+    return vs_encoders_add(o->encoders, state, frame, err);
 }
 
 static int annotate_end_video(void *output, void *state, vs_output_video *v, const vs_frame *marker,
@@ -130,14 +146,20 @@ static int annotate_end_video(void *output, void *state, vs_output_video *v, con
     (void)marker;
     if (!state)
         return VS_OK;
-    if (!keep) {
+    /* The video's last frames are drawn and encoded before it ends. */
+    vs_annotate *annotate = NULL;
+    vs_error failure = {{0}};
+    int encoded = vs_encoders_finish(o->encoders, state, &annotate, &failure);
+    if (!keep || encoded != VS_OK) {
         vs_error ignored;
-        vs_annotate_close(state, 0, &ignored); /* the .part file goes */
-        return VS_OK;
+        vs_annotate_close(annotate, 0, &ignored); /* the .part file goes */
+        if (keep)
+            *err = failure; /* the worker failed: the video fails, as the sink's own did */
+        return keep ? encoded : VS_OK;
     }
     /* An annotated copy the encoder cannot take is a warning, not a failure. */
-    int skipped = vs_annotate_skipped(state);
-    const char *note = vs_annotate_note(state);
+    int skipped = vs_annotate_skipped(annotate);
+    const char *note = vs_annotate_note(annotate);
     size_t used = strlen(video->warning); /* the tracker may have said something */
     if (note)
         snprintf(video->warning + used, sizeof video->warning - used, "%s%s", used ? "; " : "",
@@ -145,10 +167,18 @@ static int annotate_end_video(void *output, void *state, vs_output_video *v, con
     /* A failed video keeps what was drawn up to its failure; an interrupted
      * one leaves no file (a rerun redoes it). */
     int finalize = video->status == VS_VIDEO_DONE || video->status == VS_VIDEO_FAILED;
-    int status = vs_annotate_close(state, finalize, err);
+    int status = vs_annotate_close(annotate, finalize, err);
     if (status == VS_OK && finalize && o->store && !skipped)
         annotated_path(o, video, v->annotated_path, sizeof v->annotated_path);
     return status;
+}
+
+static void annotate_close(void *output)
+{
+    annotate_output *o = output;
+    if (o)
+        vs_encoders_stop(o->encoders);
+    free(o);
 }
 
 static const vs_output_ops annotate_ops = {
@@ -156,12 +186,12 @@ static const vs_output_ops annotate_ops = {
     .open_video = annotate_open_video,
     .add_frame = annotate_add_frame,
     .end_video = annotate_end_video,
-    .close = free,
+    .close = annotate_close,
 };
 
 int vs_output_annotate(vs_output *out, const char *out_dir, const char *const *labels,
                        const vs_zones_config *zones, vs_store *store, int lean_encoder,
-                       vs_error *err)
+                       struct vs_pool *frames, int encode_threads, vs_error *err)
 {
     annotate_output *o = calloc(1, sizeof *o);
     if (!o)
@@ -171,8 +201,20 @@ int vs_output_annotate(vs_output *out, const char *out_dir, const char *const *l
                            .zones = zones,
                            .store = store,
                            .lean_encoder = lean_encoder};
+    int status = vs_encoders_start(&o->encoders, encode_threads, frames, labels, err);
+    if (status != VS_OK) {
+        free(o);
+        return status;
+    }
     *out = (vs_output){.ops = &annotate_ops, .self = o};
     return VS_OK;
+}
+
+int64_t vs_output_annotate_frames(const vs_output *out, int worker)
+{
+    assert(out->ops == &annotate_ops);
+    const annotate_output *o = out->self;
+    return worker < vs_encoders_count(o->encoders) ? vs_encoders_frames(o->encoders, worker) : -1;
 }
 
 /* ---- the snapshots ---- */
@@ -194,7 +236,7 @@ static int snapshot_open_video(void *output, vs_output_video *v, void **state, v
     return status;
 }
 
-static int snapshot_add_frame(void *output, void *state, vs_output_video *v, const vs_frame *frame,
+static int snapshot_add_frame(void *output, void *state, vs_output_video *v, vs_frame *frame,
                               vs_error *err)
 {
     snapshot_output *o = output;

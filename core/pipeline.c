@@ -33,6 +33,7 @@
 
 #include "analysis.h"
 #include "annotate.h"
+#include "encoders.h"
 #include "gpumon.h"
 #include "graph.h"
 #include "plan.h"
@@ -85,6 +86,7 @@ typedef struct graph {
     vs_hwaccel hwaccel;    /* --hwaccel: the decoders' CUDA device, if any */
     int preprocess_on_torch; /* --preprocess: vs_torch_preprocess on the model's device */
     vs_sink_stage sink;
+    int encode_count; /* the annotated video's encoder workers (encoders.h); 0: no annotation */
     uint8_t class_allowed[VS_MAX_CLASSES];
     const char *labels[VS_MAX_CLASSES];
     int entry_capacity;
@@ -216,15 +218,23 @@ static int make_pools(graph *g, const vs_run_options *o, vs_error *err)
     /* Sized from the batch, not for the largest one: every picture waiting
      * there is a whole decoded frame. */
     int decoded_capacity = vs_plan_decoded_queue(o->batch, vs_torch_is_cuda(g->torch));
-    int frame_count = BATCH_SLOTS * g->entry_capacity + decoded_capacity + o->jobs + 2;
+    /* Encoder workers hold the frames they have yet to encode (encoders.h). */
+    int cpu_inference = !vs_torch_is_cuda(g->torch) && !o->infer_noop;
+    g->encode_count =
+        o->annotate ? vs_plan_encode_threads(o->encode_threads, o->jobs, cpu_inference) : 0;
+    int encode_held = VS_ENCODE_HELD(g->encode_count);
+    int frame_count =
+        BATCH_SLOTS * g->entry_capacity + decoded_capacity + o->jobs + encode_held + 2;
     /* The sizing rule as code (pool.h): a batch's entry list takes a full
      * batch, so a batch is sealed by its frames, not cut short by markers;
      * and the frame pool has a slot for every frame that can be held at once
      * - the entry list of every batch slot (tasks and preprocess workers
      * point into those), the decoded queue, the picture each decoder is
-     * sending - so an empty pool means "wait", never deadlock. */
+     * sending, the frames encoder workers hold after the sink let them go -
+     * so an empty pool means "wait", never deadlock. */
     assert(o->batch >= 1 && o->batch <= VS_BATCH_MAX && g->entry_capacity > o->batch);
-    assert(frame_count >= BATCH_SLOTS * g->entry_capacity + decoded_capacity + o->jobs);
+    assert(frame_count >=
+           BATCH_SLOTS * g->entry_capacity + decoded_capacity + o->jobs + encode_held);
     int status = vs_budget_init(&g->budget,
                                 o->memory_budget > 0 ? o->memory_budget : vs_budget_default(), err);
     if (status != VS_OK)
@@ -554,9 +564,9 @@ static int setup_stages(graph *g, const vs_run_options *o, vs_video *videos, int
         status = vs_output_store(&sink->outputs[sink->output_count++], g->store, g->run_id,
                                  g->labels, err);
     if (status == VS_OK && o->annotate)
-        status = vs_output_annotate(&sink->outputs[sink->output_count++], o->out_dir, g->labels,
-                                    track->zones, g->store,
-                                    vs_plan_lean_encoder(vs_torch_is_cuda(g->torch)), err);
+        status = vs_output_annotate(
+            &sink->outputs[sink->output_count++], o->out_dir, g->labels, track->zones, g->store,
+            vs_plan_lean_encoder(vs_torch_is_cuda(g->torch)), &g->frames, g->encode_count, err);
     if (status == VS_OK && o->snapshots)
         status = vs_output_snapshots(&sink->outputs[sink->output_count++], o->out_dir, g->labels,
                                      g->store, err);

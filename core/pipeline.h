@@ -54,6 +54,7 @@ typedef struct vs_run_options {
     int jobs;               /* videos decoded at once */
     int threads;            /* CPU intra-op threads for inference; 0 = auto */
     int preprocess_threads; /* preprocess workers; 0: vs_plan_preprocess_threads */
+    int encode_threads;     /* annotated videos' encoder workers; 0: vs_plan_encode_threads */
     /* --preprocess: with torch on the model's device (vs_torch_preprocess)
      * or with swscale on the CPU; auto: torch when the model runs on CUDA. */
     vs_preprocess_mode preprocess;

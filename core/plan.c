@@ -32,6 +32,17 @@ int vs_plan_preprocess_threads(int requested, int inference_on_cpu)
     return inference_on_cpu ? 1 : half < 1 ? 1 : half < MOST ? half : MOST;
 }
 
+int vs_plan_encode_threads(int requested, int jobs, int inference_on_cpu)
+{
+    enum { MOST = 64 }; /* VS_ENCODE_WORKERS_MAX */
+    assert(jobs >= 1);
+    if (requested > 0)
+        return requested < MOST ? requested : MOST;
+    int half = online_cores() / 2;
+    int workers = half < jobs ? half : jobs;
+    return inference_on_cpu || workers < 1 ? 1 : workers < MOST ? workers : MOST;
+}
+
 int vs_plan_device_is_cuda(const char *device)
 {
     if (!device || !*device || !strcmp(device, "auto"))

@@ -29,6 +29,14 @@ int vs_plan_codec_threads(int inference_on_cuda, int jobs);
  * what may starve it: half the cores, the decoders take the rest. */
 int vs_plan_preprocess_threads(int requested, int inference_on_cpu);
 
+/* Encoder workers for annotated videos (core/encoders.h): requested
+ * (--encode-threads) when > 0, at most 64. Otherwise one when inference
+ * runs on the CPU (it owns the cores and runs ten times slower than one
+ * encoder). When it does not (CUDA, or the no-op ceiling), drawing and
+ * encoding is what may starve it: a worker per video decoded at once
+ * (jobs), up to half the cores. More workers than videos in flight would
+ * idle: one video is encoded by one worker, in order. */
+int vs_plan_encode_threads(int requested, int jobs, int inference_on_cpu);
 /* 1 when inference will run on CUDA: device "cuda" or "cuda:N", or "auto"
  * (also NULL or "") when libtorch finds a GPU. Lets the choices below be made
  * before the model is open. */

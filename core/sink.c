@@ -22,8 +22,18 @@
 #include "stages.h"
 #include "store.h"
 
+void vs_frame_hold(vs_frame *frame)
+{
+    __atomic_add_fetch(&frame->holds, 1, __ATOMIC_RELAXED);
+}
+
 void vs_frame_release(vs_pool *frames, vs_frame *frame)
 {
+    /* Another holder still reads the frame: the last release returns it.
+     * Acquire-release: its reads are done before the slot is reused. */
+    if (__atomic_fetch_sub(&frame->holds, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    frame->holds = 0;
     if (frame->picture)
         av_frame_unref(frame->picture);
     if (frame->budget_bytes > 0)
@@ -99,7 +109,7 @@ static int start_video(vs_sink_stage *stage, const vs_frame *marker, vs_sink_vid
     return VS_OK;
 }
 
-static int add_picture(vs_sink_stage *stage, const vs_frame *frame, vs_sink_video *state)
+static int add_picture(vs_sink_stage *stage, vs_frame *frame, vs_sink_video *state)
 {
     for (int i = 0; i < stage->output_count; i++) {
         const vs_output *output = &stage->outputs[i];

@@ -207,7 +207,11 @@ void vs_track_stage_free(vs_track_stage *stage);
 int vs_sink_init(vs_sink_stage *stage, int videos_in_flight, vs_error *err);
 void vs_sink_free(vs_sink_stage *stage);
 
-/* Releases a frame slot's picture and hands the slot back. */
+/* Releases a frame slot's picture and hands the slot back - once its last
+ * holder has released it (vs_frame_hold). */
 void vs_frame_release(vs_pool *frames, vs_frame *frame);
+/* One more holder of frame: another thread reads it past the sink's release
+ * (an encoder worker) and releases it in its turn. */
+void vs_frame_hold(vs_frame *frame);
 
 #endif

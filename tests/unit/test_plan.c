@@ -41,6 +41,15 @@ static void threads_follow_the_option_else_the_cores(void **state)
     assert_int_equal(vs_plan_preprocess_threads(1000, 0), 64);
     assert_int_equal(vs_plan_preprocess_threads(0, 1), 1);
     assert_int_equal(vs_plan_preprocess_threads(0, 0), cores / 2 > 1 ? (int)(cores / 2) : 1);
+    /* Encoder workers: the option wins (at most 64); one beside CPU
+     * inference; else one per video decoded at once, up to half the cores. */
+    assert_int_equal(vs_plan_encode_threads(3, 1, 1), 3);
+    assert_int_equal(vs_plan_encode_threads(1000, 1, 0), 64);
+    assert_int_equal(vs_plan_encode_threads(0, 4, 1), 1);
+    assert_int_equal(vs_plan_encode_threads(0, 1, 0), 1);
+    int half = cores / 2 > 1 ? (int)(cores / 2) : 1;
+    assert_int_equal(vs_plan_encode_threads(0, 64, 0), half < 64 ? half : 64);
+    assert_int_equal(vs_plan_encode_threads(0, 2, 0), half < 2 ? half : 2);
 }
 
 static void batch_and_pools_follow_the_device(void **state)

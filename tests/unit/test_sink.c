@@ -268,7 +268,7 @@ static int fake_open(void *output, vs_output_video *v, void **state, vs_error *e
     return VS_OK;
 }
 
-static int fake_add(void *output, void *state, vs_output_video *v, const vs_frame *frame,
+static int fake_add(void *output, void *state, vs_output_video *v, vs_frame *frame,
                     vs_error *err)
 {
     fake_output *o = output;
