@@ -38,6 +38,7 @@ static const char *const labels[] = {"person", "car"};
 
 typedef struct encode_fixture {
     char dir[1200], source[1300];
+    int64_t bad_picture; /* video 0's picture that no scaler takes; -1: none */
     vs_pool frames, batches;
     vs_queue in;
     vs_sink_stage stage;
@@ -114,7 +115,14 @@ static vs_frame *next_frame(encode_fixture *f, vs_frame_kind kind, int v, int64_
     frame->kind = kind;
     frame->video = &f->videos[v];
     if (kind == VS_FRAME_PICTURE) {
-        fill_picture(picture, v, index);
+        if (v == 0 && index == f->bad_picture) {
+            /* A GPU picture with no pixels here: the annotator cannot convert it. */
+            picture->format = AV_PIX_FMT_CUDA;
+            picture->width = WIDTH;
+            picture->height = HEIGHT;
+        } else {
+            fill_picture(picture, v, index);
+        }
         frame->index = index;
         frame->pts = index;
         frame->pts_ms = index * 40;
@@ -196,6 +204,7 @@ static void run_with(const char *root, int workers, int64_t *encoded)
 {
     encode_fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
+    f->bad_picture = -1;
     char dir[1100];
     snprintf(dir, sizeof dir, "%s/workers%d", root, workers);
     assert_int_equal(test_sh("mkdir -p '%s'", dir), 0);
@@ -248,10 +257,50 @@ static void test_videos_on_their_own_workers(void **state)
     assert_string_not_equal(alone, shared);
 }
 
+/* A worker that fails on a picture fails that video's annotated copy alone,
+ * as the sink's own encoding did: the video fails naming itself, its .part
+ * file goes, and the other video, on the other worker, is complete. */
+static void test_failure_fails_its_video_only(void **state)
+{
+    (void)state;
+    const char *tmp = test_tmpdir("encoders-failure");
+    assert_non_null(tmp);
+    char root[1024];
+    snprintf(root, sizeof root, "%s", tmp);
+    assert_int_equal(test_sh("ffmpeg -v error -f lavfi -i testsrc=size=%dx%d:rate=25 -t 0.2"
+                             " -c:v mpeg4 '%s/source.mp4'",
+                             WIDTH, HEIGHT, root),
+                     0);
+    encode_fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    f->bad_picture = 10;
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/workers2", root);
+    assert_int_equal(test_sh("mkdir -p '%s'", dir), 0);
+    fixture_start(f, dir, 2);
+    send_videos(f);
+    int64_t encoded[2];
+    fixture_stop(f, 2, encoded); /* every held frame came back to the pool */
+    assert_int_equal(f->videos[0].status, VS_VIDEO_FAILED);
+    assert_non_null(strstr(f->videos[0].error.msg, "annotated video"));
+    assert_int_equal(strncmp(f->videos[0].error.msg, f->source, strlen(f->source)), 0);
+    assert_int_equal(f->videos[1].status, VS_VIDEO_DONE);
+    char path[1300];
+    snprintf(path, sizeof path, "%s/annotated/clip0.mp4", dir);
+    assert_int_equal(access(path, F_OK), -1);
+    snprintf(path, sizeof path, "%s/annotated/clip0.mp4.part", dir);
+    assert_int_equal(access(path, F_OK), -1);
+    static char lines[16384];
+    snprintf(path, sizeof path, "%s/annotated/clip1.mp4", dir);
+    assert_int_equal(decoded_frames(path, lines, sizeof lines), FRAMES_PER_VIDEO);
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_videos_on_their_own_workers),
+        cmocka_unit_test(test_failure_fails_its_video_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
