@@ -4,17 +4,23 @@
  *
  *   decode xJ -> [decoded] -> batch -> [positions] -> preprocess xN -> [filled]
  *      -> gather -> [batched] -> infer -> [inferred] -> postprocess -> [detected]
- *      -> track -> [tracked] -> sink
+ *      -> track -> [tracked] -> sink (-> encoder workers xM, annotated videos)
+ *
+ * The encoder workers belong to the sink's annotated-video output
+ * (core/encoders.h): each takes whole videos, so they are not a row of the
+ * table; they are started with that output and joined when it closes.
  *
  * Sizing rule: the frame pool holds every frame that can be in flight at
- * once - the decoded queue, one per decoder, and a full entry list in every
- * batch slot - so a full pool only ever means "wait", never deadlock.
+ * once - the decoded queue, one per decoder, a full entry list in every
+ * batch slot, and what the encoder workers hold - so a full pool only ever
+ * means "wait", never deadlock.
  * Slots bound how many pictures are in flight; the memory budget (budget.h)
  * bounds their bytes, whatever the picture size: each video first takes its
  * working set (below), then each picture its own bytes, given back when the
- * sink releases the slot. A decoder that waits for bytes makes the batch
- * stage send what it holds, so a small budget means small batches, never a
- * deadlock; a video that cannot fit even one picture fails alone. */
+ * slot's last holder (the sink, or an encoder worker) releases it. A decoder
+ * that waits for bytes makes the batch stage send what it holds, so a small
+ * budget means small batches, never a deadlock; a video that cannot fit even
+ * one picture fails alone. */
 #include "pipeline.h"
 
 #include <assert.h>
