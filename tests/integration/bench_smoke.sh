@@ -6,8 +6,8 @@ source "$(dirname "$0")/common.bash"
 PYTHON=/usr/bin/python3
 command -v ffmpeg >/dev/null || fail "ffmpeg is missing (apt-get install ffmpeg)"
 [ -x "$PYTHON" ] || fail "$PYTHON is missing (Debian's python3)"
-[ -f "$VS_MODELS_DIR/centernet.manifest.json" ] ||
-    fail "no default model in $VS_MODELS_DIR (bash models/prepare.sh $VS_MODELS_DIR)"
+[ -f "$VIDSIFT_DEFAULT_MODEL" ] ||
+    fail "no test model $VIDSIFT_DEFAULT_MODEL (bash models/prepare.sh $VS_MODELS_DIR)"
 
 clip="$WORK/testsrc_128x96.mp4"
 ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc=size=128x96:rate=10 -frames:v 16 \

@@ -4,10 +4,17 @@ set -euo pipefail
 : "${VIDSIFT:?run through ctest, which sets VIDSIFT}"
 : "${VS_MODELS_DIR:?run through ctest, which sets VS_MODELS_DIR}"
 export VIDSIFT_MODELS="$VS_MODELS_DIR"
-# `vidsift run` defaults to yolov5s; tests that need *a* model keep the CenterNet, 2-5x cheaper
-# per frame on the 2-core CI machine. Tests about the default itself unset this
-# (quality_real_footage.sh); tests that encode CenterNet facts also say --model centernet.
-export VIDSIFT_DEFAULT_MODEL=centernet
+# `vidsift run` defaults to yolov5s. Tests that need *a* model get the tiny deterministic
+# CenterNet of models/make_test_models.py (64x64 input; its detections depend only on a
+# frame's mean brightness: testsrc2 clips give a person and a car in every frame, see
+# models/README.md "Test models"): the real models at 512x512 cost most of the CI's time on
+# the 2-core machine while testing the same C code. Tests whose point is a real model's
+# detections name it (--model centernet|yolov5s, or REAL_MODEL below); tests about the
+# default itself unset this (quality_real_footage.sh).
+TINY_MODEL="$VS_MODELS_DIR/test/tiny_centernet.manifest.json"
+REAL_MODEL=centernet
+[ -f "$TINY_MODEL" ] || { echo "FAIL: $TINY_MODEL missing: run models/prepare.sh" >&2; exit 1; }
+export VIDSIFT_DEFAULT_MODEL="$TINY_MODEL"
 TEST_NAME=$(basename "$0" .sh)
 WORK="${VS_TEST_TMP:-/tmp/vidsift-test}/$TEST_NAME"
 rm -rf "$WORK" && mkdir -p "$WORK"
@@ -23,6 +30,16 @@ make_clip() {
     local out=$1 size=$2 frames=$3 rate=${4:-10}; shift 4 || shift $#
     ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc2=size=$size:rate=$rate" \
         -frames:v "$frames" "$@" "$out" || fail "could not make $out"
+}
+
+# make_bright_clip OUT SIZE FRAMES [RATE] [extra ffmpeg output options...]: testsrc2 lifted
+# towards white (mean level ~0.86), for tests that need the tiny model's strong rows in every
+# frame: person ~0.62, car ~0.52, toothbrush ~0.34 (plain testsrc2: person ~0.32, car ~0.27).
+make_bright_clip() {
+    local out=$1 size=$2 frames=$3 rate=${4:-10}; shift 4 || shift $#
+    ffmpeg -nostdin -loglevel error -y -f lavfi -i "testsrc2=size=$size:rate=$rate" \
+        -vf "lutrgb=r=191+val/4:g=191+val/4:b=191+val/4" -frames:v "$frames" "$@" "$out" ||
+        fail "could not make $out"
 }
 
 # sql DB QUERY: one value

@@ -19,6 +19,9 @@ if [ -r /proc/self/mounts ]; then
     done </proc/self/mounts
 fi
 source "$(dirname "$0")/common.bash"
+# The real model: the disk-full cases' file system sizes are set by its ~20 rows a frame at
+# --conf 0.05 (the tiny test model gives 3).
+export VIDSIFT_DEFAULT_MODEL=$REAL_MODEL
 
 CLIP_ARGS=(-c:v libx264 -pix_fmt yuv420p)
 chmod 755 "$WORK"

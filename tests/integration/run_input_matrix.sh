@@ -37,8 +37,10 @@ pass "4K annotated video written"
 # identical pixel for pixel), stored upright and turned by 90, 180 and 270
 # degrees with the matrix that turns them back: the boxes, mapped from coded
 # to shown pixels, must be those of the upright clip.
-hello="$FORENSICS/movie2/movie-hello.mp4"
-[ -f "$hello" ] || fail "$hello missing: setup.sh installs forensics-samples-files"
+# The tiny test model (common.bash) puts its boxes at fixed places of the picture it is
+# given (the person top left): a clip analysed sideways gives other shown boxes. A bright
+# clip, for its rows in every frame.
+make_bright_clip "$WORK/upright.mkv" 320x180 6 10 -c:v ffv1 -pix_fmt yuv444p
 mkdir -p "$WORK/turned"
 shown_frame() { ffmpeg -nostdin -loglevel error -i "$1" -frames:v 1 -f rawvideo -pix_fmt rgb24 - | md5sum; }
 # DEGREES:FILTER: the clockwise turn a player applies, and the filter that
@@ -46,7 +48,7 @@ shown_frame() { ffmpeg -nostdin -loglevel error -i "$1" -frames:v 1 -f rawvideo 
 # 4:4:4 before turning: upsampling 4:2:0 chroma is not the same along both axes.
 for turn in 0:null 90:transpose=2 180:hflip,vflip 270:transpose=1; do
     IFS=: read -r degrees filter <<<"$turn"
-    ffmpeg -nostdin -loglevel error -y -i "$hello" -vf "format=yuv444p,$filter" -frames:v 6 -an \
+    ffmpeg -nostdin -loglevel error -y -i "$WORK/upright.mkv" -vf "format=yuv444p,$filter" -frames:v 6 -an \
         -c:v libx264 -qp 0 "$WORK/coded.mp4" || fail "could not encode turned$degrees"
     # FFmpeg 5.1's mp4 muxer takes the tag only when stream-copying; the tag
     # counts anticlockwise (tag 90 is shown turned 270 clockwise).

@@ -2,6 +2,9 @@
 # terminal, `--progress jsonl` objects on stdout with the container's frame count, and
 # videos.frames_analysed advancing in the database while a video is analysed.
 source "$(dirname "$0")/common.bash"
+# The real model: its cost per frame gives these short clips the seconds that progress lines
+# (one a second) and a watcher polling the database need.
+export VIDSIFT_DEFAULT_MODEL=$REAL_MODEL
 
 make_clip "$WORK/long.mp4" 96x64 120 10 -c:v libx264 -pix_fmt yuv420p
 make_clip "$WORK/short.mp4" 96x64 30 10 -c:v libx264 -pix_fmt yuv420p

@@ -2,6 +2,9 @@
 # place with "\r\033[K", never wider than the terminal (a wrapped line would leave a row
 # behind at every redraw, however long the video names), and cleared before the summary.
 source "$(dirname "$0")/common.bash"
+# The real model: its cost per frame gives these short clips the seconds the progress bar
+# needs to be redrawn.
+export VIDSIFT_DEFAULT_MODEL=$REAL_MODEL
 command -v script >/dev/null || fail "script(1) is missing (util-linux)"
 
 long="$WORK/a-video-with-a-rather-long-name-that-fills-the-progress-line-by-itself.mp4"

@@ -8,6 +8,8 @@
 # in that frame's own pixels; the annotated video has every frame with the
 # boxes where they belong; the snapshots crop the right pixels.
 source "$(dirname "$0")/common.bash"
+# The real model, on real footage: the person's box is checked in each frame's own pixels.
+export VIDSIFT_DEFAULT_MODEL=$REAL_MODEL
 
 hello="$FORENSICS/movie2/movie-hello.mp4" # 1280x720, a person in every frame
 [ -f "$hello" ] || fail "$hello missing: setup.sh installs forensics-samples-files"

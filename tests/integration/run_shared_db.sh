@@ -5,6 +5,9 @@
 # database is deleted, replaced, or whose OUT is removed while it writes ends
 # with exit 1 and a line that says so, never "done".
 source "$(dirname "$0")/common.bash"
+# The real model, on real footage: its time per batch is the window in which the other
+# process acts, and the people in the clip give the rows.
+export VIDSIFT_DEFAULT_MODEL=$REAL_MODEL
 
 hello="$FORENSICS/movie2/movie-hello.mp4"
 [ -f "$hello" ] || fail "forensics-samples-files is not installed (setup.sh installs it)"

@@ -5,6 +5,8 @@
 # option redoes the videos and rewrites the reports. Also: a run in which no frame was
 # decoded names no bottleneck.
 source "$(dirname "$0")/common.bash"
+# The real model: its weights are what the peak RSS of a run that loads it shows.
+export VIDSIFT_DEFAULT_MODEL=$REAL_MODEL
 
 json_field() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1]))
 for key in sys.argv[2].split("."): d = d[key]

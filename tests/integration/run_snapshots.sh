@@ -1,17 +1,15 @@
 # vidsift run --snapshots: a thumbnail and a best crop per class for each
 # video, recorded in the snapshots table; a rerun with --force replaces the
-# rows instead of adding to them. Four frames of real footage keep it short.
+# rows instead of adding to them. Four bright testsrc2 frames at 1280x720 and the tiny test
+# model (common.bash: a person, a car and a toothbrush in every frame) keep it short.
 source "$(dirname "$0")/common.bash"
 
-hello="$FORENSICS/movie2/movie-hello.mp4"
-[ -f "$hello" ] || fail "forensics-samples-files is not installed (setup.sh installs it)"
 mkdir -p "$WORK/in/sub"
-ffmpeg -nostdin -loglevel error -i "$hello" -frames:v 4 -c copy "$WORK/in/sub/hello4.mp4" ||
-    fail "could not cut the clip"
+make_bright_clip "$WORK/in/sub/clip4.mp4" 1280x720 4 10 -c:v libx264 -preset ultrafast -pix_fmt yuv420p
 
 run_vidsift 0 --snapshots --no-annotate --batch 4 --out "$WORK/out" "$WORK/in"
 db="$WORK/out/results.db"
-dir="$WORK/out/snapshots/in/sub/hello4.mp4" # under the argument's name, in/
+dir="$WORK/out/snapshots/in/sub/clip4.mp4" # under the argument's name, in/
 [ "$(sql "$db" "select status from videos")" = done ] || fail "video not done: $(sql "$db" "select error from videos")"
 [ "$(sql "$db" "select count(*) from snapshots where kind = 'thumb' and class_id is null")" = 1 ] ||
     fail "no thumbnail row: $(sql "$db" "select * from snapshots")"
