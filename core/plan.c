@@ -1,5 +1,6 @@
 /* plan.c: threads and model opening shared by run and bench (see plan.h). */
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -57,6 +58,20 @@ int vs_plan_batch(int requested, int inference_on_cuda)
     return inference_on_cuda ? 8 : 4;
 }
 
+int vs_plan_sub_batch(int inference_on_cuda)
+{
+    /* A measurement knob, as OMP_WAIT_POLICY is (cli/omp.c): the same binary
+     * runs whole batches with VIDSIFT_SUB_BATCH=0. */
+    const char *text = getenv("VIDSIFT_SUB_BATCH");
+    if (text && *text) {
+        char *end;
+        long frames = strtol(text, &end, 10);
+        if (!*end && frames >= 0 && frames <= 1024)
+            return (int)frames;
+    }
+    return inference_on_cuda ? 0 : 1;
+}
+
 int vs_plan_decoded_queue(int batch, int inference_on_cuda)
 {
     assert(batch >= 1);
@@ -86,6 +101,7 @@ int vs_plan_open_model(vs_torch **torch, const vs_manifest *manifest, const char
         .cpu_threads = vs_plan_inference_threads(threads_requested),
         .warmup = 1,
         .optimize = optimize,
+        .sub_batch = vs_plan_sub_batch(vs_plan_device_is_cuda(device)),
     };
     return vs_torch_open(torch, &options, err);
 }

@@ -58,6 +58,13 @@ int vs_plan_batch(int requested, int inference_on_cuda);
  * decoders' jitter at thousands of frames a second. */
 int vs_plan_decoded_queue(int batch, int inference_on_cuda);
 
+/* Frames per forward pass within a batch (vs_torch_options.sub_batch): 1 on
+ * the CPU, where a pass's memory grows with its frames (~85 MB a frame for
+ * yolov5s at 512) and whole batches measured no faster; 0 (the whole batch)
+ * on CUDA. $VIDSIFT_SUB_BATCH (a whole number, 0 = whole batches) overrides
+ * it, for measurements; any other value is ignored. */
+int vs_plan_sub_batch(int inference_on_cuda);
+
 /* 1: annotated videos are encoded lean (vs_annotate_set_lean: one x264
  * thread, short lookahead; ~80 MB instead of ~230 MB at 1080p) beside
  * CPU inference, which owns the cores and runs ten times slower than one

@@ -8,7 +8,9 @@
  *
  * CPU: submit runs the forward pass on the calling thread. The input tensor is
  * a view of the slot buffer (no copy); the output tensors (float32,
- * contiguous) stay alive in the slot until the slot is submitted again.
+ * contiguous) stay alive in the slot until the slot is submitted again. With
+ * sub_batch set, a batch runs as forward passes of that many frames, whose
+ * outputs are copied into per-slot buffers sized at warmup (submit_cpu_in_parts).
  *
  * CUDA (compiled only with VS_WITH_CUDA, so that the CPU build needs nothing
  * from NVIDIA): input buffers are page-locked. submit queues everything on the
@@ -68,9 +70,11 @@ struct Slot {
     at::Tensor outputs[VS_TORCH_MAX_OUTPUTS]; /* last run: float32, contiguous, host */
     int output_count = 0;
     int frames_in_flight = 0; /* frames of the submitted run; 0 = idle */
-#ifdef VS_WITH_CUDA
-    /* Page-locked, 1-D; outputs[i] is a view of its first numel floats. */
+    /* 1-D, only grown; outputs[i] is a view of its first numel floats. CUDA:
+     * page-locked, the device-to-host copies land here; CPU: used only when
+     * a batch runs in sub-batches, whose outputs are copied here in turn. */
     at::Tensor host_buffers[VS_TORCH_MAX_OUTPUTS];
+#ifdef VS_WITH_CUDA
     std::optional<c10::cuda::CUDAStream> stream;
     std::unique_ptr<at::cuda::CUDAEvent> done; /* recorded after the last copy of a run */
     /* vs_torch_preprocess's results: [max_batch, C, H, W] float32 on the
@@ -91,6 +95,7 @@ struct vs_torch {
     bool half = false;
     int max_batch = 0, channels = 0, height = 0, width = 0;
     int cpu_threads = 0; /* 0 = libtorch's default */
+    int sub_batch = 0;   /* CPU: frames per forward pass; 0 = the whole batch */
     torch::jit::Module module;
     std::vector<Slot> slots;
     /* Output shapes of one frame (dim 0 dropped) seen by warmup; used to size
@@ -360,10 +365,82 @@ void apply_cpu_threads(const vs_torch *torch)
     }
 }
 
+/* A host view of `numel` floats from the slot's buffer i (page-locked on
+ * CUDA), grown if too small. Only called while the slot is idle, so no copy
+ * into the old buffer is pending when it is replaced. */
+at::Tensor host_output(const vs_torch *torch, Slot &slot, size_t i, int64_t numel)
+{
+    at::Tensor &buffer = slot.host_buffers[i];
+    if (!buffer.defined() || buffer.numel() < numel)
+        buffer =
+            at::empty({std::max<int64_t>(numel, 1)},
+                      at::TensorOptions().dtype(at::kFloat).pinned_memory(torch->device.is_cuda()));
+    return buffer.narrow(0, 0, numel);
+}
+
+/* The batch as forward passes of torch->sub_batch frames, one after the
+ * other, each pass's outputs copied into the slot's buffers at its frames.
+ * Why: on the CPU the heap a forward pass leaves behind grows with its frames
+ * (yolov5s at 512: ~85 MB a frame, of which ~25 MB are tensors alive at
+ * once; the rest is glibc's heap fragmented by their sizes, all of it kept by
+ * keep_freed_memory_in_heap), while passes of one frame measured no slower
+ * than whole batches and the pipeline still hands frames on a batch at a time
+ * (bench/RESULTS.md). Each frame's outputs are those of a batch of sub_batch
+ * frames. */
+int submit_cpu_in_parts(vs_torch *torch, Slot &slot, int frames, vs_error *err)
+{
+    const char *path = torch->model_path.c_str();
+    std::vector<at::Tensor> outputs;
+    std::vector<std::vector<int64_t>> frame_shapes;
+    size_t output_count = 0;
+    for (int first = 0; first < frames; first += torch->sub_batch) {
+        int part = std::min(torch->sub_batch, frames - first);
+        int status = forward(torch, slot.input.narrow(0, first, part), part, outputs, err);
+        if (status != VS_OK)
+            return status;
+        if (first == 0) {
+            output_count = outputs.size();
+            for (size_t i = 0; i < output_count; i++) {
+                at::IntArrayRef sizes = outputs[i].sizes();
+                frame_shapes.emplace_back(sizes.begin() + 1, sizes.end());
+                std::vector<int64_t> shape = frame_shapes[i];
+                shape.insert(shape.begin(), frames);
+                int64_t numel = frames;
+                for (int64_t size : frame_shapes[i])
+                    numel *= size;
+                slot.outputs[i] = host_output(torch, slot, i, numel).view(shape);
+            }
+        }
+        if (outputs.size() != output_count)
+            return fail(err, path, VS_EMODEL,
+                        "model returns %zu outputs for frames %d-%d of a batch, %zu for the "
+                        "first frames",
+                        outputs.size(), first, first + part - 1, output_count);
+        for (size_t i = 0; i < output_count; i++) {
+            at::IntArrayRef sizes = outputs[i].sizes();
+            if (!std::equal(sizes.begin() + 1, sizes.end(), frame_shapes[i].begin(),
+                            frame_shapes[i].end()))
+                return fail(err, path, VS_EMODEL,
+                            "output %zu has shape %s for frames %d-%d of a batch, another "
+                            "shape per frame than for the first frames",
+                            i, shape_text(sizes).c_str(), first, first + part - 1);
+            /* A copy, so a model that hands back (a view of) its input is safe. */
+            slot.outputs[i].narrow(0, first, part).copy_(outputs[i]);
+        }
+    }
+    for (size_t i = output_count; i < VS_TORCH_MAX_OUTPUTS; i++)
+        slot.outputs[i] = at::Tensor();
+    slot.output_count = (int)output_count;
+    slot.frames_in_flight = frames;
+    return VS_OK;
+}
+
 int submit_cpu(vs_torch *torch, Slot &slot, int frames, vs_error *err)
 {
     apply_cpu_threads(torch);
     c10::InferenceMode inference;
+    if (torch->sub_batch > 0 && torch->sub_batch < frames)
+        return submit_cpu_in_parts(torch, slot, frames, err);
     std::vector<at::Tensor> outputs;
     int status = forward(torch, slot.input.narrow(0, 0, frames), frames, outputs, err);
     if (status != VS_OK)
@@ -384,17 +461,6 @@ int submit_cpu(vs_torch *torch, Slot &slot, int frames, vs_error *err)
 }
 
 #ifdef VS_WITH_CUDA
-/* A page-locked host view of `numel` floats from the slot's buffer i, grown if
- * too small. Only called while the slot is idle, so no copy into the old buffer
- * is pending when it is replaced. */
-at::Tensor host_output(Slot &slot, size_t i, int64_t numel)
-{
-    at::Tensor &buffer = slot.host_buffers[i];
-    if (!buffer.defined() || buffer.numel() < numel)
-        buffer = at::empty({std::max<int64_t>(numel, 1)},
-                           at::TensorOptions().dtype(at::kFloat).pinned_memory(true));
-    return buffer.narrow(0, 0, numel);
-}
 
 int submit_cuda_queued(vs_torch *torch, Slot &slot, int frames, vs_error *err)
 {
@@ -436,7 +502,7 @@ int submit_cuda_queued(vs_torch *torch, Slot &slot, int frames, vs_error *err)
             slot.outputs[i] = output.is_alias_of(slot.input) ? output.clone() : output;
             continue;
         }
-        at::Tensor host = host_output(slot, i, output.numel()).view(output.sizes());
+        at::Tensor host = host_output(torch, slot, i, output.numel()).view(output.sizes());
         host.copy_(output, /*non_blocking=*/true);
         slot.outputs[i] = host;
     }
@@ -497,17 +563,18 @@ int warm_up(vs_torch *torch, vs_error *err)
     torch->frame_shapes.clear();
     for (int i = 0; i < output_count; i++)
         torch->frame_shapes.emplace_back(outputs[i].shape + 1, outputs[i].shape + outputs[i].ndim);
-#ifdef VS_WITH_CUDA
-    if (torch->device.is_cuda()) {
+    /* Every slot's output buffers at their full size now, so that no run
+     * allocates them later. */
+    bool in_parts = torch->sub_batch > 0 && torch->sub_batch < torch->max_batch;
+    if (torch->device.is_cuda() || in_parts) {
         for (Slot &slot : torch->slots)
             for (int i = 0; i < output_count; i++) {
                 int64_t numel = torch->max_batch;
                 for (int64_t size : torch->frame_shapes[i])
                     numel *= size;
-                host_output(slot, (size_t)i, numel);
+                host_output(torch, slot, (size_t)i, numel);
             }
     }
-#endif
     return VS_OK;
 }
 
@@ -515,12 +582,13 @@ int open_model(vs_torch **out, const vs_torch_options *options, vs_error *err)
 {
     const char *path = options->model_path;
     if (options->max_batch < 1 || options->slots < 1 || options->channels < 1 ||
-        options->height < 1 || options->width < 1 || options->cpu_threads < 0)
+        options->height < 1 || options->width < 1 || options->cpu_threads < 0 ||
+        options->sub_batch < 0)
         return fail(err, path, VS_EINVAL,
-                    "bad options: max_batch %d, slots %d, input %dx%dx%d, cpu_threads %d "
-                    "(each must be >= 1; cpu_threads >= 0)",
+                    "bad options: max_batch %d, slots %d, input %dx%dx%d, cpu_threads %d, "
+                    "sub_batch %d (each must be >= 1; cpu_threads and sub_batch >= 0)",
                     options->max_batch, options->slots, options->channels, options->height,
-                    options->width, options->cpu_threads);
+                    options->width, options->cpu_threads, options->sub_batch);
     int64_t slot_floats =
         (int64_t)options->max_batch * options->channels * options->height * options->width;
     if (slot_floats > ((int64_t)1 << 36))
@@ -557,6 +625,7 @@ int open_model(vs_torch **out, const vs_torch_options *options, vs_error *err)
     torch->height = options->height;
     torch->width = options->width;
     torch->cpu_threads = options->cpu_threads;
+    torch->sub_batch = device.is_cuda() ? 0 : options->sub_batch; /* a GPU wants whole batches */
     torch->device_name = "cpu";
 #ifdef VS_WITH_CUDA
     if (device.is_cuda()) {

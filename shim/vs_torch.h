@@ -45,6 +45,8 @@ typedef struct vs_torch_options {
     int cpu_threads;             /* intra-op threads on CPU; 0 = libtorch default */
     int warmup;                  /* run one batch of zeros at open (validates shapes) */
     int optimize;                /* freeze + optimize_for_inference at open (see vs_torch.cpp) */
+    int sub_batch;               /* CPU: frames per forward pass, the slot's batch run in
+                                  * turn; 0 = the whole batch at once (see vs_torch.cpp) */
 } vs_torch_options;
 
 typedef struct vs_torch_output {

@@ -291,6 +291,9 @@ static void test_bad_options(void **state)
     options = options_for(model("conv.pt"), 1, 1);
     options.cpu_threads = -1;
     open_refused(&options, VS_EINVAL);
+    options = options_for(model("conv.pt"), 1, 1);
+    options.sub_batch = -1;
+    open_refused(&options, VS_EINVAL);
 
     vs_torch *torch = (vs_torch *)&options;
     vs_error err = {{0}};
@@ -393,6 +396,96 @@ static void test_batches_match_batch_one(void **state)
             }
         }
     }
+    vs_torch_close(torch);
+}
+
+/* A batch run in sub-batches (sub_batch frames per forward pass, the last
+ * one shorter) gives each frame the outputs of batch 1, in order, for every
+ * output type; the outputs land in the slot's own buffers, allocated at
+ * open: the same memory run after run, distinct between slots, and not the
+ * input even for a model that returns its input. */
+static void test_sub_batches_match_batch_one(void **state)
+{
+    (void)state;
+    enum { FRAMES = 16 };
+    int seeds[FRAMES];
+    for (int f = 0; f < FRAMES; f++)
+        seeds[f] = 200 + f * 5;
+    static float reference[FRAMES * CONV_FLOATS];
+    const int sub_batches[] = {1, 3, FRAMES};
+    for (size_t s = 0; s < sizeof sub_batches / sizeof sub_batches[0]; s++) {
+        vs_torch_options options = options_for(model("conv.pt"), FRAMES, 2);
+        options.warmup = 1;
+        options.sub_batch = sub_batches[s];
+        vs_torch *torch = open_ok(&options);
+        reference_outputs(torch, seeds, FRAMES, reference);
+        const float *first_data[2] = {NULL, NULL};
+        const int batches[] = {16, 7, 8, 1, 16};
+        for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+            int n = batches[b];
+            for (int slot = 0; slot < 2; slot++) {
+                int start = (int)(b + (size_t)slot) % (FRAMES - n + 1);
+                vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
+                submit_frames(torch, slot, seeds + start, n);
+                assert_int_equal(wait_ok(torch, slot, outputs), 1);
+                assert_shape(&outputs[0], 4, n, 2, 16, 12);
+                for (int f = 0; f < n; f++) {
+                    char what[64];
+                    snprintf(what, sizeof what, "sub-batch %d, batch %d frame %d", sub_batches[s],
+                             n, f);
+                    assert_close(outputs[0].data + (size_t)f * CONV_FLOATS,
+                                 reference + (size_t)(start + f) * CONV_FLOATS, CONV_FLOATS, what);
+                }
+                if (sub_batches[s] < FRAMES && n > sub_batches[s]) {
+                    if (!first_data[slot])
+                        first_data[slot] = outputs[0].data;
+                    assert_ptr_equal(outputs[0].data, first_data[slot]);
+                }
+            }
+        }
+        if (sub_batches[s] < FRAMES)
+            assert_ptr_not_equal(first_data[0], first_data[1]);
+        vs_torch_close(torch);
+    }
+
+    /* Four outputs (one int64, given back as float), 5 frames as 2 + 2 + 1. */
+    const int tuple_seeds[5] = {5, 6, 7, 8, 9};
+    vs_torch_options options = options_for(model("tuple.pt"), 5, 1);
+    options.warmup = 1;
+    vs_torch *torch = open_ok(&options);
+    static float whole[4][5 * 2 * 16 * 12];
+    const int frame_floats[4] = {2 * 16 * 12, 4, 1, 16 * 12};
+    vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
+    submit_frames(torch, 0, tuple_seeds, 5);
+    assert_int_equal(wait_ok(torch, 0, outputs), 4);
+    for (int i = 0; i < 4; i++)
+        memcpy(whole[i], outputs[i].data, (size_t)(5 * frame_floats[i]) * sizeof(float));
+    vs_torch_close(torch);
+    options.sub_batch = 2;
+    torch = open_ok(&options);
+    submit_frames(torch, 0, tuple_seeds, 5);
+    assert_int_equal(wait_ok(torch, 0, outputs), 4);
+    assert_shape(&outputs[0], 4, 5, 2, 16, 12);
+    assert_shape(&outputs[1], 2, 5, 4, 0, 0);
+    assert_shape(&outputs[2], 1, 5, 0, 0, 0);
+    assert_shape(&outputs[3], 3, 5, 16, 12, 0);
+    for (int i = 0; i < 4; i++)
+        assert_close(outputs[i].data, whole[i], 5 * frame_floats[i], "tuple output in parts");
+    vs_torch_close(torch);
+
+    /* A model that returns its input, run a frame at a time. */
+    static float frames[2 * FRAME_FLOATS];
+    const int identity_seeds[2] = {41, 42};
+    fill_frame(frames, identity_seeds[0]);
+    fill_frame(frames + FRAME_FLOATS, identity_seeds[1]);
+    options = options_for(model("identity.pt"), 2, 1);
+    options.sub_batch = 1;
+    torch = open_ok(&options);
+    submit_frames(torch, 0, identity_seeds, 2);
+    assert_int_equal(wait_ok(torch, 0, outputs), 1);
+    assert_close(outputs[0].data, frames, 2 * FRAME_FLOATS, "identity in parts");
+    memset(vs_torch_input(torch, 0), 0, 2 * FRAME_FLOATS * sizeof(float));
+    assert_close(outputs[0].data, frames, 2 * FRAME_FLOATS, "identity in parts after refill");
     vs_torch_close(torch);
 }
 
@@ -723,6 +816,7 @@ int main(void)
         cmocka_unit_test(test_forward_error_is_one_line),
         cmocka_unit_test(test_unsupported_outputs),
         cmocka_unit_test(test_batches_match_batch_one),
+        cmocka_unit_test(test_sub_batches_match_batch_one),
         cmocka_unit_test(test_two_slots_in_flight),
         cmocka_unit_test(test_tuple_outputs),
         cmocka_unit_test(test_list_outputs),
