@@ -70,6 +70,34 @@ detections() {
               order by v.path, d.frame_index, d.score desc, d.x1"
 }
 
+# check_export DB TABLE ID_COLUMN: `vidsift export DB --table TABLE` as csv and jsonl has
+# one row per row of the table (sqlite3's count), the table's columns after video and
+# video_id, and each JSON line parses and carries the track id, the class and the id column.
+check_export() {
+    local db=$1 table=$2 id=$3 format
+    for format in csv jsonl; do
+        "$VIDSIFT" export "$db" --format $format --table "$table" >"$WORK/$table.$format" \
+            2>"$WORK/stderr" || { cat "$WORK/stderr" >&2; fail "export --table $table --format $format failed"; }
+    done
+    python3 - "$WORK/$table.csv" "$WORK/$table.jsonl" "$(sql "$db" "select count(*) from $table")" \
+        "video,video_id,$(sql "$db" "select group_concat(name, ',') from pragma_table_info('$table')
+                                     where name not in ('id', 'video_id')")" "$id" <<'PY' ||
+import csv, json, sys
+csv_path, jsonl_path, count, header, id_column = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+rows = list(csv.reader(open(csv_path, newline="")))
+assert ",".join(rows[0]) == header, f"csv header {rows[0]}, expected {header}"
+assert len(rows) - 1 == count, f"csv: {len(rows) - 1} rows, the table has {count}"
+lines = open(jsonl_path).read().splitlines()
+assert len(lines) == count, f"jsonl: {len(lines)} lines, the table has {count}"
+for line in lines:
+    row = json.loads(line)
+    assert list(row) == header.split(","), f"jsonl keys {list(row)}"
+    assert isinstance(row["track_id"], int) and isinstance(row[id_column], (int, str)), row
+    assert isinstance(row["class_id"], int) and isinstance(row["label"], str), row
+print(f"{count} rows")
+PY
+        fail "export --table $table does not match the table"
+}
 # same_detections A B: the two listings (from `detections`) hold the same rows:
 # same video, frame and label, score within 0.001, box within 0.5 px. Batch
 # sizes change the order of float sums inside the model, so equality to the
