@@ -60,8 +60,8 @@ int vs_plan_batch(int requested, int inference_on_cuda)
 
 int vs_plan_sub_batch(int inference_on_cuda)
 {
-    /* A measurement knob, as OMP_WAIT_POLICY is (cli/omp.c): the same binary
-     * runs whole batches with VIDSIFT_SUB_BATCH=0. */
+    /* The user's choice of memory over speed, and a measurement knob as
+     * OMP_WAIT_POLICY is (cli/omp.c): one binary runs both ways. */
     const char *text = getenv("VIDSIFT_SUB_BATCH");
     if (text && *text) {
         char *end;
@@ -69,7 +69,8 @@ int vs_plan_sub_batch(int inference_on_cuda)
         if (!*end && frames >= 0 && frames <= 1024)
             return (int)frames;
     }
-    return inference_on_cuda ? 0 : 1;
+    (void)inference_on_cuda; /* whole batches on either, see plan.h */
+    return 0;
 }
 
 int vs_plan_decoded_queue(int batch, int inference_on_cuda)

@@ -58,11 +58,13 @@ int vs_plan_batch(int requested, int inference_on_cuda);
  * decoders' jitter at thousands of frames a second. */
 int vs_plan_decoded_queue(int batch, int inference_on_cuda);
 
-/* Frames per forward pass within a batch (vs_torch_options.sub_batch): 1 on
- * the CPU, where a pass's memory grows with its frames (~85 MB a frame for
- * yolov5s at 512) and whole batches measured no faster; 0 (the whole batch)
- * on CUDA. $VIDSIFT_SUB_BATCH (a whole number, 0 = whole batches) overrides
- * it, for measurements; any other value is ignored. */
+/* Frames per forward pass within a batch (vs_torch_options.sub_batch):
+ * $VIDSIFT_SUB_BATCH when it is a whole number 0-1024 (any other value is
+ * ignored), else 0, the whole batch. On the CPU a pass's heap grows ~85 MB a
+ * frame (yolov5s at 512): VIDSIFT_SUB_BATCH=1 runs batch 4 in ~610 MiB
+ * instead of ~820, but whole passes ran 1.1-1.8x faster at moderate load
+ * (bench/RESULTS.md), so memory is the user's choice, as --batch 1 is. CUDA
+ * ignores it (the shim runs whole batches there). */
 int vs_plan_sub_batch(int inference_on_cuda);
 
 /* 1: annotated videos are encoded lean (vs_annotate_set_lean: one x264

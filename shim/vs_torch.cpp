@@ -383,10 +383,10 @@ at::Tensor host_output(const vs_torch *torch, Slot &slot, size_t i, int64_t nume
  * Why: on the CPU the heap a forward pass leaves behind grows with its frames
  * (yolov5s at 512: ~85 MB a frame, of which ~25 MB are tensors alive at
  * once; the rest is glibc's heap fragmented by their sizes, all of it kept by
- * keep_freed_memory_in_heap), while passes of one frame measured no slower
- * than whole batches and the pipeline still hands frames on a batch at a time
- * (bench/RESULTS.md). Each frame's outputs are those of a batch of sub_batch
- * frames. */
+ * keep_freed_memory_in_heap), while the pipeline still hands frames on a
+ * batch at a time. The price is speed on a lightly loaded CPU, where whole
+ * passes ran faster (bench/RESULTS.md): an option, not a default. Each
+ * frame's outputs are those of a batch of sub_batch frames. */
 int submit_cpu_in_parts(vs_torch *torch, Slot &slot, int frames, vs_error *err)
 {
     const char *path = torch->model_path.c_str();

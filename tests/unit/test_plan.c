@@ -72,18 +72,19 @@ static void batch_and_pools_follow_the_device(void **state)
     assert_int_equal(vs_plan_decoded_queue(64, 0), 16);
     assert_int_equal(vs_plan_decoded_queue(1, 1), 16);
     assert_int_equal(vs_plan_decoded_queue(32, 1), 64);
-    /* A batch runs a frame per forward pass on the CPU (its memory), whole
-     * on CUDA; $VIDSIFT_SUB_BATCH overrides both when it is a whole number. */
+    /* Whole batches unless $VIDSIFT_SUB_BATCH is a whole number. */
     const char *saved = getenv("VIDSIFT_SUB_BATCH");
     char *kept = saved ? strdup(saved) : NULL;
     unsetenv("VIDSIFT_SUB_BATCH");
-    assert_int_equal(vs_plan_sub_batch(0), 1);
+    assert_int_equal(vs_plan_sub_batch(0), 0);
     assert_int_equal(vs_plan_sub_batch(1), 0);
     setenv("VIDSIFT_SUB_BATCH", "0", 1);
     assert_int_equal(vs_plan_sub_batch(0), 0);
     setenv("VIDSIFT_SUB_BATCH", "2", 1);
     assert_int_equal(vs_plan_sub_batch(1), 2);
     setenv("VIDSIFT_SUB_BATCH", "two", 1);
+    assert_int_equal(vs_plan_sub_batch(0), 0);
+    setenv("VIDSIFT_SUB_BATCH", "1", 1);
     assert_int_equal(vs_plan_sub_batch(0), 1);
     setenv("VIDSIFT_SUB_BATCH", "-1", 1);
     assert_int_equal(vs_plan_sub_batch(1), 0);
