@@ -9,11 +9,11 @@ SEED=${VS_KILL_SEED:-20261123}
 RANDOM=$SEED
 mkdir -p "$WORK/in"
 # The tiny test model (common.bash): kills test vidsift's stopping, not the model's. Its frames
-# cost little, so the clips are long (900 frames): the kill moments then spread over decoding,
+# cost little, so the clips are long (1800 frames): the kill moments then spread over decoding,
 # analysis and writing rather than over loading libtorch. Each pass line says where its kill
 # landed (phase below).
 for i in 1 2 3 4; do
-    make_clip "$WORK/in/clip$i.mp4" 160x120 $((100 + 50 * i)) 10 -c:v libx264 -preset ultrafast -pix_fmt yuv420p
+    make_clip "$WORK/in/clip$i.mp4" 160x120 $((200 + 100 * i)) 10 -c:v libx264 -preset ultrafast -pix_fmt yuv420p
 done
 
 run_vidsift 0 --out "$WORK/reference" --batch 4 "$WORK/in"
