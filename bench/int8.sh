@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench/int8.sh [CLIP...]: the INT8 YOLOv5s (`--model yolov5s-int8`, made by
-# `VIDSIFT_INT8=1 models/prepare.sh`) against the FP32 default (`yolov5s`) and
+# `models/prepare.sh`) against the FP32 default (`yolov5s`) and
 # against FP32 with `--optimize`, on real clips (default: the forensics-samples-files
 # clips and /work/shared/videos when present): inference alone
 # (`vidsift bench --batches 1`, ROUNDS rounds, rotating which goes first), the whole

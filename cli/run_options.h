@@ -57,7 +57,7 @@ enum {
     {"optimize", 0, NULL, CLI_RUN_OPTIMIZE,                                                        \
      "freeze and optimize the model at load (CPU: 1.2-1.4x\n"                                      \
      "inference here, ~30 MB less; outputs within ~1e-3)"},                                        \
-    {"batch", 0, "N", CLI_RUN_BATCH, "frames per inference batch, 1-64 (1 on CPU, 8 on CUDA)"},    \
+    {"batch", 0, "N", CLI_RUN_BATCH, "frames per inference batch, 1-64 (4 on CPU, 8 on CUDA)"},    \
     {"threads", 0, "N", CLI_RUN_THREADS, "CPU inference threads (0 = all cores)"},                 \
     {"preprocess-threads", 0, "N", CLI_RUN_PREPROCESS_THREADS,                                     \
      "preprocess workers filling each batch (0: one beside\n"                                      \

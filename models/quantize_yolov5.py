@@ -12,7 +12,7 @@ quantized sigmoid x quantized mul. Left in float: the three detection convolutio
 (their logits mix box, objectness and class ranges) and the first seven convolutions (FLOAT_CONVS). Input and output are those of yolov5s.pt: NCHW RGB 0..1, [N,A,85].
 
 Calibration frames are real: sampled from the clips given (default: the forensics-samples-files
-clips and /work/shared/videos when present), letterboxed to 512 as vidsift does (bilinear, grey
+clips, which every machine has), letterboxed to 512 as vidsift does (bilinear, grey
 114 centred; ffmpeg's scale+pad filters, close to but not bit-identical with core/preprocess.c).
 Evaluation frames are a disjoint sample of the same clips.
 
@@ -47,8 +47,9 @@ SIZE = 512
 # 0.956 (0.961 with the stem alone float, 0.971 with all seven); they are ~16% of the
 # multiply-adds.
 FLOAT_CONVS = (0, 1, 2, 3, 4, 5, 6)
-DEFAULT_CLIPS = (sorted(glob.glob("/usr/share/forensics-samples/original-files/movie*/*.mp4")) +
-                 sorted(glob.glob("/work/shared/videos/*.mp4")))
+# Only Debian's forensics-samples-files: every machine that prepares the models has them (setup.sh
+# installs them), so every machine calibrates on the same frames and gets the same model.
+DEFAULT_CLIPS = tuple(sorted(glob.glob("/usr/share/forensics-samples/original-files/movie*/*.mp4")))
 
 
 def fold_pads(model):
@@ -317,8 +318,8 @@ def main():
     ap.add_argument("--float-convs", type=lambda v: [int(k) for k in v.split(",") if k],
                     default=list(FLOAT_CONVS), help="comma-separated indices (graph order, 0 = the stem) "
                     "of convolutions left in float (default: %(default)s; '' for none)")
-    ap.add_argument("--calib-every", type=int, default=50, help="calibration: every N-th frame of each clip")
-    ap.add_argument("--calib-max", type=int, default=8, help="calibration: at most this many frames per clip")
+    ap.add_argument("--calib-every", type=int, default=20, help="calibration: every N-th frame of each clip")
+    ap.add_argument("--calib-max", type=int, default=12, help="calibration: at most this many frames per clip")
     ap.add_argument("--eval-every", type=int, default=10, help="evaluation: every N-th frame (offset N/2)")
     ap.add_argument("--eval-max", type=int, default=40, help="evaluation: at most this many frames per clip")
     ap.add_argument("--bench", action="store_true")

@@ -1,14 +1,11 @@
-# The opt-in INT8 YOLOv5s (`VIDSIFT_INT8=1 models/prepare.sh`, models/quantize_yolov5.py) loads
-# through the C shim and finds the FP32 model's detections on real footage: F1 >= 0.97 at IoU 0.5,
-# same class (bench/detections_f1.py), the bound issue 18 set. Exits 77 (ctest: skipped, with the
-# line below) when the INT8 model was not prepared: it is opt-in, and quantizing takes minutes.
+# The INT8 YOLOv5s (models/prepare.sh, models/quantize_yolov5.py) loads through the C shim and
+# finds the FP32 model's detections on real footage: F1 >= 0.97 at IoU 0.5, same class
+# (bench/detections_f1.py), the bound issue 18 set.
 source "$(dirname "$0")/common.bash"
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-[ -f "$VS_MODELS_DIR/yolov5s-int8.pt" ] || {
-    echo "SKIP [$TEST_NAME]: no $VS_MODELS_DIR/yolov5s-int8.pt (VIDSIFT_INT8=1 bash models/prepare.sh $VS_MODELS_DIR)"
-    exit 77
-}
+[ -f "$VS_MODELS_DIR/yolov5s-int8.pt" ] ||
+    fail "no $VS_MODELS_DIR/yolov5s-int8.pt: models/prepare.sh makes it (bash models/prepare.sh $VS_MODELS_DIR)"
 dog="$FORENSICS/movie1/VID_20191220_170832.mp4"
 hello="$FORENSICS/movie2/movie-hello.mp4"
 [ -f "$dog" ] && [ -f "$hello" ] || fail "forensics-samples-files is not installed (setup.sh installs it)"
