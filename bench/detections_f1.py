@@ -34,6 +34,35 @@ def iou(a, b):
     return inter / union if union > 0 else 0.0
 
 
+def match_frame(reference, candidate, threshold):
+    """One frame's boxes, each (class, score, box): candidates best score first, each to the
+    unmatched reference box of its class with the highest IoU >= threshold. Returns (matched,
+    largest score difference over matched pairs)."""
+    free = list(reference)
+    matched, score_diff = 0, 0.0
+    for cls, score, box in sorted(candidate, key=lambda b: -b[1]):
+        best, best_iou = None, threshold
+        for i, (rcls, rscore, rbox) in enumerate(free):
+            overlap = iou(box, rbox)
+            if rcls == cls and overlap >= best_iou:
+                best, best_iou = i, overlap
+        if best is not None:
+            score_diff = max(score_diff, abs(free[best][1] - score))
+            free.pop(best)
+            matched += 1
+    return matched, score_diff
+
+
+def summary(n_ref, n_cand, matched, score_diff):
+    """The figures printed: box counts, matches, precision, recall, F1, largest score difference."""
+    precision = matched / n_cand if n_cand else 1.0
+    recall = matched / n_ref if n_ref else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"reference": n_ref, "candidate": n_cand, "matched": matched,
+            "precision": round(precision, 4), "recall": round(recall, 4),
+            "f1": round(f1, 4), "max_score_diff": round(score_diff, 4)}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("reference")
@@ -45,23 +74,9 @@ def main():
     n_cand = sum(len(v) for v in cand.values())
     matched, score_diff = 0, 0.0
     for key, boxes in cand.items():
-        free = list(ref.get(key, []))
-        for cls, score, box in sorted(boxes, key=lambda b: -b[1]):
-            best, best_iou = None, args.iou
-            for i, (rcls, rscore, rbox) in enumerate(free):
-                overlap = iou(box, rbox)
-                if rcls == cls and overlap >= best_iou:
-                    best, best_iou = i, overlap
-            if best is not None:
-                score_diff = max(score_diff, abs(free[best][1] - score))
-                free.pop(best)
-                matched += 1
-    precision = matched / n_cand if n_cand else 1.0
-    recall = matched / n_ref if n_ref else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    print(json.dumps({"reference": n_ref, "candidate": n_cand, "matched": matched,
-                      "precision": round(precision, 4), "recall": round(recall, 4),
-                      "f1": round(f1, 4), "max_score_diff": round(score_diff, 4)}))
+        m, d = match_frame(ref.get(key, []), boxes, args.iou)
+        matched, score_diff = matched + m, max(score_diff, d)
+    print(json.dumps(summary(n_ref, n_cand, matched, score_diff)))
 
 
 if __name__ == "__main__":

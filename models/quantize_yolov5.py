@@ -40,6 +40,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import convert_yolov5  # noqa: E402
 import tfjs_graph  # noqa: E402
 
+# The detections are compared as bench/detections_f1.py compares two vidsift runs.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+import detections_f1  # noqa: E402
+
 SIZE = 512
 # The stem and the first C3 block (convolutions 0-6, at 256x256 and 128x128) stay float: fake-
 # quantizing one layer at a time on 7 frames, each of them moved the scores by up to 0.013-0.070,
@@ -222,40 +226,12 @@ def decode(out, conf=0.25, iou=0.45, max_det=100):
     order = np.argsort(-score, kind="stable")
     kept = []
     for i in order:
-        if any(cls[j] == cls[i] and box_iou(boxes[i], boxes[j]) > iou for j in kept):
+        if any(cls[j] == cls[i] and detections_f1.iou(boxes[i], boxes[j]) > iou for j in kept):
             continue
         kept.append(i)
         if len(kept) == max_det:
             break
     return [(int(cls[i]), float(score[i]), *boxes[i].tolist()) for i in kept]
-
-
-def box_iou(a, b):
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def match(ref, cand, thr=0.5):
-    """bench/detections_f1.py's matching for one frame: candidates best score first, each to the
-    unmatched reference box of its class with the highest IoU >= thr. Returns (matched, max |d score|)."""
-    free = list(ref)
-    matched, dmax = 0, 0.0
-    for c in sorted(cand, key=lambda d: -d[1]):
-        best, best_iou = None, thr
-        for i, r in enumerate(free):
-            o = box_iou(c[2:], r[2:])
-            if r[0] == c[0] and o >= best_iou:
-                best, best_iou = i, o
-        if best is not None:
-            dmax = max(dmax, abs(free[best][1] - c[1]))
-            free.pop(best)
-            matched += 1
-    return matched, dmax
 
 
 def detections(model, frames, batch=4):
@@ -271,15 +247,11 @@ def f1_against(reference, candidate, frames):
     n_ref = n_cand = matched = 0
     dmax = 0.0
     ref_dets = reference if isinstance(reference, list) else detections(reference, frames)
+    as_boxes = lambda frame: [(d[0], d[1], d[2:]) for d in frame]  # noqa: E731
     for r, c in zip(ref_dets, detections(candidate, frames)):
-        m, d = match(r, c)
+        m, d = detections_f1.match_frame(as_boxes(r), as_boxes(c), 0.5)
         n_ref, n_cand, matched, dmax = n_ref + len(r), n_cand + len(c), matched + m, max(dmax, d)
-    p = matched / n_cand if n_cand else 1.0
-    rc = matched / n_ref if n_ref else 1.0
-    f1 = 2 * p * rc / (p + rc) if p + rc else 0.0
-    return {"frames": len(frames), "reference": n_ref, "candidate": n_cand, "matched": matched,
-            "precision": round(p, 4), "recall": round(rc, 4), "f1": round(f1, 4),
-            "max_score_diff": round(dmax, 4)}
+    return {"frames": len(frames), **detections_f1.summary(n_ref, n_cand, matched, dmax)}
 
 
 def bench(variants, frames, batches, rounds, calls):
