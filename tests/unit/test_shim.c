@@ -358,6 +358,25 @@ static void test_unsupported_outputs(void **state)
 
 /* ---- running ---------------------------------------------------------------- */
 
+/* Runs conv.pt on the n frames seeds[start..] in slot and checks that each
+ * frame's output equals its batch-1 output in reference (CONV_FLOATS a
+ * frame); label names the case in a failure. Returns the output's data. */
+static const float *run_and_compare(vs_torch *torch, int slot, const int *seeds, int start, int n,
+                                    const float *reference, const char *label)
+{
+    vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
+    submit_frames(torch, slot, seeds + start, n);
+    assert_int_equal(wait_ok(torch, slot, outputs), 1);
+    assert_shape(&outputs[0], 4, n, 2, 16, 12);
+    for (int f = 0; f < n; f++) {
+        char what[96];
+        snprintf(what, sizeof what, "%sbatch %d frame %d", label, n, f);
+        assert_close(outputs[0].data + (size_t)f * CONV_FLOATS,
+                     reference + (size_t)(start + f) * CONV_FLOATS, CONV_FLOATS, what);
+    }
+    return outputs[0].data;
+}
+
 static void test_batches_match_batch_one(void **state)
 {
     (void)state;
@@ -384,16 +403,7 @@ static void test_batches_match_batch_one(void **state)
         for (int slot = 0; slot < 2; slot++) {
             /* Start the batch at a different frame each time. */
             int start = (int)(b + (size_t)slot) % (FRAMES - n + 1);
-            vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
-            submit_frames(torch, slot, seeds + start, n);
-            assert_int_equal(wait_ok(torch, slot, outputs), 1);
-            assert_shape(&outputs[0], 4, n, 2, 16, 12);
-            for (int f = 0; f < n; f++) {
-                char what[64];
-                snprintf(what, sizeof what, "batch %d frame %d", n, f);
-                assert_close(outputs[0].data + (size_t)f * CONV_FLOATS,
-                             reference + (size_t)(start + f) * CONV_FLOATS, CONV_FLOATS, what);
-            }
+            run_and_compare(torch, slot, seeds, start, n, reference, "");
         }
     }
     vs_torch_close(torch);
@@ -425,21 +435,13 @@ static void test_sub_batches_match_batch_one(void **state)
             int n = batches[b];
             for (int slot = 0; slot < 2; slot++) {
                 int start = (int)(b + (size_t)slot) % (FRAMES - n + 1);
-                vs_torch_output outputs[VS_TORCH_MAX_OUTPUTS];
-                submit_frames(torch, slot, seeds + start, n);
-                assert_int_equal(wait_ok(torch, slot, outputs), 1);
-                assert_shape(&outputs[0], 4, n, 2, 16, 12);
-                for (int f = 0; f < n; f++) {
-                    char what[64];
-                    snprintf(what, sizeof what, "sub-batch %d, batch %d frame %d", sub_batches[s],
-                             n, f);
-                    assert_close(outputs[0].data + (size_t)f * CONV_FLOATS,
-                                 reference + (size_t)(start + f) * CONV_FLOATS, CONV_FLOATS, what);
-                }
+                char label[32];
+                snprintf(label, sizeof label, "sub-batch %d, ", sub_batches[s]);
+                const float *data = run_and_compare(torch, slot, seeds, start, n, reference, label);
                 if (sub_batches[s] < FRAMES && n > sub_batches[s]) {
                     if (!first_data[slot])
-                        first_data[slot] = outputs[0].data;
-                    assert_ptr_equal(outputs[0].data, first_data[slot]);
+                        first_data[slot] = data;
+                    assert_ptr_equal(data, first_data[slot]);
                 }
             }
         }
