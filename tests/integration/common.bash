@@ -25,6 +25,19 @@ fail() { echo "FAIL [$TEST_NAME]: $*" >&2; exit 1; }
 pass() { PASSED=$((PASSED + 1)); echo "ok - $*"; }
 finish() { echo "$PASSED passed, 0 failed"; }
 
+# forensics_inputs DIR: the real footage the real-model tests read, in DIR: the 1080p dog clip
+# whole (dog.mp4, 41 frames) and the first 60 frames of the 720p desk clip (hello60.mp4), which
+# keep the suite short.
+forensics_inputs() {
+    local dir=$1 dog="$FORENSICS/movie1/VID_20191220_170832.mp4"
+    local hello="$FORENSICS/movie2/movie-hello.mp4"
+    [ -f "$dog" ] && [ -f "$hello" ] || fail "forensics-samples-files is not installed (setup.sh installs it)"
+    mkdir -p "$dir"
+    ln -sf "$dog" "$dir/dog.mp4"
+    ffmpeg -nostdin -loglevel error -i "$hello" -frames:v 60 -c copy "$dir/hello60.mp4" ||
+        fail "could not cut movie-hello.mp4"
+}
+
 # make_clip OUT SIZE FRAMES [RATE] [extra ffmpeg output options...]
 make_clip() {
     local out=$1 size=$2 frames=$3 rate=${4:-10}; shift 4 || shift $#

@@ -6,13 +6,7 @@ source "$(dirname "$0")/common.bash"
 root=$(cd "$(dirname "$0")/../.." && pwd)
 [ -f "$VS_MODELS_DIR/yolov5s-int8.pt" ] ||
     fail "no $VS_MODELS_DIR/yolov5s-int8.pt: models/prepare.sh makes it (bash models/prepare.sh $VS_MODELS_DIR)"
-dog="$FORENSICS/movie1/VID_20191220_170832.mp4"
-hello="$FORENSICS/movie2/movie-hello.mp4"
-[ -f "$dog" ] && [ -f "$hello" ] || fail "forensics-samples-files is not installed (setup.sh installs it)"
-mkdir -p "$WORK/in"
-ln -sf "$dog" "$WORK/in/dog.mp4"
-ffmpeg -nostdin -loglevel error -i "$hello" -frames:v 60 -c copy "$WORK/in/hello60.mp4" ||
-    fail "could not cut movie-hello.mp4"
+forensics_inputs "$WORK/in"
 
 for model in yolov5s yolov5s-int8; do
     run_vidsift 0 --model "$model" --device cpu --no-annotate --out "$WORK/$model" "$WORK/in"

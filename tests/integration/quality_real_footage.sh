@@ -7,14 +7,7 @@
 source "$(dirname "$0")/common.bash"
 unset VIDSIFT_DEFAULT_MODEL # this test is about the default itself
 
-dog="$FORENSICS/movie1/VID_20191220_170832.mp4"
-hello="$FORENSICS/movie2/movie-hello.mp4"
-[ -f "$dog" ] && [ -f "$hello" ] || fail "forensics-samples-files is not installed (setup.sh installs it)"
-mkdir -p "$WORK/in"
-ln -sf "$dog" "$WORK/in/dog.mp4"
-# The first 60 frames of the 720p desk clip keep the suite short.
-ffmpeg -nostdin -loglevel error -i "$hello" -frames:v 60 -c copy "$WORK/in/hello60.mp4" ||
-    fail "could not cut movie-hello.mp4"
+forensics_inputs "$WORK/in"
 
 run_vidsift 0 --out "$WORK/out" --no-annotate "$WORK/in"
 db=$WORK/out/results.db

@@ -4,13 +4,7 @@
 # it), and that batch size and --jobs do not change a single row.
 source "$(dirname "$0")/common.bash"
 
-dog="$FORENSICS/movie1/VID_20191220_170832.mp4"
-hello="$FORENSICS/movie2/movie-hello.mp4"
-[ -f "$dog" ] && [ -f "$hello" ] || fail "forensics-samples-files is not installed (setup.sh installs it)"
-mkdir -p "$WORK/in"
-# The first 60 frames of the 720p clip keep the suite short; the dog clip is whole (41 frames).
-ffmpeg -nostdin -loglevel error -i "$hello" -frames:v 60 -c copy "$WORK/in/hello60.mp4"
-ln -sf "$dog" "$WORK/in/dog.mp4"
+forensics_inputs "$WORK/in"
 
 run_vidsift 0 --model centernet --out "$WORK/b8" --batch 8 "$WORK/in"
 db="$WORK/b8/results.db"
