@@ -220,17 +220,24 @@ static void run_with(const char *root, int workers, int64_t *encoded)
     free(f);
 }
 
-static void test_videos_on_their_own_workers(void **state)
+/* A fresh test directory named name, copied into root, holding the source
+ * clip each test's videos are opened on (source.mp4). */
+static void make_source(const char *name, char *root, size_t size)
 {
-    (void)state;
-    const char *tmp = test_tmpdir("encoders");
+    const char *tmp = test_tmpdir(name);
     assert_non_null(tmp);
-    char root[1024];
-    snprintf(root, sizeof root, "%s", tmp);
+    snprintf(root, size, "%s", tmp);
     assert_int_equal(test_sh("ffmpeg -v error -f lavfi -i testsrc=size=%dx%d:rate=25 -t 0.2"
                              " -c:v mpeg4 '%s/source.mp4'",
                              WIDTH, HEIGHT, root),
                      0);
+}
+
+static void test_videos_on_their_own_workers(void **state)
+{
+    (void)state;
+    char root[1024];
+    make_source("encoders", root, sizeof root);
     int64_t one[1], two[2];
     run_with(root, 1, one);
     run_with(root, 2, two);
@@ -263,14 +270,8 @@ static void test_videos_on_their_own_workers(void **state)
 static void test_failure_fails_its_video_only(void **state)
 {
     (void)state;
-    const char *tmp = test_tmpdir("encoders-failure");
-    assert_non_null(tmp);
     char root[1024];
-    snprintf(root, sizeof root, "%s", tmp);
-    assert_int_equal(test_sh("ffmpeg -v error -f lavfi -i testsrc=size=%dx%d:rate=25 -t 0.2"
-                             " -c:v mpeg4 '%s/source.mp4'",
-                             WIDTH, HEIGHT, root),
-                     0);
+    make_source("encoders-failure", root, sizeof root);
     encode_fixture *f = calloc(1, sizeof *f);
     assert_non_null(f);
     f->bad_picture = 10;
