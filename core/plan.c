@@ -24,24 +24,30 @@ int vs_plan_codec_threads(int inference_on_cuda, int jobs)
     return inference_on_cuda ? (cores > 1 ? cores : 2) / jobs + 1 : 1;
 }
 
+/* The rule both CPU-side worker pools follow (plan.h): requested when > 0,
+ * at most most; else one beside CPU inference, else half the cores, at most
+ * useful (more would idle), never fewer than one. */
+static int side_workers(int requested, int most, int useful, int inference_on_cpu)
+{
+    if (requested > 0)
+        return requested < most ? requested : most;
+    int half = online_cores() / 2;
+    int workers = half < useful ? half : useful;
+    return inference_on_cpu || workers < 1 ? 1 : workers < most ? workers : most;
+}
+
 int vs_plan_preprocess_threads(int requested, int inference_on_cpu)
 {
     enum { MOST = 64 }; /* VS_STAGE_COPIES_MAX */
-    if (requested > 0)
-        return requested < MOST ? requested : MOST;
-    int half = online_cores() / 2;
-    return inference_on_cpu ? 1 : half < 1 ? 1 : half < MOST ? half : MOST;
+    return side_workers(requested, MOST, MOST, inference_on_cpu);
 }
 
 int vs_plan_encode_threads(int requested, int jobs, int inference_on_cpu)
 {
     enum { MOST = 64 }; /* VS_ENCODE_WORKERS_MAX */
     assert(jobs >= 1);
-    if (requested > 0)
-        return requested < MOST ? requested : MOST;
-    int half = online_cores() / 2;
-    int workers = half < jobs ? half : jobs;
-    return inference_on_cpu || workers < 1 ? 1 : workers < MOST ? workers : MOST;
+    /* One video is encoded by one worker: more workers than videos idle. */
+    return side_workers(requested, MOST, jobs, inference_on_cpu);
 }
 
 int vs_plan_device_is_cuda(const char *device)
@@ -58,7 +64,7 @@ int vs_plan_batch(int requested, int inference_on_cuda)
     return inference_on_cuda ? 8 : 4;
 }
 
-int vs_plan_sub_batch(int inference_on_cuda)
+int vs_plan_sub_batch(void)
 {
     /* The user's choice of memory over speed, and a measurement knob as
      * OMP_WAIT_POLICY is (cli/omp.c): one binary runs both ways. */
@@ -69,7 +75,6 @@ int vs_plan_sub_batch(int inference_on_cuda)
         if (!*end && frames >= 0 && frames <= 1024)
             return (int)frames;
     }
-    (void)inference_on_cuda; /* whole batches on either, see plan.h */
     return 0;
 }
 
@@ -102,7 +107,7 @@ int vs_plan_open_model(vs_torch **torch, const vs_manifest *manifest, const char
         .cpu_threads = vs_plan_inference_threads(threads_requested),
         .warmup = 1,
         .optimize = optimize,
-        .sub_batch = vs_plan_sub_batch(vs_plan_device_is_cuda(device)),
+        .sub_batch = vs_plan_sub_batch(),
     };
     return vs_torch_open(torch, &options, err);
 }

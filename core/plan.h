@@ -65,7 +65,7 @@ int vs_plan_decoded_queue(int batch, int inference_on_cuda);
  * instead of ~820, but whole passes ran 1.1-1.8x faster at moderate load
  * (bench/RESULTS.md), so memory is the user's choice, as --batch 1 is. CUDA
  * ignores it (the shim runs whole batches there). */
-int vs_plan_sub_batch(int inference_on_cuda);
+int vs_plan_sub_batch(void);
 
 /* 1: annotated videos are encoded lean (vs_annotate_set_lean: one x264
  * thread, short lookahead; ~80 MB instead of ~230 MB at 1080p) beside

@@ -76,18 +76,17 @@ static void batch_and_pools_follow_the_device(void **state)
     const char *saved = getenv("VIDSIFT_SUB_BATCH");
     char *kept = saved ? strdup(saved) : NULL;
     unsetenv("VIDSIFT_SUB_BATCH");
-    assert_int_equal(vs_plan_sub_batch(0), 0);
-    assert_int_equal(vs_plan_sub_batch(1), 0);
+    assert_int_equal(vs_plan_sub_batch(), 0);
     setenv("VIDSIFT_SUB_BATCH", "0", 1);
-    assert_int_equal(vs_plan_sub_batch(0), 0);
+    assert_int_equal(vs_plan_sub_batch(), 0);
     setenv("VIDSIFT_SUB_BATCH", "2", 1);
-    assert_int_equal(vs_plan_sub_batch(1), 2);
+    assert_int_equal(vs_plan_sub_batch(), 2);
     setenv("VIDSIFT_SUB_BATCH", "two", 1);
-    assert_int_equal(vs_plan_sub_batch(0), 0);
+    assert_int_equal(vs_plan_sub_batch(), 0);
     setenv("VIDSIFT_SUB_BATCH", "1", 1);
-    assert_int_equal(vs_plan_sub_batch(0), 1);
+    assert_int_equal(vs_plan_sub_batch(), 1);
     setenv("VIDSIFT_SUB_BATCH", "-1", 1);
-    assert_int_equal(vs_plan_sub_batch(1), 0);
+    assert_int_equal(vs_plan_sub_batch(), 0);
     if (kept)
         setenv("VIDSIFT_SUB_BATCH", kept, 1);
     else
