@@ -63,8 +63,12 @@ for k in $(seq 1 "$KILLS"); do
     if [ -f "$out/results.db" ]; then
         [ "$(sql "$out/results.db" "pragma integrity_check")" = ok ] ||
             fail "kill $k: SIG$signal at ${delay_ms} ms left a damaged database"
-        phase="$(sql "$out/results.db" "select count(*) from videos where status = 'done'") videos done, \
+        # Only a label: a SIGKILL can land after the file is made, before its schema.
+        phase="a database without its tables yet"
+        if [ -n "$(sql "$out/results.db" "select name from sqlite_master where name = 'videos'")" ]; then
+            phase="$(sql "$out/results.db" "select count(*) from videos where status = 'done'") videos done, \
 $(sql "$out/results.db" "select coalesce(sum(frames_analysed), 0) from videos") frames analysed"
+        fi
     fi
     if [ "$signal" != KILL ]; then
         # A clean stop finalizes or removes: nothing half-written remains.
